@@ -1,0 +1,103 @@
+/**
+ * Configuration: the environment is parsed once, here, with every problem reported together.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const url = (protocols: string[]) =>
+  z.string().trim().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => p + '//').join(' or ')}`);
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  PUBLIC_URL: url(['http:', 'https:']).optional(),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ENCRYPTION_KEY: z
+    .string()
+    .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=?)$/, 'must be 32 bytes as 64 hex characters or base64')
+    .optional(),
+  WASENDER_API_TOKEN: z.string().min(1).optional(),
+  WASENDER_BASE_URL: url(['http:', 'https:']).default('https://www.wasenderapi.com/api'),
+  WASENDER_SANDBOX: bool.optional(),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Serve GraphiQL and introspection in production too. */
+  GRAPHIQL: bool.optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export interface AppConfig {
+  port: number;
+  /** Base URL the provider posts webhooks to; derived from the listening port when unset. */
+  publicUrl: string | null;
+  databaseUrl: string | null;
+  dataDir: string;
+  redisUrl: string | null;
+  adminToken: string | null;
+  encryptionKey: Buffer | null;
+  nodeEnv: 'development' | 'production' | 'test';
+  production: boolean;
+  graphiql: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  wasender: {
+    apiToken: string | null;
+    baseUrl: string;
+    /** Serve the local provider sandbox and point the client at it. */
+    sandbox: boolean;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseEncryptionKey(value: string): Buffer {
+  return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  // Empty variables count as unset, as in most deployment tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.ENCRYPTION_KEY) {
+    throw new ConfigError([{ variable: 'ENCRYPTION_KEY', message: 'is required when NODE_ENV=production' }]);
+  }
+  return {
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    databaseUrl: e.DATABASE_URL ?? null,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL ?? null,
+    adminToken: e.ADMIN_TOKEN ?? null,
+    encryptionKey: e.ENCRYPTION_KEY ? parseEncryptionKey(e.ENCRYPTION_KEY) : null,
+    nodeEnv: e.NODE_ENV,
+    production,
+    graphiql: e.GRAPHIQL ?? !production,
+    logLevel: e.LOG_LEVEL,
+    wasender: {
+      apiToken: e.WASENDER_API_TOKEN ?? null,
+      baseUrl: e.WASENDER_BASE_URL.replace(/\/+$/, ''),
+      sandbox: e.WASENDER_SANDBOX ?? !e.WASENDER_API_TOKEN,
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Yoga: one plugin pipeline for HTTP and WebSocket. Expected failures carry the contract's codes;
+ * everything else is masked.
+ */
+import { randomUUID } from 'node:crypto';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import type { Context } from '../context.ts';
+import type { Prisma } from '../lib/database.ts';
+import { badInputFromIssues, DomainError, UnauthenticatedError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { AppPubSub } from '../lib/pubsub.ts';
+import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
+import type { Services } from '../services.ts';
+
+export interface YogaDeps {
+  schema: GraphQLSchema;
+  prisma: Prisma;
+  pubsub: AppPubSub;
+  services: Services;
+  logger: Logger;
+  /** GraphiQL and introspection (off in production unless enabled). */
+  graphiql: boolean;
+}
+
+/** What graphql-ws passes into the context: the viewer resolved once at connection_init. */
+export interface WsInitialContext {
+  wsViewer?: Viewer | null;
+}
+
+function isZodError(error: unknown): error is { issues: { path: PropertyKey[]; message: string }[] } {
+  return (
+    error instanceof Error && error.name === 'ZodError' && Array.isArray((error as { issues?: unknown }).issues)
+  );
+}
+
+export function toCodedError(error: unknown): GraphQLError | null {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const domain = isZodError(original) ? badInputFromIssues(original.issues) : original;
+  if (domain instanceof DomainError) {
+    const base = error instanceof GraphQLError ? error : undefined;
+    return new GraphQLError(domain.message, {
+      nodes: base?.nodes,
+      path: base?.path,
+      extensions: { ...domain.extensions, code: domain.code },
+    });
+  }
+  if (original instanceof GraphQLError && original.extensions?.code) return original;
+  return null;
+}
+
+/** Refuses any operation without a valid token, before execution (HTTP 401). */
+function useRequireViewer(): Plugin<Context> {
+  return {
+    onExecute({ args }) {
+      if (!args.contextValue.viewer) throw new UnauthenticatedError();
+    },
+    onSubscribe({ args }) {
+      if (!args.contextValue.viewer) throw new UnauthenticatedError();
+    },
+  };
+}
+
+function useNoIntrospection(): Plugin<Context> {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+export function createYogaServer(deps: YogaDeps) {
+  const { logger } = deps;
+  return createYoga<WsInitialContext & Record<string, unknown>, Context>({
+    schema: deps.schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: deps.graphiql
+      ? { title: 'whatsapp-graphql', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) }
+      : false,
+    logging: {
+      debug: (...args) => logger.debug(String(args[0])),
+      info: (...args) => logger.info(String(args[0])),
+      warn: (...args) => logger.warn(String(args[0])),
+      error: (...args) => logger.error(String(args[0]), { detail: args.slice(1).map(String) }),
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        const coded = toCodedError(error);
+        if (coded) return coded;
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        logger.error('unexpected error', { error: original instanceof Error ? original : String(original) });
+        const base = error instanceof GraphQLError ? error : undefined;
+        return new GraphQLError(message, {
+          nodes: base?.nodes,
+          path: base?.path,
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        });
+      },
+    },
+    plugins: [useRequireViewer(), ...(deps.graphiql ? [] : [useNoIntrospection()])],
+    context: async (initial): Promise<Context> => {
+      const viewer =
+        initial.wsViewer !== undefined
+          ? initial.wsViewer
+          : await deps.services.auth.authenticate(bearerToken(initial.request.headers.get('authorization')));
+      return {
+        viewer,
+        prisma: deps.prisma,
+        pubsub: deps.pubsub,
+        services: deps.services,
+        requestId: initial.request?.headers.get('x-request-id') ?? randomUUID(),
+      };
+    },
+  });
+}
+
+export type YogaServer = ReturnType<typeof createYogaServer>;

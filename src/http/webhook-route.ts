@@ -1,0 +1,51 @@
+/** POST /api/whatsapp/webhook: raw body (size-limited) → webhook service → status code. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../lib/logger.ts';
+import type { WebhookService } from '../modules/webhooks/webhook.service.ts';
+import { sendJson } from './respond.ts';
+
+export const WEBHOOK_PATHS = new Set(['/api/whatsapp/webhook', '/api/whatsapp/webhook.php']);
+export const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function handleWebhook(req: IncomingMessage, res: ServerResponse, webhooks: WebhookService, logger: Logger) {
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    return sendJson(res, 405, { error: 'Use POST' });
+  }
+  let raw: string;
+  try {
+    raw = await readBody(req, MAX_WEBHOOK_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      logger.warn('webhook refused: body too large');
+      res.setHeader('connection', 'close');
+      return sendJson(res, 413, { error: `Body exceeds ${MAX_WEBHOOK_BYTES} bytes` });
+    }
+    throw error;
+  }
+  const signature = req.headers['x-webhook-signature'];
+  try {
+    const result = await webhooks.ingest(raw, typeof signature === 'string' ? signature : null);
+    return sendJson(res, result.status, result.body);
+  } catch (error) {
+    // Not stored: a 5xx makes the provider retry.
+    // Only the error's kind: a driver message may quote the payload, which holds the session's API key.
+    logger.error('webhook could not be stored', { errorName: (error as Error)?.name, errorCode: (error as { code?: string })?.code });
+    return sendJson(res, 503, { error: 'Could not store the event; retry later' });
+  }
+}

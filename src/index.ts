@@ -1,0 +1,32 @@
+/** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const app = buildApp(config);
+  const shutdown = (signal: string) => {
+    console.error(`${signal}: shutting down`);
+    app.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  await app.start();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

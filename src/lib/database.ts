@@ -1,0 +1,106 @@
+/**
+ * The database: embedded PGlite when no DATABASE_URL is set, PostgreSQL through node-postgres
+ * otherwise. Both sit behind the same PrismaClient type, and both carry the migration runner's
+ * adapter factory.
+ */
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.ts';
+
+export type Prisma = PrismaClient;
+
+/**
+ * Both adapters mishandle migration scripts: the PGlite one does not await `exec` (a failing
+ * migration would be recorded as applied), the pg one splits on `;` (not atomic, breaks on `;` in
+ * strings). Run the whole script as one simple query instead: one implicit transaction.
+ */
+function withAtomicScripts(
+  factory: SqlMigrationAwareDriverAdapterFactory,
+  runScript: (script: string) => Promise<unknown>,
+): SqlMigrationAwareDriverAdapterFactory {
+  const patch = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
+    const original = adapter as SqlDriverAdapter & { onError?: (e: unknown) => never };
+    original.executeScript = async (script: string) => {
+      try {
+        await runScript(script);
+      } catch (error) {
+        original.onError?.(error);
+        throw error;
+      }
+    };
+    return original;
+  };
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => patch(await factory.connect()),
+    connectToShadowDb: async () => patch(await factory.connectToShadowDb()),
+  };
+}
+
+export function pgliteAdapterFactory(db: PGlite): SqlMigrationAwareDriverAdapterFactory {
+  return withAtomicScripts(new PrismaPGlite(db) as unknown as SqlMigrationAwareDriverAdapterFactory, (s) => db.exec(s));
+}
+
+export interface Database {
+  kind: 'pglite' | 'postgres';
+  prisma: PrismaClient;
+  /** Factory for the migration runner. */
+  migrationAdapter: SqlMigrationAwareDriverAdapterFactory;
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; when absent, PGlite at `dataDir` (or in memory when dataDir is 'memory://'). */
+  databaseUrl?: string | undefined;
+  dataDir?: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    pool.on('error', () => {}); // an idle client's broken connection is replaced on next checkout
+    const factory = new PrismaPg(pool) as unknown as SqlMigrationAwareDriverAdapterFactory;
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    return {
+      kind: 'postgres',
+      prisma,
+      migrationAdapter: withAtomicScripts(factory, (s) => pool.query(s)),
+      ping: async () => {
+        await pool.query('select 1');
+      },
+      close: async () => {
+        await prisma.$disconnect().catch(() => {});
+        await pool.end().catch(() => {});
+      },
+    };
+  }
+  const dataDir = opts.dataDir ?? 'memory://';
+  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
+  const db = new PGlite(dataDir);
+  await db.waitReady;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  let closed = false;
+  return {
+    kind: 'pglite',
+    prisma,
+    migrationAdapter: pgliteAdapterFactory(db),
+    ping: async () => {
+      if (closed) throw new Error('database closed');
+      await db.query('select 1');
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect().catch(() => {});
+      await db.close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Expected failures, each with the contract's error code. Services throw these; the GraphQL layer
+ * turns them into coded GraphQL errors and masks everything else.
+ */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'INVALID_STATE'
+  | 'SESSION_LIMIT_REACHED'
+  | 'PROVIDER_UNAUTHORIZED'
+  | 'PROVIDER_RATE_LIMITED'
+  | 'PROVIDER_UNAVAILABLE';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string) {
+    super('NOT_FOUND', `${what} not found`);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'You are not allowed to do this') {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  constructor(message = 'A valid bearer token is required') {
+    super('UNAUTHENTICATED', message, { http: { status: 401 } });
+  }
+}
+
+/** `fields` maps each bad input field (dotted path) to its message. */
+export class BadUserInputError extends DomainError {
+  constructor(readonly fields: Record<string, string>, message?: string) {
+    super('BAD_USER_INPUT', message ?? `Invalid input: ${Object.entries(fields).map(([f, m]) => `${f} ${m}`).join('; ')}`, { fields });
+  }
+}
+
+/** Turns zod issues into `BadUserInputError` with one message per field. */
+export function badInputFromIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): BadUserInputError {
+  const fields: Record<string, string> = {};
+  for (const issue of issues) {
+    const key = issue.path.map(String).join('.') || 'input';
+    fields[key] ??= issue.message;
+  }
+  return new BadUserInputError(fields);
+}

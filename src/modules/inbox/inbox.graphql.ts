@@ -1,0 +1,210 @@
+import { builder } from '../../graphql/builder.ts';
+import { parseGlobalId } from '../../graphql/ids.ts';
+import { BadUserInputError, NotFoundError } from '../../lib/errors.ts';
+import type { MessageEvent } from '../../lib/pubsub.ts';
+import type { Context } from '../../context.ts';
+import type { Message } from '../../generated/prisma/client.ts';
+import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { sessionIdFrom } from '../sessions/session.graphql.ts';
+import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
+import { liveAfterReplay } from './live-feed.ts';
+
+const MessageDirectionEnum = builder.enumType('MessageDirection', {
+  description: 'Whether a message came in or went out.',
+  values: ['INBOUND', 'OUTBOUND'] as const,
+});
+const MessageStatusEnum = builder.enumType('MessageStatus', {
+  description: 'Delivery status. Inbound messages are RECEIVED.',
+  values: ['PENDING', 'SENT', 'DELIVERED', 'READ', 'PLAYED', 'FAILED', 'RECEIVED'] as const,
+});
+const MessageKindEnum = builder.enumType('MessageKind', {
+  description: 'What a message carries.',
+  values: ['TEXT', 'IMAGE', 'VIDEO', 'AUDIO', 'DOCUMENT', 'STICKER', 'LOCATION', 'CONTACT', 'POLL', 'REACTION', 'OTHER'] as const,
+});
+
+export const MessageRef = builder.prismaNode('Message', {
+  id: { field: 'id' },
+  description: 'A WhatsApp message in or out.',
+  fields: (t) => ({
+    chat: t.relation('chat', { description: 'The conversation it belongs to.' }),
+    session: t.relation('session', { description: 'The session it came in or went out through.' }),
+    direction: t.expose('direction', { type: MessageDirectionEnum, description: 'In or out.' }),
+    kind: t.expose('kind', { type: MessageKindEnum, description: 'What it carries.' }),
+    status: t.expose('status', { type: MessageStatusEnum, description: 'Delivery status.' }),
+    text: t.exposeString('text', { nullable: true, description: 'Body, caption or poll question.' }),
+    content: t.expose('content', {
+      type: 'JSON',
+      nullable: true,
+      description: 'Media metadata, location, contact card or poll (by kind), and reactions.',
+    }),
+    fromJid: t.exposeString('fromJid', { description: 'The sender\'s WhatsApp id ("me" for our own messages).' }),
+    senderName: t.exposeString('senderName', { nullable: true, description: 'The sender\'s WhatsApp display name.' }),
+    senderPhone: t.exposeString('senderPhone', { nullable: true, description: 'The sender\'s E.164 number where known.' }),
+    timestamp: t.expose('timestamp', { type: 'DateTime', description: 'When it was sent.' }),
+    providerMessageId: t.exposeString('providerMessageId', { nullable: true, description: 'WhatsApp\'s id (key.id).' }),
+    replyToProviderMessageId: t.exposeString('replyToProviderId', { nullable: true, description: 'The WhatsApp id of the message it quotes.' }),
+    editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true, description: 'When it was last edited.' }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was deleted for everyone.' }),
+    cursor: t.string({
+      description: 'Opaque and ordered: resume messageReceived from here.',
+      select: { seq: true },
+      resolve: (m) => encodeMessageCursor(m.seq),
+    }),
+  }),
+});
+
+export const ChatRef = builder.prismaNode('Chat', {
+  id: { field: 'id' },
+  description: 'A conversation with one WhatsApp user, group or channel.',
+  fields: (t) => ({
+    session: t.relation('session', { description: 'The session it belongs to.' }),
+    remoteJid: t.exposeString('remoteJid', { description: 'The other side\'s WhatsApp id.' }),
+    phoneNumber: t.exposeString('phoneNumber', { nullable: true, description: 'E.164 where known (an @lid chat may not know it).' }),
+    name: t.exposeString('name', { nullable: true, description: 'Saved name, group subject or display name.' }),
+    isGroup: t.exposeBoolean('isGroup', { description: 'A group chat.' }),
+    unreadCount: t.exposeInt('unreadCount', { description: 'Inbound messages not yet read.' }),
+    lastMessageAt: t.expose('lastMessageAt', { type: 'DateTime', nullable: true, description: 'When the latest message was sent.' }),
+    lastMessage: t.relation('lastMessage', { nullable: true, description: 'The latest message.' }),
+    messages: t.relatedConnection('messages', {
+      description: 'Messages, newest first: `first`/`after` page back in time, `last`/`before` forward.',
+      cursor: 'seq',
+      query: () => ({ orderBy: { seq: 'desc' } }),
+    }),
+  }),
+});
+
+builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
+  t.relatedConnection('chats', {
+    description: 'Conversations, most recent message first.',
+    cursor: 'id',
+    args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
+    query: (args) => ({
+      where: args.unreadOnly ? { unreadCount: { gt: 0 } } : {},
+      orderBy: [{ lastMessageAt: { sort: 'desc', nulls: 'last' } }, { id: 'desc' }],
+    }),
+  }),
+);
+
+/** A chat id from a global id that the viewer may see, or NOT_FOUND. */
+async function visibleChat(ctx: Context, globalId: string) {
+  const id = parseGlobalId(globalId, 'Chat');
+  const chat = id ? await ctx.prisma.chat.findUnique({ where: { id }, select: { id: true, sessionId: true } }) : null;
+  if (!chat || !ctx.viewer || !canSeeSession(ctx.viewer, chat.sessionId)) throw new NotFoundError('Chat');
+  return chat;
+}
+
+builder.queryField('chat', (t) =>
+  t.prismaField({
+    type: 'Chat',
+    nullable: true,
+    description: 'One chat by id; NOT_FOUND when it does not exist or you may not see it.',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const chat = await visibleChat(ctx, args.id);
+      return ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: chat.id } });
+    },
+  }),
+);
+
+builder.mutationField('markChatRead', (t) =>
+  t.prismaField({
+    type: 'Chat',
+    description: 'Zeroes the unread count and, unless the session reads automatically, tells WhatsApp.',
+    authScopes: { agent: true },
+    args: { chatId: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const chat = await visibleChat(ctx, args.chatId);
+      await ctx.services.inbox.markChatRead(ctx.viewer!, chat.id);
+      return ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: chat.id } });
+    },
+  }),
+);
+
+/** Which topic carries the events a subscriber asked for, and its access filter. */
+async function messageFeed(ctx: Context, args: { sessionId?: string | null; chatId?: string | null }) {
+  const viewer = ctx.viewer as Viewer;
+  const chat = args.chatId ? await visibleChat(ctx, args.chatId) : null;
+  const sessionId = args.sessionId ? sessionIdFrom(args.sessionId, viewer) : null;
+  if (chat && sessionId && chat.sessionId !== sessionId) throw new NotFoundError('Chat');
+  return { viewer, chat, sessionId };
+}
+
+async function* filtered<T>(source: AsyncIterable<T>, keep: (v: T) => boolean): AsyncGenerator<T> {
+  for await (const v of source) if (keep(v)) yield v;
+}
+
+type FeedItem = MessageEvent | Message;
+
+async function resolveFeedItem(ctx: Context, query: object, item: FeedItem) {
+  // Replayed rows are complete already; live events carry only ids.
+  if ('timestamp' in item) return item;
+  const message = await ctx.prisma.message.findUnique({ ...query, where: { id: item.id } });
+  if (!message) throw new NotFoundError('Message');
+  return message;
+}
+
+builder.subscriptionFields((t) => ({
+  messageReceived: t.prismaField({
+    type: 'Message',
+    description:
+      'Inbound messages. With `after` (a Message.cursor): first every stored inbound message after it, in order, then live ones; none twice, none skipped.',
+    authScopes: { authenticated: true },
+    args: {
+      sessionId: t.arg.id({ required: false }),
+      chatId: t.arg.id({ required: false }),
+      after: t.arg.string({ required: false }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const { viewer, chat, sessionId } = await messageFeed(ctx, args);
+      const afterSeq = args.after != null ? decodeMessageCursor(args.after) : null;
+      if (args.after != null && afterSeq === null) throw new BadUserInputError({ after: 'is not a message cursor' });
+      const live: AsyncIterable<MessageEvent> = chat
+        ? ctx.pubsub.subscribe('chatMessageReceived', chat.id)
+        : sessionId
+          ? ctx.pubsub.subscribe('messageReceived', sessionId)
+          : filtered(ctx.pubsub.subscribe('anyMessageReceived'), (e) => canSeeSession(viewer, e.sessionId));
+      if (afterSeq === null) return live;
+      const sessionIds = sessionId ? [sessionId] : chat ? [chat.sessionId] : viewer.sessionIds;
+      return liveAfterReplay<FeedItem>({
+        live,
+        seqOf: (item) => BigInt(item.seq),
+        replayPage: (after, limit) => ctx.services.inbox.inboundAfter({ sessionIds, chatId: chat?.id ?? null }, after, limit),
+        after: afterSeq,
+      });
+    },
+    resolve: (query, item: FeedItem, _args, ctx) => resolveFeedItem(ctx, query, item),
+  }),
+  messageUpdated: t.prismaField({
+    type: 'Message',
+    description: 'Changes to messages (delivery status, edits, deletions, reactions) and our own outgoing messages.',
+    authScopes: { authenticated: true },
+    args: { sessionId: t.arg.id({ required: false }), chatId: t.arg.id({ required: false }) },
+    subscribe: async (_root, args, ctx) => {
+      const { viewer, chat, sessionId } = await messageFeed(ctx, args);
+      return chat
+        ? ctx.pubsub.subscribe('chatMessageUpdated', chat.id)
+        : sessionId
+          ? ctx.pubsub.subscribe('messageUpdated', sessionId)
+          : filtered(ctx.pubsub.subscribe('anyMessageUpdated'), (e) => canSeeSession(viewer, e.sessionId));
+    },
+    resolve: (query, item: MessageEvent, _args, ctx) => resolveFeedItem(ctx, query, item),
+  }),
+  chatUpdated: t.prismaField({
+    type: 'Chat',
+    description: 'Chats whose unread count, last message or name changed.',
+    authScopes: { authenticated: true },
+    args: { sessionId: t.arg.id({ required: false }) },
+    subscribe: (_root, args, ctx) => {
+      const viewer = ctx.viewer as Viewer;
+      return args.sessionId
+        ? ctx.pubsub.subscribe('chatUpdated', sessionIdFrom(args.sessionId, viewer))
+        : filtered(ctx.pubsub.subscribe('anyChatUpdated'), (e) => canSeeSession(viewer, e.sessionId));
+    },
+    resolve: async (query, event: { id: string }, _args, ctx) => {
+      const chat = await ctx.prisma.chat.findUnique({ ...query, where: { id: event.id } });
+      if (!chat) throw new NotFoundError('Chat');
+      return chat;
+    },
+  }),
+}));

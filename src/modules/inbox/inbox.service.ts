@@ -1,0 +1,349 @@
+/**
+ * The inbox: messages, chats and contacts kept true from the provider's events, and the read side
+ * of the live feed. Messages are written in batches under one lock so that the ordered cursor (seq)
+ * is assigned in commit order: a reader that has seen seq N has seen every message before it.
+ */
+import type { Clock } from '../../lib/clock.ts';
+import type { Prisma } from '../../lib/database.ts';
+import { NotFoundError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { AppPubSub, MessageEvent } from '../../lib/pubsub.ts';
+import type { MessageStatus, MessageKind } from '../../generated/prisma/enums.ts';
+import type { Message } from '../../generated/prisma/client.ts';
+import type { InboundMessage, MessageKey } from '../../provider/webhook-events.ts';
+import type { WasenderClient } from '../../provider/wasender-client.ts';
+import type { SessionService } from '../sessions/session.service.ts';
+import { toDomainError } from '../provider/provider-errors.ts';
+import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+
+/** Serialises message inserts (see above); any constant shared by all processes. */
+const MESSAGE_SEQ_LOCK = 7_301_001;
+
+/** Delivery statuses only move forward; FAILED and READ/PLAYED end the line. */
+const STATUS_RANK: Record<MessageStatus, number> = { PENDING: 0, SENT: 1, RECEIVED: 1, DELIVERED: 2, READ: 3, PLAYED: 4, FAILED: 5 };
+
+export interface ChatUpsert {
+  jid: string;
+  name?: string | null;
+  unreadCount?: number | null;
+  conversationTimestampMs?: number | null;
+}
+
+export interface ContactUpsert {
+  jid: string;
+  phone?: string | null;
+  lid?: string | null;
+  name?: string | null;
+  notify?: string | null;
+  verifiedName?: string | null;
+  imgUrl?: string | null;
+}
+
+function isGroupJid(jid: string) {
+  return jid.endsWith('@g.us');
+}
+
+function phoneOfUserJid(jid: string): string | null {
+  const m = /^(\d{6,15})@s\.whatsapp\.net$/.exec(jid);
+  return m ? `+${m[1]}` : null;
+}
+
+/** What we keep of a message's content besides its text, by kind. */
+function contentOf(m: InboundMessage): object | undefined {
+  if (m.media) return { media: m.media };
+  if (m.location) return { location: m.location };
+  if (m.contact) return { contact: m.contact };
+  if (m.poll) return { poll: m.poll };
+  return undefined;
+}
+
+export function createInboxService(deps: {
+  prisma: Prisma;
+  pubsub: AppPubSub;
+  clock: Clock;
+  logger: Logger;
+  provider: WasenderClient;
+  sessions: SessionService;
+}) {
+  const { prisma, pubsub, logger } = deps;
+
+  function publishMessage(topic: 'received' | 'updated', m: Pick<Message, 'id' | 'sessionId' | 'chatId' | 'seq'>) {
+    const event: MessageEvent = { id: m.id, sessionId: m.sessionId, chatId: m.chatId, seq: m.seq.toString() };
+    if (topic === 'received') {
+      pubsub.publish('messageReceived', m.sessionId, event);
+      pubsub.publish('chatMessageReceived', m.chatId, event);
+      pubsub.publish('anyMessageReceived', event);
+    } else {
+      pubsub.publish('messageUpdated', m.sessionId, event);
+      pubsub.publish('chatMessageUpdated', m.chatId, event);
+      pubsub.publish('anyMessageUpdated', event);
+    }
+  }
+
+  function publishChat(chat: { id: string; sessionId: string }) {
+    const event = { id: chat.id, sessionId: chat.sessionId };
+    pubsub.publish('chatUpdated', chat.sessionId, event);
+    pubsub.publish('anyChatUpdated', event);
+  }
+
+  /** Applies changes to existing messages (status, edit, deletion, reaction, poll votes). */
+  async function updateMessage(sessionId: string, providerMessageId: string, change: (m: Message) => object | null) {
+    const message = await prisma.message.findUnique({ where: { sessionId_providerMessageId: { sessionId, providerMessageId } } });
+    if (!message) return null;
+    const data = change(message);
+    if (!data) return message;
+    const updated = await prisma.message.update({ where: { id: message.id }, data });
+    publishMessage('updated', updated);
+    return updated;
+  }
+
+  async function applyMessages(sessionId: string, items: InboundMessage[]) {
+    // Edits, deletions and reactions change earlier messages rather than adding one.
+    const fresh: InboundMessage[] = [];
+    for (const m of items) {
+      if (m.edit) await updateMessage(sessionId, m.edit.targetId, () => ({ text: m.edit!.text, editedAt: new Date(m.timestampMs) }));
+      else if (m.revokedId) await updateMessage(sessionId, m.revokedId, (old) => (old.deletedAt ? null : { deletedAt: new Date(m.timestampMs) }));
+      else if (m.reaction) await applyReaction(sessionId, { id: m.reaction.targetId, remoteJid: m.chatJid, fromMe: false, participant: null }, m.reaction.text, m.senderJid ?? m.remoteJid);
+      else fresh.push(m);
+    }
+    const unique = [...new Map(fresh.map((m) => [m.id, m])).values()];
+    if (unique.length === 0) return;
+
+    const result = await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
+      const known = new Set(
+        (await tx.message.findMany({ where: { sessionId, providerMessageId: { in: unique.map((m) => m.id) } }, select: { providerMessageId: true } })).map(
+          (r) => r.providerMessageId,
+        ),
+      );
+      const toInsert = unique.filter((m) => !known.has(m.id));
+      if (toInsert.length === 0) return null;
+
+      // Contacts for 1:1 senders (groups: the participant), then chats, each in one statement.
+      const contacts = new Map<string, { jid: string; phoneNumber: string | null; pushName: string | null; lid: string | null }>();
+      for (const m of toInsert) {
+        if (m.fromMe) continue;
+        const jid = m.isGroup ? m.senderJid : m.chatJid;
+        if (!jid) continue;
+        contacts.set(jid, { jid, phoneNumber: m.senderPhone, pushName: m.pushName, lid: m.senderLid });
+      }
+      if (contacts.size) {
+        await tx.contact.createMany({ data: [...contacts.values()].map((c) => ({ sessionId, ...c })), skipDuplicates: true });
+      }
+      const chatJids = [...new Set(toInsert.map((m) => m.chatJid))];
+      await tx.chat.createMany({
+        data: chatJids.map((jid) => {
+          const first = toInsert.find((m) => m.chatJid === jid)!;
+          const group = isGroupJid(jid);
+          return {
+            sessionId,
+            remoteJid: jid,
+            isGroup: group,
+            phoneNumber: group ? null : (phoneOfUserJid(jid) ?? (first.fromMe ? null : first.senderPhone)),
+            name: group || first.fromMe ? null : first.pushName,
+          };
+        }),
+        skipDuplicates: true,
+      });
+      const chats = await tx.chat.findMany({ where: { sessionId, remoteJid: { in: chatJids } } });
+      const chatByJid = new Map(chats.map((c) => [c.remoteJid, c]));
+
+      const inserted = await tx.message.createManyAndReturn({
+        data: toInsert.map((m) => ({
+          sessionId,
+          chatId: chatByJid.get(m.chatJid)!.id,
+          direction: m.fromMe ? 'OUTBOUND' : 'INBOUND',
+          kind: m.kind as MessageKind,
+          status: m.fromMe ? 'SENT' : 'RECEIVED',
+          providerMessageId: m.id,
+          fromJid: m.fromMe ? 'me' : (m.senderJid ?? m.remoteJid),
+          senderPhone: m.fromMe ? null : m.senderPhone,
+          senderName: m.fromMe ? null : m.pushName,
+          text: m.text,
+          content: contentOf(m) as never,
+          replyToProviderId: m.quotedMessageId,
+          raw: m.raw as never,
+          timestamp: new Date(m.timestampMs),
+        })),
+        skipDuplicates: true,
+      });
+      inserted.sort((a, b) => (a.seq < b.seq ? -1 : 1));
+
+      const touched: { id: string; sessionId: string }[] = [];
+      for (const chat of chats) {
+        const mine = inserted.filter((m) => m.chatId === chat.id);
+        if (mine.length === 0) continue;
+        const latest = mine.reduce((a, b) => (b.timestamp >= a.timestamp ? b : a));
+        const newer = !chat.lastMessageAt || latest.timestamp >= chat.lastMessageAt;
+        const inbound = mine.filter((m) => m.direction === 'INBOUND').length;
+        // Replying from the phone reads the chat there.
+        const repliedAfter = newer && latest.direction === 'OUTBOUND';
+        await tx.chat.update({
+          where: { id: chat.id },
+          data: {
+            ...(newer ? { lastMessageAt: latest.timestamp, lastMessageId: latest.id } : {}),
+            unreadCount: repliedAfter ? 0 : { increment: inbound },
+          },
+        });
+        touched.push(chat);
+      }
+      return { inserted, touched };
+    });
+    if (!result) return;
+    for (const m of result.inserted) publishMessage(m.direction === 'INBOUND' ? 'received' : 'updated', m);
+    for (const chat of result.touched) publishChat(chat);
+  }
+
+  async function applyReaction(sessionId: string, target: MessageKey, text: string, senderJid: string) {
+    await updateMessage(sessionId, target.id, (m) => {
+      const content = (m.content ?? {}) as { reactions?: Record<string, string> };
+      const reactions = { ...(content.reactions ?? {}) };
+      if (text) reactions[senderJid] = text;
+      else delete reactions[senderJid];
+      return { content: { ...content, reactions } };
+    });
+  }
+
+  return {
+    applyMessages,
+    applyReaction,
+
+    async applyStatus(sessionId: string, key: MessageKey, status: MessageStatus) {
+      return updateMessage(sessionId, key.id, (m) => (STATUS_RANK[status] > STATUS_RANK[m.status] || (status === 'FAILED' && m.status !== 'FAILED') ? { status } : null));
+    },
+
+    async applySent(sessionId: string, key: MessageKey, success: boolean, text: string | null, timestampMs: number) {
+      const existing = await updateMessage(sessionId, key.id, (m) =>
+        success ? (STATUS_RANK[m.status] < STATUS_RANK.SENT ? { status: 'SENT' } : null) : { status: 'FAILED' },
+      );
+      if (existing) return;
+      // Sent from the phone or another client: it belongs in the chat too.
+      await applyMessages(sessionId, [
+        {
+          id: key.id,
+          remoteJid: key.remoteJid,
+          fromMe: true,
+          chatJid: key.remoteJid,
+          isGroup: isGroupJid(key.remoteJid),
+          isNewsletter: key.remoteJid.endsWith('@newsletter'),
+          isBroadcast: false,
+          senderJid: null,
+          senderPhone: null,
+          senderLid: null,
+          pushName: null,
+          timestampMs,
+          kind: 'TEXT',
+          text,
+          media: null,
+          location: null,
+          contact: null,
+          poll: null,
+          reaction: null,
+          quotedMessageId: null,
+          edit: null,
+          revokedId: null,
+          raw: null,
+        } as InboundMessage,
+      ]);
+      if (!success) await updateMessage(sessionId, key.id, () => ({ status: 'FAILED' }));
+    },
+
+    async applyDeleted(sessionId: string, key: MessageKey, atMs: number) {
+      return updateMessage(sessionId, key.id, (m) => (m.deletedAt ? null : { deletedAt: new Date(atMs) }));
+    },
+
+    async applyPollResults(sessionId: string, key: MessageKey, results: { name: string; voters: string[] }[]) {
+      return updateMessage(sessionId, key.id, (m) => ({ content: { ...((m.content ?? {}) as object), pollResults: results } }));
+    },
+
+    async upsertChats(sessionId: string, chats: ChatUpsert[]) {
+      for (const c of chats) {
+        const data = {
+          ...(c.name ? { name: c.name } : {}),
+          ...(c.unreadCount != null ? { unreadCount: c.unreadCount } : {}),
+        };
+        const chat = await prisma.chat.upsert({
+          where: { sessionId_remoteJid: { sessionId, remoteJid: c.jid } },
+          create: { sessionId, remoteJid: c.jid, isGroup: isGroupJid(c.jid), phoneNumber: phoneOfUserJid(c.jid), ...data },
+          update: data,
+        });
+        publishChat(chat);
+      }
+    },
+
+    async deleteChat(sessionId: string, jid: string) {
+      await prisma.chat.deleteMany({ where: { sessionId, remoteJid: jid } });
+    },
+
+    async upsertContacts(sessionId: string, contacts: ContactUpsert[]) {
+      for (const c of contacts) {
+        const data = {
+          ...(c.name ? { name: c.name } : {}),
+          ...(c.notify ? { pushName: c.notify } : {}),
+          ...(c.verifiedName ? { verifiedName: c.verifiedName } : {}),
+          ...(c.imgUrl !== undefined && c.imgUrl !== null ? { imgUrl: c.imgUrl } : {}),
+          ...(c.phone ? { phoneNumber: c.phone } : {}),
+          ...(c.lid ? { lid: c.lid } : {}),
+        };
+        const contact = await prisma.contact.upsert({
+          where: { sessionId_jid: { sessionId, jid: c.jid } },
+          create: { sessionId, jid: c.jid, ...data },
+          update: data,
+        });
+        // A saved name is the best chat title; the sender's own push name only fills a gap.
+        const title = contact.name ?? contact.verifiedName ?? null;
+        const chats = await prisma.chat.findMany({ where: { sessionId, remoteJid: c.jid } });
+        for (const chat of chats) {
+          if (title && chat.name !== title) publishChat(await prisma.chat.update({ where: { id: chat.id }, data: { name: title, contactId: contact.id } }));
+          else if (!chat.contactId) await prisma.chat.update({ where: { id: chat.id }, data: { contactId: contact.id } });
+        }
+      }
+    },
+
+    async renameGroup(sessionId: string, jid: string, subject: string | null | undefined) {
+      if (!subject) return;
+      await this.upsertChats(sessionId, [{ jid, name: subject }]);
+    },
+
+    /** Zeroes the unread count; tells the provider too unless it marks messages read by itself. */
+    async markChatRead(viewer: Viewer, chatId: string) {
+      const chat = await prisma.chat.findUnique({ where: { id: chatId }, include: { session: true } });
+      if (!chat || !canSeeSession(viewer, chat.sessionId)) throw new NotFoundError('Chat');
+      if (chat.unreadCount === 0) return chat;
+      if (!chat.session.autoReadMessages) {
+        const last = await prisma.message.findFirst({
+          where: { chatId, direction: 'INBOUND', providerMessageId: { not: null } },
+          orderBy: { seq: 'desc' },
+        });
+        const apiKey = deps.sessions.apiKeyOf(chat.session);
+        if (last && apiKey) {
+          try {
+            await deps.provider.session(apiKey).markRead({ id: last.providerMessageId!, remoteJid: chat.remoteJid, fromMe: false });
+          } catch (error) {
+            logger.warn('mark read at the provider failed', { chatId, error: String(error) });
+            throw toDomainError(error);
+          }
+        }
+      }
+      const updated = await prisma.chat.update({ where: { id: chatId }, data: { unreadCount: 0 } });
+      publishChat(updated);
+      return updated;
+    },
+
+    /** Stored inbound messages after `afterSeq` matching the filter, oldest first, a page at a time. */
+    async inboundAfter(filter: { sessionIds: readonly string[] | null; chatId: string | null }, afterSeq: bigint, limit: number) {
+      return prisma.message.findMany({
+        where: {
+          direction: 'INBOUND',
+          seq: { gt: afterSeq },
+          ...(filter.chatId ? { chatId: filter.chatId } : {}),
+          ...(filter.sessionIds ? { sessionId: { in: [...filter.sessionIds] } } : {}),
+        },
+        orderBy: { seq: 'asc' },
+        take: limit,
+      });
+    },
+  };
+}
+
+export type InboxService = ReturnType<typeof createInboxService>;

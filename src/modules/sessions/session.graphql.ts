@@ -1,0 +1,249 @@
+import QRCode from 'qrcode';
+import { builder } from '../../graphql/builder.ts';
+import { parseGlobalId } from '../../graphql/ids.ts';
+import { NotFoundError } from '../../lib/errors.ts';
+import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { availableActions } from './session.rules.ts';
+
+export const SessionStatusEnum = builder.enumType('SessionStatus', {
+  description: 'Where a session is in its life cycle.',
+  values: {
+    DISCONNECTED: { description: 'Not connected; connect to get a QR code.' },
+    CONNECTING: { description: 'The phone scanned the QR code; the link is being established.' },
+    QR_READY: { description: 'Waiting for the phone to scan the current QR code.' },
+    CONNECTED: { description: 'Linked: messages flow.' },
+    LOGGED_OUT: { description: 'The phone logged the session out; connect again to relink.' },
+    EXPIRED: { description: 'The provider invalidated the session; connect again.' },
+  } as const,
+});
+
+export const SessionActionEnum = builder.enumType('SessionAction', {
+  description: 'Actions the current status allows.',
+  values: ['CONNECT', 'DISCONNECT', 'RESTART', 'DELETE'] as const,
+});
+
+const SessionLogTypeEnum = builder.enumType('SessionLogType', {
+  description: 'Kinds of session log entries.',
+  values: ['CREATED', 'UPDATED', 'CONNECT_REQUESTED', 'QR_GENERATED', 'CONNECTED', 'DISCONNECTED', 'RESTARTED', 'STATUS_CHANGED', 'API_KEY_ROTATED', 'ERROR', 'DELETED'] as const,
+});
+
+export interface QrCodeShape {
+  value: string;
+  expiresAt: Date;
+}
+
+export const QrCodeRef = builder.objectRef<QrCodeShape>('QrCode').implement({
+  description: 'A QR code for linking the phone (WhatsApp → Settings → Linked Devices).',
+  fields: (t) => ({
+    value: t.exposeString('value', { description: 'The raw string the phone scans.' }),
+    dataUrl: t.string({
+      description: 'The QR as a PNG image data URL ("data:image/png;base64,…").',
+      resolve: (qr) => QRCode.toDataURL(qr.value, { errorCorrectionLevel: 'M', margin: 2, width: 300 }),
+    }),
+    svg: t.string({
+      description: 'The QR as an SVG document.',
+      resolve: (qr) => QRCode.toString(qr.value, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+    }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When this QR stops being valid.' }),
+  }),
+});
+
+builder.prismaNode('SessionLog', {
+  id: { field: 'id' },
+  description: 'An entry of a session\'s event log.',
+  fields: (t) => ({
+    type: t.expose('type', { type: SessionLogTypeEnum, description: 'What happened.' }),
+    message: t.exposeString('message', { description: 'A human-readable account of it.' }),
+    status: t.expose('status', { type: SessionStatusEnum, nullable: true, description: 'The session status at the time.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),
+  }),
+});
+
+export const WhatsAppSessionRef = builder.prismaNode('WhatsAppSession', {
+  id: { field: 'id' },
+  description: 'One WhatsApp number run through the provider.',
+  authScopes: { authenticated: true },
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'A name for people, e.g. "Sales".' }),
+    phoneNumber: t.exposeString('phoneNumber', { description: 'E.164, e.g. "+255712345678".' }),
+    status: t.expose('status', { type: SessionStatusEnum, description: 'Current status.' }),
+    availableActions: t.field({
+      type: [SessionActionEnum],
+      description: 'What the current status allows.',
+      select: { status: true },
+      resolve: (s) => availableActions(s.status),
+    }),
+    accountProtection: t.exposeBoolean('accountProtection', { description: 'The provider paces sends to 1 per 5 seconds to protect the number.' }),
+    logMessages: t.exposeBoolean('logMessages', { description: 'The provider keeps message logs (needed to resend).' }),
+    autoReadMessages: t.exposeBoolean('autoReadMessages', { description: 'Incoming messages are marked read automatically.' }),
+    autoRejectCalls: t.exposeBoolean('autoRejectCalls', { description: 'Incoming calls are rejected automatically.' }),
+    webhookUrl: t.exposeString('webhookUrl', { nullable: true, description: 'Where the provider posts this session\'s events.' }),
+    providerSessionId: t.exposeString('providerSessionId', { nullable: true, description: 'The provider\'s own id, for support requests.' }),
+    lastConnectedAt: t.expose('lastConnectedAt', { type: 'DateTime', nullable: true, description: 'When it last became connected.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    qrCode: t.field({
+      type: QrCodeRef,
+      nullable: true,
+      description: 'The current QR while the status is QR_READY and it has not expired.',
+      select: { status: true, qrCode: true, qrExpiresAt: true },
+      resolve: (s, _args, ctx) =>
+        s.status === 'QR_READY' && s.qrCode && s.qrExpiresAt && s.qrExpiresAt.getTime() > ctx.services.clock.now()
+          ? { value: s.qrCode, expiresAt: s.qrExpiresAt }
+          : null,
+    }),
+    logs: t.relatedConnection('logs', {
+      description: 'The event log, newest first.',
+      cursor: 'seq',
+      query: () => ({ orderBy: { seq: 'desc' } }),
+    }),
+  }),
+});
+
+/** A session id from a global id that the viewer may see, or NOT_FOUND. */
+export function sessionIdFrom(globalId: string, viewer: Viewer | null): string {
+  const id = parseGlobalId(globalId, 'WhatsAppSession');
+  if (!id || !viewer || !canSeeSession(viewer, id)) throw new NotFoundError('Session');
+  return id;
+}
+
+function visibleSessions(viewer: Viewer | null) {
+  return viewer?.sessionIds ? { id: { in: [...viewer.sessionIds] } } : {};
+}
+
+builder.queryFields((t) => ({
+  sessions: t.prismaConnection({
+    type: 'WhatsAppSession',
+    cursor: 'id',
+    description: 'Sessions you may see, oldest first.',
+    authScopes: { authenticated: true },
+    args: { status: t.arg({ type: SessionStatusEnum, required: false, description: 'Only sessions in this status.' }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.whatsAppSession.findMany({
+        ...query,
+        where: { ...visibleSessions(ctx.viewer), ...(args.status ? { status: args.status } : {}) },
+        orderBy: { id: 'asc' },
+      }),
+  }),
+  session: t.prismaField({
+    type: 'WhatsAppSession',
+    nullable: true,
+    description: 'One session by id; NOT_FOUND when it does not exist or you may not see it.',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = sessionIdFrom(args.id, ctx.viewer);
+      const session = await ctx.prisma.whatsAppSession.findUnique({ ...query, where: { id } });
+      if (!session) throw new NotFoundError('Session');
+      return session;
+    },
+  }),
+}));
+
+const CreateSessionInputRef = builder.inputType('CreateSessionInput', {
+  description: 'A new session. Account protection and message logging are on unless turned off.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: '1–100 characters.' }),
+    phoneNumber: t.string({ required: true, description: 'E.164, e.g. "+255712345678".' }),
+    accountProtection: t.boolean({ defaultValue: true }),
+    logMessages: t.boolean({ defaultValue: true }),
+    autoReadMessages: t.boolean({ defaultValue: false }),
+    autoRejectCalls: t.boolean({ defaultValue: false }),
+  }),
+});
+
+const UpdateSessionInputRef = builder.inputType('UpdateSessionInput', {
+  description: 'Settings to change; omitted fields stay as they are.',
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string(),
+    accountProtection: t.boolean(),
+    logMessages: t.boolean(),
+    autoReadMessages: t.boolean(),
+    autoRejectCalls: t.boolean(),
+  }),
+});
+
+builder.mutationFields((t) => {
+  const lifecycle = (description: string, action: 'connect' | 'disconnect' | 'restart' | 'rotateApiKey') =>
+    t.prismaField({
+      type: 'WhatsAppSession',
+      description,
+      authScopes: { admin: true },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (query, _root, args, ctx) => {
+        const id = sessionIdFrom(args.id, ctx.viewer);
+        await ctx.services.sessions[action](id);
+        return ctx.prisma.whatsAppSession.findUniqueOrThrow({ ...query, where: { id } });
+      },
+    });
+  return {
+    createSession: t.prismaField({
+      type: 'WhatsAppSession',
+      description: 'Creates the session at the provider (with our webhook) and here.',
+      authScopes: { admin: true },
+      args: { input: t.arg({ type: CreateSessionInputRef, required: true }) },
+      resolve: async (query, _root, args, ctx) => {
+        const session = await ctx.services.sessions.create(args.input);
+        return ctx.prisma.whatsAppSession.findUniqueOrThrow({ ...query, where: { id: session.id } });
+      },
+    }),
+    updateSession: t.prismaField({
+      type: 'WhatsAppSession',
+      description: 'Changes settings at the provider and here.',
+      authScopes: { admin: true },
+      args: { input: t.arg({ type: UpdateSessionInputRef, required: true }) },
+      resolve: async (query, _root, args, ctx) => {
+        const { id: globalId, ...changes } = args.input;
+        const id = sessionIdFrom(globalId, ctx.viewer);
+        await ctx.services.sessions.update(id, changes);
+        return ctx.prisma.whatsAppSession.findUniqueOrThrow({ ...query, where: { id } });
+      },
+    }),
+    connectSession: lifecycle('Asks the provider for a QR code; the session becomes QR_READY with qrCode set.', 'connect'),
+    disconnectSession: lifecycle('Disconnects the session from WhatsApp.', 'disconnect'),
+    restartSession: lifecycle('Restarts a connected session without a new scan.', 'restart'),
+    regenerateSessionApiKey: lifecycle('Rotates the provider\'s API key of the session; the old key stops working.', 'rotateApiKey'),
+    deleteSession: t.field({
+      type: 'ID',
+      description: 'Deletes the session at the provider and here; returns its id.',
+      authScopes: { admin: true },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, args, ctx) => {
+        const id = sessionIdFrom(args.id, ctx.viewer);
+        await ctx.services.sessions.remove(id);
+        return args.id;
+      },
+    }),
+  };
+});
+
+builder.subscriptionFields((t) => ({
+  qrCodeUpdated: t.field({
+    type: QrCodeRef,
+    description: 'Every new QR of the session until it is connected.',
+    authScopes: { authenticated: true },
+    args: { sessionId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => ctx.pubsub.subscribe('qrCodeUpdated', sessionIdFrom(args.sessionId, ctx.viewer)),
+    resolve: (event) => ({ value: event.value, expiresAt: new Date(event.expiresAt) }),
+  }),
+  sessionStatusChanged: t.prismaField({
+    type: 'WhatsAppSession',
+    description: 'Status changes of one session, or of every session you may see when no id is given.',
+    authScopes: { authenticated: true },
+    args: { sessionId: t.arg.id({ required: false }) },
+    subscribe: (_root, args, ctx) =>
+      args.sessionId
+        ? ctx.pubsub.subscribe('sessionStatusChanged', sessionIdFrom(args.sessionId, ctx.viewer))
+        : filterAsync(ctx.pubsub.subscribe('anySessionStatusChanged'), (e) => canSeeSession(ctx.viewer!, e.sessionId)),
+    resolve: async (query, event: { sessionId: string }, _args, ctx) => {
+      const session = await ctx.prisma.whatsAppSession.findUnique({ ...query, where: { id: event.sessionId } });
+      if (!session) throw new NotFoundError('Session');
+      return session;
+    },
+  }),
+}));
+
+async function* filterAsync<T>(source: AsyncIterable<T>, keep: (value: T) => boolean): AsyncGenerator<T> {
+  for await (const value of source) if (keep(value)) yield value;
+}

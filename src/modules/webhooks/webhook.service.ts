@@ -1,0 +1,101 @@
+/**
+ * Webhook ingestion: verify, then store once (group-committed) before the 2xx. Applying the event
+ * to the inbox happens afterwards in the processor, so the provider never waits on it.
+ */
+import { createBatcher } from '../../lib/batcher.ts';
+import { safeEqual } from '../../lib/crypto.ts';
+import type { Prisma } from '../../lib/database.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { parseWebhookEnvelope, webhookDedupeKey, WebhookPayloadError } from '../../provider/webhook-events.ts';
+import type { SessionService } from '../sessions/session.service.ts';
+
+export type IngestResult =
+  | { status: 200; body: { received: true; duplicate: boolean } }
+  | { status: 400 | 401; body: { error: string } };
+
+interface StoredEvent {
+  sessionId: string;
+  event: string;
+  dedupeKey: string;
+  payload: object;
+}
+
+/** Looked-up sessions are cached briefly: a burst of webhooks costs one look-up, not one each. */
+const SESSION_CACHE_MS = 10_000;
+
+export function createWebhookService(deps: {
+  prisma: Prisma;
+  sessions: SessionService;
+  logger: Logger;
+  now: () => number;
+  /** Called after events are stored, to start applying them. */
+  onStored: () => void;
+}) {
+  const { prisma, logger } = deps;
+  const sessionCache = new Map<string, { value: { id: string; webhookSecret: string } | null; at: number }>();
+
+  async function sessionFor(apiKey: string) {
+    const hit = sessionCache.get(apiKey);
+    if (hit && deps.now() - hit.at < SESSION_CACHE_MS) return hit.value;
+    const value = await deps.sessions.findByApiKey(apiKey);
+    if (sessionCache.size > 10_000) sessionCache.clear();
+    sessionCache.set(apiKey, { value, at: deps.now() });
+    return value;
+  }
+
+  const writer = createBatcher<StoredEvent, boolean>({
+    maxBatch: 500,
+    concurrency: 4,
+    async write(items) {
+      // Within one batch the same event may appear twice (received + upsert racing): insert it once.
+      const unique = [...new Map(items.map((i) => [i.dedupeKey, i])).values()];
+      const rows = await prisma.webhookEvent.createManyAndReturn({
+        data: unique.map((i) => ({ ...i, payload: i.payload as never })),
+        skipDuplicates: true,
+        select: { dedupeKey: true },
+      });
+      const inserted = new Set(rows.map((r) => r.dedupeKey));
+      // Each newly inserted key is reported new once; every other copy is a duplicate.
+      return items.map((i) => !inserted.delete(i.dedupeKey));
+    },
+  });
+
+  return {
+    async ingest(rawBody: string, signature: string | null): Promise<IngestResult> {
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        return { status: 400, body: { error: 'Body is not JSON' } };
+      }
+      let envelope;
+      try {
+        envelope = parseWebhookEnvelope(body);
+      } catch (error) {
+        if (error instanceof WebhookPayloadError) return { status: 400, body: { error: error.message } };
+        throw error;
+      }
+      if (!envelope.sessionKey) return { status: 401, body: { error: 'Unknown session' } };
+      const session = await sessionFor(envelope.sessionKey);
+      if (!session) {
+        logger.warn('webhook refused: unknown session', { event: envelope.event });
+        return { status: 401, body: { error: 'Unknown session' } };
+      }
+      if (!signature || !safeEqual(signature, session.webhookSecret)) {
+        logger.warn('webhook refused: bad signature', { sessionId: session.id, event: envelope.event });
+        return { status: 401, body: { error: 'Invalid webhook signature' } };
+      }
+      const duplicate = await writer.add({
+        sessionId: session.id,
+        event: envelope.event,
+        dedupeKey: `${session.id}:${webhookDedupeKey(envelope, rawBody)}`,
+        payload: body as object,
+      });
+      if (!duplicate) deps.onStored();
+      return { status: 200, body: { received: true, duplicate } };
+    },
+    drain: () => writer.drain(),
+  };
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>;

@@ -1,0 +1,65 @@
+/**
+ * The domain services, created once per app and shared by GraphQL resolvers and HTTP routes.
+ */
+import type { Clock } from './lib/clock.ts';
+import type { SecretBox } from './lib/crypto.ts';
+import type { Prisma } from './lib/database.ts';
+import type { Logger } from './lib/logger.ts';
+import type { AppPubSub } from './lib/pubsub.ts';
+import type { WasenderClient } from './provider/wasender-client.ts';
+import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
+import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
+import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
+import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
+import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
+import { createWebhookProcessor, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
+import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
+
+export interface ServiceDeps {
+  prisma: Prisma;
+  pubsub: AppPubSub;
+  clock: Clock;
+  logger: Logger;
+  secrets: SecretBox;
+  adminToken: string | null;
+  provider: WasenderClient;
+  providerSettings: ProviderSettingsService;
+  webhookUrl: () => string;
+  sessionTimings: SessionTimings;
+}
+
+export interface Services {
+  clock: Clock;
+  auth: AuthService;
+  providerSettings: ProviderSettingsService;
+  sessions: SessionService;
+  inbox: InboxService;
+  webhooks: WebhookService;
+  webhookProcessor: WebhookProcessor;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const sessions = createSessionService({ ...deps, timings: deps.sessionTimings });
+  const inbox = createInboxService({ ...deps, sessions });
+  const webhookProcessor = createWebhookProcessor({
+    prisma: deps.prisma,
+    logger: deps.logger,
+    apply: createWebhookApplier({ sessions, inbox, logger: deps.logger }),
+  });
+  const webhooks = createWebhookService({
+    prisma: deps.prisma,
+    sessions,
+    logger: deps.logger,
+    now: () => deps.clock.now(),
+    onStored: () => webhookProcessor.kick(),
+  });
+  return {
+    clock: deps.clock,
+    auth: createAuthService(deps),
+    providerSettings: deps.providerSettings,
+    sessions,
+    inbox,
+    webhooks,
+    webhookProcessor,
+  };
+}

@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+function runServer(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: 'memory://', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe('configuration', () => {
+  it('uses the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      publicUrl: null,
+      databaseUrl: null,
+      dataDir: '.data',
+      redisUrl: null,
+      adminToken: null,
+      nodeEnv: 'development',
+      graphiql: true,
+      wasender: { apiToken: null, baseUrl: 'https://www.wasenderapi.com/api', sandbox: true },
+    });
+  });
+
+  it('turns the sandbox off when a provider token is set', () => {
+    expect(loadConfig({ WASENDER_API_TOKEN: 'tok-1234' }).wasender.sandbox).toBe(false);
+    expect(loadConfig({ WASENDER_API_TOKEN: 'tok-1234', WASENDER_SANDBOX: '1' }).wasender.sandbox).toBe(true);
+  });
+
+  it.each([
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '70000' }],
+    ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }],
+    ['REDIS_URL', { REDIS_URL: 'http://x' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'not a url' }],
+    ['ENCRYPTION_KEY', { ENCRYPTION_KEY: 'too-short' }],
+    ['ENCRYPTION_KEY', { NODE_ENV: 'production' }],
+    ['NODE_ENV', { NODE_ENV: 'staging' }],
+    ['WASENDER_SANDBOX', { WASENDER_SANDBOX: 'maybe' }],
+  ])('rejects a bad %s', (variable, env) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect((error as ConfigError).issues.map((i) => i.variable)).toContain(variable);
+    }
+  });
+
+  it('reports every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: 'x', ADMIN_TOKEN: 'short' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['ADMIN_TOKEN', 'PORT']);
+    }
+  });
+
+  it('stops the process with a message naming the variable', async () => {
+    const result = await runServer({ PORT: 'not-a-port', ADMIN_TOKEN: 'short' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('PORT');
+    expect(result.stderr).toContain('ADMIN_TOKEN: must be at least 16 characters');
+  });
+});

@@ -1,0 +1,33 @@
+/** Stand-ins for the phone and WhatsApp users: the sandbox's control endpoints, over HTTP. */
+import type { TestApp } from './app.ts';
+
+export async function control(app: TestApp, providerSessionId: string, action: string, body: unknown = {}) {
+  const res = await fetch(`${app.url}/sandbox/control/sessions/${providerSessionId}/${action}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`sandbox ${action} answered ${res.status}: ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+/** Makes the sandbox answer the next `count` matching API calls with a failure. */
+export async function injectFault(app: TestApp, fault: { path?: string; method?: string; status?: number; count: number; delayMs?: number; body?: unknown }) {
+  const res = await fetch(`${app.url}/sandbox/control/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(fault),
+  });
+  if (!res.ok) throw new Error(`fault injection answered ${res.status}`);
+}
+
+/** The provider's view of a session (with its secrets), read with the account token. */
+export async function providerSession(app: TestApp, providerSessionId: string) {
+  const sandbox = app.running.sandbox!;
+  const res = await fetch(`${sandbox.baseUrl}/whatsapp-sessions/${providerSessionId}`, {
+    headers: { authorization: `Bearer ${sandbox.token}` },
+  });
+  if (!res.ok) return null;
+  return ((await res.json()) as { data: { api_key: string; webhook_secret: string; status: string } }).data;
+}

@@ -1,0 +1,120 @@
+import { graphql } from '../generated/index.ts';
+
+export const MessageFields = graphql(`
+  fragment MessageFields on Message {
+    id
+    direction
+    kind
+    status
+    text
+    content
+    fromJid
+    senderName
+    senderPhone
+    timestamp
+    providerMessageId
+    cursor
+    editedAt
+    deletedAt
+    chat {
+      id
+      remoteJid
+      phoneNumber
+      name
+      isGroup
+    }
+  }
+`);
+
+export const MessageReceived = graphql(`
+  subscription MessageReceived($sessionId: ID, $chatId: ID, $after: String) {
+    messageReceived(sessionId: $sessionId, chatId: $chatId, after: $after) {
+      ...MessageFields
+    }
+  }
+`);
+
+export const MessageUpdated = graphql(`
+  subscription MessageUpdated($sessionId: ID, $chatId: ID) {
+    messageUpdated(sessionId: $sessionId, chatId: $chatId) {
+      id
+      status
+      text
+      deletedAt
+      content
+    }
+  }
+`);
+
+export const ChatUpdated = graphql(`
+  subscription ChatUpdated($sessionId: ID) {
+    chatUpdated(sessionId: $sessionId) {
+      id
+      unreadCount
+      name
+      lastMessage {
+        text
+      }
+    }
+  }
+`);
+
+export const Chats = graphql(`
+  query Chats($id: ID!, $first: Int, $after: String, $unreadOnly: Boolean) {
+    session(id: $id) {
+      chats(first: $first, after: $after, unreadOnly: $unreadOnly) {
+        edges {
+          node {
+            id
+            remoteJid
+            phoneNumber
+            name
+            isGroup
+            unreadCount
+            lastMessageAt
+            lastMessage {
+              text
+              kind
+            }
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const ChatMessages = graphql(`
+  query ChatMessages($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+    chat(id: $id) {
+      id
+      unreadCount
+      messages(first: $first, after: $after, last: $last, before: $before) {
+        edges {
+          cursor
+          node {
+            ...MessageFields
+          }
+        }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const MarkChatRead = graphql(`
+  mutation MarkChatRead($chatId: ID!) {
+    markChatRead(chatId: $chatId) {
+      id
+      unreadCount
+    }
+  }
+`);

@@ -1,0 +1,82 @@
+/** QR rotation, expiry and the give-up, on an injected clock: no sleeping for minutes. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { connectWs } from '../helpers/ws.ts';
+import { ConnectSession, CreateSession, GetSession, newSession, QrFeed, SessionLogs, SessionStatusFeed } from './documents.ts';
+
+let app: TestApp | undefined;
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+});
+
+describe('QR codes', () => {
+  it('pushes every rotation to subscribers and never serves an expired QR', async () => {
+    app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 45_000 } });
+    const clock = app.clock!;
+    const { createSession: s } = await app.data(CreateSession, newSession('Rotating', '+255700000601'));
+    const ws = connectWs(app.url);
+    const qrs = ws.subscribe(QrFeed, { sessionId: s.id });
+    await new Promise((r) => setTimeout(r, 100));
+    const { connectSession } = await app.data(ConnectSession, { id: s.id });
+    const seen = [(await qrs.next()).qrCodeUpdated];
+    expect(seen[0]!.value).toBe(connectSession.qrCode!.value);
+
+    for (let i = 0; i < 3; i++) {
+      clock.advance(45_000);
+      const next = (await qrs.next()).qrCodeUpdated;
+      expect(seen.map((q) => q.value)).not.toContain(next.value);
+      expect(new Date(next.expiresAt).getTime()).toBeGreaterThan(clock.now());
+      seen.push(next);
+      const current = (await app.data(GetSession, { id: s.id })).session!;
+      expect(current.status).toBe('QR_READY');
+      expect(current.qrCode?.value).toBe(next.value);
+    }
+    await ws.close();
+  });
+
+  it('serves no QR once the current one has expired', async () => {
+    // A provider that never rotates: the QR we hold runs out and is not served past its expiry.
+    app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 3_600_000 } });
+    const clock = app.clock!;
+    const { createSession: s } = await app.data(CreateSession, newSession('Stale', '+255700000602'));
+    const { connectSession } = await app.data(ConnectSession, { id: s.id });
+    expect(connectSession.qrCode).not.toBeNull();
+    clock.advance(46_000);
+    const later = (await app.data(GetSession, { id: s.id })).session!;
+    expect(later.qrCode).toBeNull();
+  });
+
+  it('gives up after about three minutes without a scan', async () => {
+    app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 45_000 } });
+    const clock = app.clock!;
+    const { createSession: s } = await app.data(CreateSession, newSession('Abandoned', '+255700000603'));
+    const ws = connectWs(app.url);
+    const statuses = ws.subscribe(SessionStatusFeed, { sessionId: s.id });
+    await new Promise((r) => setTimeout(r, 100));
+    await app.data(ConnectSession, { id: s.id });
+    expect((await statuses.next()).sessionStatusChanged.status).toBe('QR_READY');
+    const started = clock.now();
+    // Time passes in keeper-sized steps; each step lets the keeper and the QR rotations run.
+    const session = await eventually(async () => {
+      clock.advance(5_000);
+      await app!.running.services.webhookProcessor.idle();
+      const current = (await app!.data(GetSession, { id: s.id })).session!;
+      return current.status === 'DISCONNECTED' ? current : undefined;
+    }, 20_000);
+    expect(clock.now() - started).toBeGreaterThanOrEqual(180_000);
+    expect(clock.now() - started).toBeLessThan(200_000);
+    const pushed = [];
+    for (;;) {
+      const status = (await statuses.next()).sessionStatusChanged.status;
+      pushed.push(status);
+      if (status === 'DISCONNECTED') break;
+    }
+    expect(pushed.at(-1)).toBe('DISCONNECTED');
+    expect(session.qrCode).toBeNull();
+    const logs = (await app.data(SessionLogs, { id: s.id, first: 1 })).session!.logs.edges[0]!.node;
+    expect(logs).toMatchObject({ type: 'DISCONNECTED' });
+    expect(logs.message).toMatch(/Nobody scanned the QR code within 180 seconds/);
+    await ws.close();
+  });
+});

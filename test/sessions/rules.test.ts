@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { control, injectFault, providerSession } from '../helpers/sandbox.ts';
+import { CreateSession, ConnectSession, DisconnectSession, GetSession, ListSessions, newSession, ProviderSettings, RestartSession, RotateKey, SessionLogs, SetProviderToken, UpdateSession } from './documents.ts';
+
+describe('session rules', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ sandbox: { sessionLimit: 4 } });
+  });
+  afterAll(() => app.stop());
+
+  const sessionCount = () => app.running.db.prisma.whatsAppSession.count();
+
+  it.each([
+    ['phoneNumber', { name: 'Shop', phoneNumber: '0712345678' }, 'E.164'],
+    ['phoneNumber', { name: 'Shop', phoneNumber: '+0712345678' }, 'E.164'],
+    ['name', { name: '   ', phoneNumber: '+255712345678' }, 'blank'],
+    ['name', { name: 'x'.repeat(101), phoneNumber: '+255712345678' }, '100'],
+  ])('refuses a bad %s with BAD_USER_INPUT and stores nothing', async (field, input, hint) => {
+    const before = await sessionCount();
+    const result = await app.execute(CreateSession, { input });
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const fields = result.errors?.[0]?.extensions?.fields as Record<string, string>;
+    expect(Object.keys(fields)).toEqual([field]);
+    expect(fields[field]).toContain(hint);
+    expect(await sessionCount()).toBe(before);
+  });
+
+  it('refuses actions the status does not allow, before calling the provider', async () => {
+    const { createSession: s } = await app.data(CreateSession, newSession('States', '+255700000401'));
+    for (const doc of [RestartSession, DisconnectSession]) {
+      const result = await app.execute(doc, { id: s.id });
+      expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_STATE', status: 'DISCONNECTED', allowedActions: ['CONNECT', 'DELETE'] });
+    }
+    await app.data(ConnectSession, { id: s.id });
+    await control(app, s.providerSessionId!, 'scan');
+    const connectAgain = await app.execute(ConnectSession, { id: s.id });
+    expect(connectAgain.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_STATE', status: 'CONNECTED', allowedActions: ['DISCONNECT', 'RESTART', 'DELETE'] });
+    const logs = (await app.data(SessionLogs, { id: s.id, first: 50 })).session!.logs.edges.map((e) => e.node.type);
+    expect(logs).not.toContain('ERROR');
+  });
+
+  it('refuses unknown and wrong-type ids with NOT_FOUND', async () => {
+    const { createSession: s } = await app.data(CreateSession, newSession('Ids', '+255700000402'));
+    const logId = Buffer.from('SessionLog:' + s.id).toString('base64');
+    for (const id of ['nonsense', logId, Buffer.from('WhatsAppSession:00000000-0000-7000-8000-000000000000').toString('base64')]) {
+      const result = await app.execute(ConnectSession, { id });
+      expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      expect((await app.execute(GetSession, { id })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    }
+  });
+
+  it('maps provider errors to the contract codes, with remedies, and logs them', async () => {
+    const { createSession: s } = await app.data(CreateSession, newSession('Errors', '+255700000403'));
+    await injectFault(app, { path: '/whatsapp-sessions', status: 401, count: 1, body: { success: false, message: 'This endpoint requires a valid personal access token.' } });
+    const unauthorized = await app.execute(ConnectSession, { id: s.id });
+    expect(unauthorized.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAUTHORIZED');
+    expect(unauthorized.errors?.[0]?.message).toMatch(/update the token in the provider settings/);
+
+    await injectFault(app, { path: '/whatsapp-sessions', status: 429, count: 10, body: { message: 'Too many requests', retry_after: 1 } });
+    const limited = await app.execute(ConnectSession, { id: s.id });
+    expect(limited.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_RATE_LIMITED' });
+    expect(limited.errors?.[0]?.extensions?.retryAfter).toBeGreaterThan(0);
+    await fetch(`${app.url}/sandbox/control/faults`, { method: 'DELETE' });
+
+    await injectFault(app, { path: '/whatsapp-sessions', status: 503, count: 10 });
+    const down = await app.execute(UpdateSession, { input: { id: s.id, name: 'Renamed' } });
+    expect(down.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
+    await fetch(`${app.url}/sandbox/control/faults`, { method: 'DELETE' });
+    expect((await app.data(GetSession, { id: s.id })).session?.name).toBe('Errors');
+
+    const logs = (await app.data(SessionLogs, { id: s.id, first: 50 })).session!.logs.edges.map((e) => e.node);
+    expect(logs.filter((l) => l.type === 'ERROR')).toHaveLength(3);
+  });
+
+  it('answers SESSION_LIMIT_REACHED at the plan limit and stores nothing', async () => {
+    const existing = (await app.data(ListSessions, { first: 50 })).sessions.edges.length;
+    for (let i = existing; i < 4; i++) await app.data(CreateSession, newSession(`Fill ${i}`, `+25570000050${i}`));
+    const before = await sessionCount();
+    const result = await app.execute(CreateSession, newSession('One too many', '+255700000599'));
+    expect(result.errors?.[0]?.extensions?.code).toBe('SESSION_LIMIT_REACHED');
+    expect(result.errors?.[0]?.message).toMatch(/upgrade the plan or delete unused sessions/);
+    expect(await sessionCount()).toBe(before);
+  });
+
+  it('keeps secrets encrypted at rest and out of every response, and rotates the API key', async () => {
+    const prisma = app.running.db.prisma;
+    const row = await prisma.whatsAppSession.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    const remote = (await providerSession(app, row.providerSessionId!))!;
+    const raw = JSON.stringify(await prisma.$queryRawUnsafe(`SELECT * FROM whatsapp_sessions WHERE id = '${row.id}'`));
+    expect(raw).not.toContain(remote.api_key);
+    expect(raw).not.toContain(remote.webhook_secret);
+    expect(row.apiKeyEncrypted).toMatch(/^v1:/);
+
+    const id = Buffer.from(`WhatsAppSession:${row.id}`).toString('base64');
+    const everything = await app.execute(GetSession, { id });
+    expect(JSON.stringify(everything)).not.toContain(remote.api_key);
+    expect(JSON.stringify(everything)).not.toContain(remote.webhook_secret);
+
+    await app.data(RotateKey, { id });
+    const rotated = (await providerSession(app, row.providerSessionId!))!;
+    expect(rotated.api_key).not.toBe(remote.api_key);
+    const after = await prisma.whatsAppSession.findUniqueOrThrow({ where: { id: row.id } });
+    expect(after.apiKeyHash).not.toBe(row.apiKeyHash);
+    expect(app.running.services.sessions.apiKeyOf(after)).toBe(rotated.api_key);
+    const logs = (await app.data(SessionLogs, { id, first: 1 })).session!.logs.edges.map((e) => e.node.type);
+    expect(logs).toEqual(['API_KEY_ROTATED']);
+  });
+
+  it('stores a verified provider token encrypted and shows only its hint', async () => {
+    const initial = (await app.data(ProviderSettings)).providerSettings;
+    expect(initial).toMatchObject({ configured: true, sandbox: true, source: 'SANDBOX', verifiedAt: null });
+
+    const wrong = await app.execute(SetProviderToken, { token: 'definitely-not-the-token' });
+    expect(wrong.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAUTHORIZED');
+    const short = await app.execute(SetProviderToken, { token: 'x' });
+    expect(short.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { token: expect.any(String) } });
+    expect(await app.running.db.prisma.providerSettings.count()).toBe(0);
+
+    const token = app.running.sandbox!.token;
+    const { setProviderToken } = await app.data(SetProviderToken, { token });
+    expect(setProviderToken).toMatchObject({ configured: true, tokenHint: token.slice(-4), source: 'DATABASE' });
+    expect(setProviderToken.verifiedAt).not.toBeNull();
+    const stored = await app.running.db.prisma.providerSettings.findUniqueOrThrow({ where: { id: 'default' } });
+    expect(stored.tokenEncrypted).not.toContain(token);
+    expect(JSON.stringify(await app.execute(ProviderSettings))).not.toContain(token);
+  });
+});
