@@ -110,7 +110,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       envToken: config.wasender.apiToken,
       sandboxToken: sandbox?.token ?? null,
       baseUrl: providerBaseUrl,
-      verifyToken: (token) => createWasenderClient({ ...clientOptions, baseUrl: providerBaseUrl, personalAccessToken: token, maxRetries: 0 }).verifyToken(token),
+      verifyToken: (token) => provider.verifyToken(token),
     });
     const provider = createWasenderClient({ ...clientOptions, baseUrl: providerBaseUrl, personalAccessToken: () => providerSettings.currentToken() });
 

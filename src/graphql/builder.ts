@@ -51,11 +51,8 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: true },
-    edgesNullable: false,
     nodesOnConnection: true,
-  } as never,
+  },
 });
 
 builder.scalarType('DateTime', {

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
+import { PothosValidationError } from '@pothos/core';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { Prisma } from '../lib/database.ts';
@@ -34,18 +35,20 @@ function isZodError(error: unknown): error is { issues: { path: PropertyKey[]; m
   );
 }
 
+/** A GraphQL error at the same place as `error`, with a contract code. */
+function coded(error: unknown, message: string, extensions: Record<string, unknown>): GraphQLError {
+  const base = error instanceof GraphQLError ? error : undefined;
+  return new GraphQLError(message, { nodes: base?.nodes, path: base?.path, extensions });
+}
+
+/** The contract error for an expected failure, or null for anything that must be masked. */
 export function toCodedError(error: unknown): GraphQLError | null {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   const domain = isZodError(original) ? badInputFromIssues(original.issues) : original;
-  if (domain instanceof DomainError) {
-    const base = error instanceof GraphQLError ? error : undefined;
-    return new GraphQLError(domain.message, {
-      nodes: base?.nodes,
-      path: base?.path,
-      extensions: { ...domain.extensions, code: domain.code },
-    });
-  }
+  if (domain instanceof DomainError) return coded(error, domain.message, { ...domain.extensions, code: domain.code });
   if (original instanceof GraphQLError && original.extensions?.code) return original;
+  // Pothos refuses malformed connection arguments (bad cursor, negative first) with this class.
+  if (original instanceof PothosValidationError) return coded(error, original.message, { code: 'BAD_USER_INPUT' });
   return null;
 }
 
@@ -86,16 +89,11 @@ export function createYogaServer(deps: YogaDeps) {
     },
     maskedErrors: {
       maskError(error, message) {
-        const coded = toCodedError(error);
-        if (coded) return coded;
+        const expected = toCodedError(error);
+        if (expected) return expected;
         const original = error instanceof GraphQLError ? error.originalError : error;
         logger.error('unexpected error', { error: original instanceof Error ? original : String(original) });
-        const base = error instanceof GraphQLError ? error : undefined;
-        return new GraphQLError(message, {
-          nodes: base?.nodes,
-          path: base?.path,
-          extensions: { code: 'INTERNAL_SERVER_ERROR' },
-        });
+        return coded(error, message, { code: 'INTERNAL_SERVER_ERROR' });
       },
     },
     plugins: [useRequireViewer(), ...(deps.graphiql ? [] : [useNoIntrospection()])],

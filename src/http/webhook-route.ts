@@ -7,18 +7,24 @@ import { sendJson } from './respond.ts';
 export const WEBHOOK_PATHS = new Set(['/api/whatsapp/webhook', '/api/whatsapp/webhook.php']);
 export const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024;
 
+/** Past this, an oversized body is cut off rather than read to the end before the 413. */
+const MAX_DRAIN_BYTES = 4 * MAX_WEBHOOK_BYTES;
+
 class BodyTooLarge extends Error {}
 
+/** Reads the body up to `limit`; an oversized one is drained (so the client sees the 413) and refused. */
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
+    if (size > MAX_DRAIN_BYTES) {
+      req.destroy();
+      break;
+    }
+    if (size <= limit) chunks.push(chunk as Buffer);
   }
+  if (size > limit) throw new BodyTooLarge();
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -33,7 +39,6 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, w
   } catch (error) {
     if (error instanceof BodyTooLarge) {
       logger.warn('webhook refused: body too large');
-      res.setHeader('connection', 'close');
       return sendJson(res, 413, { error: `Body exceeds ${MAX_WEBHOOK_BYTES} bytes` });
     }
     throw error;

@@ -20,13 +20,14 @@ export type Prisma = PrismaClient;
  */
 function withAtomicScripts(
   factory: SqlMigrationAwareDriverAdapterFactory,
-  runScript: (script: string) => Promise<unknown>,
+  /** Runs a script on the connection this adapter (main or shadow database) wraps. */
+  runScript: (adapter: SqlDriverAdapter, script: string) => Promise<unknown>,
 ): SqlMigrationAwareDriverAdapterFactory {
   const patch = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
     const original = adapter as SqlDriverAdapter & { onError?: (e: unknown) => never };
     original.executeScript = async (script: string) => {
       try {
-        await runScript(script);
+        await runScript(adapter, script);
       } catch (error) {
         original.onError?.(error);
         throw error;
@@ -43,7 +44,10 @@ function withAtomicScripts(
 }
 
 export function pgliteAdapterFactory(db: PGlite): SqlMigrationAwareDriverAdapterFactory {
-  return withAtomicScripts(new PrismaPGlite(db) as unknown as SqlMigrationAwareDriverAdapterFactory, (s) => db.exec(s));
+  // The adapter keeps its PGlite (the main one, or the shadow database it created) as `client`.
+  return withAtomicScripts(new PrismaPGlite(db) as unknown as SqlMigrationAwareDriverAdapterFactory, (adapter, s) =>
+    (adapter as unknown as { client: PGlite }).client.exec(s),
+  );
 }
 
 export interface Database {
@@ -72,7 +76,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return {
       kind: 'postgres',
       prisma,
-      migrationAdapter: withAtomicScripts(factory, (s) => pool.query(s)),
+      migrationAdapter: withAtomicScripts(factory, (_adapter, s) => pool.query(s)),
       ping: async () => {
         await pool.query('select 1');
       },

@@ -102,13 +102,14 @@ describe('session life cycle', () => {
     expect(seen.map((e) => e.status)).toEqual(['QR_READY', 'CONNECTING', 'CONNECTED', 'LOGGED_OUT', 'QR_READY', 'DISCONNECTED']);
 
     // The log tells the whole story, newest first, page by page.
+    const logsPage = async (cursor: string | null | undefined) => (await app.data(SessionLogs, { id: sales.id, first: 4, after: cursor })).session!.logs;
     const types: string[] = [];
     let after: string | null | undefined = null;
     let pages = 0;
     do {
-      const page = (await app.data(SessionLogs, { id: sales.id, first: 4, after })).session!.logs;
-      types.push(...page.edges.map((e) => e.node.type));
-      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      const result: Awaited<ReturnType<typeof logsPage>> = await logsPage(after);
+      types.push(...result.edges.map((e) => e.node.type));
+      after = result.pageInfo.hasNextPage ? result.pageInfo.endCursor : null;
       pages++;
     } while (after);
     expect(pages).toBeGreaterThan(2);

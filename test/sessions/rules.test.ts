@@ -29,8 +29,7 @@ describe('session rules', () => {
 
   it('refuses actions the status does not allow, before calling the provider', async () => {
     const { createSession: s } = await app.data(CreateSession, newSession('States', '+255700000401'));
-    for (const doc of [RestartSession, DisconnectSession]) {
-      const result = await app.execute(doc, { id: s.id });
+    for (const result of [await app.execute(RestartSession, { id: s.id }), await app.execute(DisconnectSession, { id: s.id })]) {
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_STATE', status: 'DISCONNECTED', allowedActions: ['CONNECT', 'DELETE'] });
     }
     await app.data(ConnectSession, { id: s.id });

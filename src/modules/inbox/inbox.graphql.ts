@@ -65,24 +65,34 @@ export const ChatRef = builder.prismaNode('Chat', {
     unreadCount: t.exposeInt('unreadCount', { description: 'Inbound messages not yet read.' }),
     lastMessageAt: t.expose('lastMessageAt', { type: 'DateTime', nullable: true, description: 'When the latest message was sent.' }),
     lastMessage: t.relation('lastMessage', { nullable: true, description: 'The latest message.' }),
-    messages: t.relatedConnection('messages', {
-      description: 'Messages, newest first: `first`/`after` page back in time, `last`/`before` forward.',
-      cursor: 'seq',
-      query: () => ({ orderBy: { seq: 'desc' } }),
-    }),
+    messages: t.relatedConnection(
+      'messages',
+      {
+        description: 'Messages, newest first: `first`/`after` page back in time, `last`/`before` forward.',
+        cursor: 'seq',
+        query: () => ({ orderBy: { seq: 'desc' } }),
+      },
+      { name: 'MessageConnection' },
+      { name: 'MessageEdge' },
+    ),
   }),
 });
 
 builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
-  t.relatedConnection('chats', {
-    description: 'Conversations, most recent message first.',
-    cursor: 'id',
-    args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
-    query: (args) => ({
-      where: args.unreadOnly ? { unreadCount: { gt: 0 } } : {},
-      orderBy: [{ lastMessageAt: { sort: 'desc', nulls: 'last' } }, { id: 'desc' }],
-    }),
-  }),
+  t.relatedConnection(
+    'chats',
+    {
+      description: 'Conversations, most recent message first.',
+      cursor: 'id',
+      args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
+      query: (args) => ({
+        where: args.unreadOnly ? { unreadCount: { gt: 0 } } : {},
+        orderBy: [{ lastMessageAt: { sort: 'desc', nulls: 'last' } }, { id: 'desc' }],
+      }),
+    },
+    { name: 'ChatConnection' },
+    { name: 'ChatEdge' },
+  ),
 );
 
 /** A chat id from a global id that the viewer may see, or NOT_FOUND. */

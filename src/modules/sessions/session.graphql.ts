@@ -92,11 +92,12 @@ export const WhatsAppSessionRef = builder.prismaNode('WhatsAppSession', {
           ? { value: s.qrCode, expiresAt: s.qrExpiresAt }
           : null,
     }),
-    logs: t.relatedConnection('logs', {
-      description: 'The event log, newest first.',
-      cursor: 'seq',
-      query: () => ({ orderBy: { seq: 'desc' } }),
-    }),
+    logs: t.relatedConnection(
+      'logs',
+      { description: 'The event log, newest first.', cursor: 'seq', query: () => ({ orderBy: { seq: 'desc' } }) },
+      { name: 'SessionLogConnection' },
+      { name: 'SessionLogEdge' },
+    ),
   }),
 });
 
@@ -112,7 +113,8 @@ function visibleSessions(viewer: Viewer | null) {
 }
 
 builder.queryFields((t) => ({
-  sessions: t.prismaConnection({
+  sessions: t.prismaConnection(
+    {
     type: 'WhatsAppSession',
     cursor: 'id',
     description: 'Sessions you may see, oldest first.',
@@ -124,7 +126,10 @@ builder.queryFields((t) => ({
         where: { ...visibleSessions(ctx.viewer), ...(args.status ? { status: args.status } : {}) },
         orderBy: { id: 'asc' },
       }),
-  }),
+    },
+    { name: 'WhatsAppSessionConnection' },
+    { name: 'WhatsAppSessionEdge' },
+  ),
   session: t.prismaField({
     type: 'WhatsAppSession',
     nullable: true,

@@ -88,7 +88,7 @@ export function createWebhookService(deps: {
       const duplicate = await writer.add({
         sessionId: session.id,
         event: envelope.event,
-        dedupeKey: `${session.id}:${webhookDedupeKey(envelope, rawBody)}`,
+        dedupeKey: `${session.id}:${webhookDedupeKey(envelope)}`,
         payload: body as object,
       });
       if (!duplicate) deps.onStored();
