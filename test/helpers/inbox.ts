@@ -4,8 +4,15 @@ import { eventually, type TestApp } from './app.ts';
 import { control } from './sandbox.ts';
 
 export interface ConnectedSession {
+  /** The GraphQL (global) id. */
   id: string;
+  /** The database id, for looking at rows directly. */
+  dbId: string;
   providerSessionId: string;
+}
+
+export function databaseId(globalId: string): string {
+  return Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
 }
 
 let phoneCounter = 0;
@@ -17,7 +24,7 @@ export async function connectedSession(app: TestApp, name = 'Inbox'): Promise<Co
   });
   await app.data(ConnectSession, { id: createSession.id });
   await control(app, createSession.providerSessionId!, 'scan');
-  return { id: createSession.id, providerSessionId: createSession.providerSessionId! };
+  return { id: createSession.id, dbId: databaseId(createSession.id), providerSessionId: createSession.providerSessionId! };
 }
 
 /** A WhatsApp user writes to the session; resolves to WhatsApp's message id. */

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
+import { providerSession } from '../helpers/sandbox.ts';
 import { GetSession, SessionLogs } from '../sessions/documents.ts';
 
 const ChatByJid = graphql(`
@@ -242,7 +243,7 @@ describe('provider events', () => {
     await replay(app, s, 'contacts.upsert', [{ jid: `${digits}@s.whatsapp.net`, name: 'Saved Name', notify: 'Push Name', verifiedName: null, status: 'Hey there' }]);
     expect((await chat(`${digits}@s.whatsapp.net`))?.name).toBe('Saved Name');
     await replay(app, s, 'contacts.update', [{ jid: `${digits}@s.whatsapp.net`, imgUrl: 'https://pps.whatsapp.net/v/t61/pic.jpg' }]);
-    const contact = await app.running.db.prisma.contact.findFirst({ where: { sessionId: s.id, jid: `${digits}@s.whatsapp.net` } });
+    const contact = await app.running.db.prisma.contact.findFirst({ where: { sessionId: s.dbId, jid: `${digits}@s.whatsapp.net` } });
     expect(contact).toMatchObject({ name: 'Saved Name', imgUrl: 'https://pps.whatsapp.net/v/t61/pic.jpg' });
   });
 
@@ -253,15 +254,22 @@ describe('provider events', () => {
     await replay(app, s, 'groups.update', [{ jid: group, subject: 'Suppliers 2027', announce: false, restrict: true }]);
     expect((await chat(group))?.name).toBe('Suppliers 2027');
 
-    const before = await app.running.db.prisma.webhookEvent.count({ where: { sessionId: s.id } });
+    const before = await app.running.db.prisma.webhookEvent.count({ where: { sessionId: s.dbId } });
     await replay(app, s, 'group-participants.update', { jid: group, participants: ['255780000012@s.whatsapp.net'], action: 'add' });
     await replay(app, s, 'call', { call: { id: 'CALL01', from: '255780000013@s.whatsapp.net', date: new Date().toISOString(), isGroup: false, isVideo: false, status: 'offer' } });
-    await replay(app, s, 'some.future.event', { anything: true });
+    // An event the provider may add one day is not ours to filter: posted directly, it is stored too.
+    const secrets = (await providerSession(app, s.providerSessionId))!;
+    const future = await fetch(`${app.url}/api/whatsapp/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-signature': secrets.webhook_secret },
+      body: JSON.stringify({ event: 'some.future.event', timestamp: nowS(), sessionId: secrets.api_key, data: { anything: true }, newField: 1 }),
+    });
+    expect(future.status).toBe(200);
     await settled(app);
-    const stored = await app.running.db.prisma.webhookEvent.findMany({ where: { sessionId: s.id }, orderBy: { seq: 'desc' }, take: 3 });
+    const stored = await app.running.db.prisma.webhookEvent.findMany({ where: { sessionId: s.dbId }, orderBy: { seq: 'desc' }, take: 3 });
     expect(stored.map((e) => e.event).reverse()).toEqual(['group-participants.update', 'call', 'some.future.event']);
     expect(stored.every((e) => e.processedAt && !e.error)).toBe(true);
-    expect(await app.running.db.prisma.webhookEvent.count({ where: { sessionId: s.id } })).toBe(before + 3);
+    expect(await app.running.db.prisma.webhookEvent.count({ where: { sessionId: s.dbId } })).toBe(before + 3);
   });
 
   it('session.status (current and old shapes) and qrcode.updated go through the sessions service', async () => {

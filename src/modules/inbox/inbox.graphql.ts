@@ -87,7 +87,7 @@ builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
       args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
       query: (args) => ({
         where: args.unreadOnly ? { unreadCount: { gt: 0 } } : {},
-        orderBy: [{ lastMessageAt: { sort: 'desc', nulls: 'last' } }, { id: 'desc' }],
+        orderBy: [{ lastMessageSeq: { sort: 'desc', nulls: 'last' } }, { id: 'desc' }],
       }),
     },
     { name: 'ChatConnection' },

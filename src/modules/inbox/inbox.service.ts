@@ -174,6 +174,7 @@ export function createInboxService(deps: {
         const mine = inserted.filter((m) => m.chatId === chat.id);
         if (mine.length === 0) continue;
         const latest = mine.reduce((a, b) => (b.timestamp >= a.timestamp ? b : a));
+        // Timestamps are whole seconds; an older message arriving late does not become the latest.
         const newer = !chat.lastMessageAt || latest.timestamp >= chat.lastMessageAt;
         const inbound = mine.filter((m) => m.direction === 'INBOUND').length;
         // Replying from the phone reads the chat there.
@@ -181,7 +182,7 @@ export function createInboxService(deps: {
         await tx.chat.update({
           where: { id: chat.id },
           data: {
-            ...(newer ? { lastMessageAt: latest.timestamp, lastMessageId: latest.id } : {}),
+            ...(newer ? { lastMessageAt: latest.timestamp, lastMessageId: latest.id, lastMessageSeq: latest.seq } : {}),
             unreadCount: repliedAfter ? 0 : { increment: inbound },
           },
         });

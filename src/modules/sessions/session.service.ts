@@ -18,9 +18,15 @@ import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { assertActionAllowed, logTypeForStatus, type SessionAction } from './session.rules.ts';
 import { CreateSessionInput, UpdateSessionInput, withoutNulls } from './session.schemas.ts';
 
-/** The provider events our webhook route handles. */
+/**
+ * Every provider event: all are parsed and stored. The per-kind message events repeat
+ * `messages.received`, and the dedupe key makes each message one event however often it arrives.
+ */
 export const WEBHOOK_EVENTS = [
   'messages.received',
+  'messages-personal.received',
+  'messages-group.received',
+  'messages-newsletter.received',
   'messages.upsert',
   'message.sent',
   'messages.update',
@@ -33,11 +39,11 @@ export const WEBHOOK_EVENTS = [
   'chats.upsert',
   'chats.update',
   'chats.delete',
-  'contacts.upsert',
-  'contacts.update',
   'groups.upsert',
   'groups.update',
   'group-participants.update',
+  'contacts.upsert',
+  'contacts.update',
   'call',
 ];
 
@@ -164,8 +170,9 @@ export function createSessionService(deps: SessionServiceDeps) {
     const result = await prisma.$transaction(async (tx) => {
       const current = await tx.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true, qrCode: true, connectStartedAt: true } });
       if (!current || current.qrCode === qr) return null;
-      // A QR means nothing once the phone has linked; ignore late ones.
-      if (current.status === 'CONNECTED') return null;
+      // A QR means nothing once the phone has linked, nor after we stopped the attempt (a rotation
+      // the provider sent just before our disconnect reached it): ignore late ones.
+      if (current.status === 'CONNECTED' || (current.status === 'DISCONNECTED' && !current.connectStartedAt)) return null;
       await tx.whatsAppSession.update({
         where: { id: sessionId },
         data: { status: 'QR_READY', qrCode: qr, qrExpiresAt: expiresAt, connectStartedAt: current.connectStartedAt ?? now() },
@@ -220,12 +227,14 @@ export function createSessionService(deps: SessionServiceDeps) {
       take: 100,
     });
     for (const session of stale) {
+      // Record the reason first: the provider's own status webhook then changes nothing.
+      const applied = await applyStatus(session.id, 'DISCONNECTED', {
+        message: `Nobody scanned the QR code within ${Math.round(timings.connectTimeoutMs / 1000)} seconds; connection attempt stopped`,
+      });
+      if (!applied) continue; // another process got there first
       await provider.disconnectSession(providerId(session)).catch((error: unknown) =>
         logger.warn('disconnect after give-up failed', { sessionId: session.id, error: String(error) }),
       );
-      await applyStatus(session.id, 'DISCONNECTED', {
-        message: `Nobody scanned the QR code within ${Math.round(timings.connectTimeoutMs / 1000)} seconds; connection attempt stopped`,
-      });
     }
   }
 

@@ -94,6 +94,7 @@ CREATE TABLE "chats" (
     "unreadCount" INTEGER NOT NULL DEFAULT 0,
     "lastMessageAt" TIMESTAMP(3),
     "lastMessageId" UUID,
+    "lastMessageSeq" BIGINT,
     "archived" BOOLEAN NOT NULL DEFAULT false,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" TIMESTAMP(3) NOT NULL,
@@ -252,7 +253,7 @@ CREATE UNIQUE INDEX "contacts_sessionId_jid_key" ON "contacts"("sessionId", "jid
 CREATE UNIQUE INDEX "chats_lastMessageId_key" ON "chats"("lastMessageId");
 
 -- CreateIndex
-CREATE INDEX "chats_sessionId_lastMessageAt_id_idx" ON "chats"("sessionId", "lastMessageAt" DESC, "id");
+CREATE INDEX "chats_sessionId_lastMessageSeq_id_idx" ON "chats"("sessionId", "lastMessageSeq" DESC, "id");
 
 -- CreateIndex
 CREATE INDEX "chats_sessionId_unreadCount_idx" ON "chats"("sessionId", "unreadCount");
