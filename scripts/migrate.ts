@@ -21,11 +21,11 @@ async function main(): Promise<number> {
   const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: process.env.DATA_DIR ?? '.data' });
   try {
     if (command === 'deploy') {
-      const applied = await deployMigrations(db.migrationAdapter, migrationsDir);
+      const applied = await db.withMigrationAdapter((factory) => deployMigrations(factory, migrationsDir));
       console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
       return 0;
     }
-    const status = await migrationStatus(db.migrationAdapter, migrationsDir);
+    const status = await db.withMigrationAdapter((factory) => migrationStatus(factory, migrationsDir));
     console.log(JSON.stringify(status, null, 2));
     return status.history || status.failedMigrationNames.length ? 1 : 0;
   } finally {

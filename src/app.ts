@@ -61,7 +61,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     if (running) return running;
     const db = await openDatabase({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir });
     closers.unshift(() => db.close());
-    const applied = await deployMigrations(db.migrationAdapter, MIGRATIONS_DIR);
+    const applied = await db.withMigrationAdapter((factory) => deployMigrations(factory, MIGRATIONS_DIR));
     if (applied.length) logger.info('migrations applied', { applied });
 
     const pubsub = createAppPubSub(config.redisUrl);

@@ -53,8 +53,8 @@ export function pgliteAdapterFactory(db: PGlite): SqlMigrationAwareDriverAdapter
 export interface Database {
   kind: 'pglite' | 'postgres';
   prisma: PrismaClient;
-  /** Factory for the migration runner. */
-  migrationAdapter: SqlMigrationAwareDriverAdapterFactory;
+  /** Runs the migration engine with an adapter factory for this database. */
+  withMigrationAdapter<T>(fn: (factory: SqlMigrationAwareDriverAdapterFactory) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -71,12 +71,21 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     pool.on('error', () => {}); // an idle client's broken connection is replaced on next checkout
-    const factory = new PrismaPg(pool) as unknown as SqlMigrationAwareDriverAdapterFactory;
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     return {
       kind: 'postgres',
       prisma,
-      migrationAdapter: withAtomicScripts(factory, (_adapter, s) => pool.query(s)),
+      async withMigrationAdapter(fn) {
+        // A pool of one, closed afterwards: Prisma's advisory lock belongs to a connection, and the
+        // wasm engine releases it only when that connection closes.
+        const migrationPool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1 });
+        migrationPool.on('error', () => {});
+        try {
+          return await fn(withAtomicScripts(new PrismaPg(migrationPool) as unknown as SqlMigrationAwareDriverAdapterFactory, (_a, s) => migrationPool.query(s)));
+        } finally {
+          await migrationPool.end().catch(() => {});
+        }
+      },
       ping: async () => {
         await pool.query('select 1');
       },
@@ -95,7 +104,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
-    migrationAdapter: pgliteAdapterFactory(db),
+    withMigrationAdapter: (fn) => fn(pgliteAdapterFactory(db)),
     ping: async () => {
       if (closed) throw new Error('database closed');
       await db.query('select 1');

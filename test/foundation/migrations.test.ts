@@ -43,7 +43,7 @@ describe('migrations', () => {
   it('applies every migration once and records it as prisma migrate deploy does', async () => {
     const db = await freshDatabase();
     const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    expect(await deployMigrations(db.migrationAdapter, MIGRATIONS_DIR)).toEqual(names);
+    expect(await db.withMigrationAdapter((f) => deployMigrations(f, MIGRATIONS_DIR))).toEqual(names);
 
     const recorded = await rows(db);
     expect(recorded.map((r) => r.migration_name)).toEqual(names);
@@ -55,7 +55,7 @@ describe('migrations', () => {
       expect(row.applied_steps_count).toBe(1);
     }
     // Running again changes nothing.
-    expect(await deployMigrations(db.migrationAdapter, MIGRATIONS_DIR)).toEqual([]);
+    expect(await db.withMigrationAdapter((f) => deployMigrations(f, MIGRATIONS_DIR))).toEqual([]);
     expect(await rows(db)).toEqual(recorded);
   });
 
@@ -67,13 +67,13 @@ describe('migrations', () => {
       path.join(dir, '29990101000000_broken/migration.sql'),
       "CREATE TABLE half_done (id int);\nINSERT INTO half_done VALUES (1); -- a ';' in a comment\nSELECT * FROM no_such_table;\n",
     );
-    await expect(deployMigrations(db.migrationAdapter, dir)).rejects.toThrow(/no_such_table/);
+    await expect(db.withMigrationAdapter((f) => deployMigrations(f, dir))).rejects.toThrow(/no_such_table/);
     const broken = (await rows(db)).find((r) => r.migration_name === '29990101000000_broken');
     expect(broken?.finished_at).toBeNull();
     const leftovers = await db.prisma.$queryRawUnsafe<unknown[]>("SELECT 1 FROM pg_tables WHERE tablename = 'half_done'");
     expect(leftovers).toEqual([]);
     // The next deploy refuses to go on past a failed migration (Prisma's P3009).
-    await expect(deployMigrations(db.migrationAdapter, dir)).rejects.toThrow(/failed migrations|P3009/i);
+    await expect(db.withMigrationAdapter((f) => deployMigrations(f, dir))).rejects.toThrow(/failed migrations|P3009/i);
   });
 
   it('writes a new migration offline after a schema change, which then deploys', async () => {
@@ -89,7 +89,7 @@ describe('migrations', () => {
     expect(sql).toMatch(/ALTER TABLE "contacts" ADD COLUMN\s+"nickname" TEXT/);
 
     const db = await freshDatabase();
-    const applied = await deployMigrations(db.migrationAdapter, dir);
+    const applied = await db.withMigrationAdapter((f) => deployMigrations(f, dir));
     expect(applied.at(-1)).toBe('20990102030405_contact_nickname');
     await db.prisma.$executeRawUnsafe(`SELECT "nickname" FROM contacts LIMIT 1`);
   });

@@ -24,6 +24,7 @@ export async function connectedSession(app: TestApp, name = 'Inbox'): Promise<Co
   });
   await app.data(ConnectSession, { id: createSession.id });
   await control(app, createSession.providerSessionId!, 'scan');
+  await settled(app);
   return { id: createSession.id, dbId: databaseId(createSession.id), providerSessionId: createSession.providerSessionId! };
 }
 

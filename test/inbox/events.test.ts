@@ -243,6 +243,7 @@ describe('provider events', () => {
     await replay(app, s, 'contacts.upsert', [{ jid: `${digits}@s.whatsapp.net`, name: 'Saved Name', notify: 'Push Name', verifiedName: null, status: 'Hey there' }]);
     expect((await chat(`${digits}@s.whatsapp.net`))?.name).toBe('Saved Name');
     await replay(app, s, 'contacts.update', [{ jid: `${digits}@s.whatsapp.net`, imgUrl: 'https://pps.whatsapp.net/v/t61/pic.jpg' }]);
+    await settled(app);
     const contact = await app.running.db.prisma.contact.findFirst({ where: { sessionId: s.dbId, jid: `${digits}@s.whatsapp.net` } });
     expect(contact).toMatchObject({ name: 'Saved Name', imgUrl: 'https://pps.whatsapp.net/v/t61/pic.jpg' });
   });

@@ -51,6 +51,7 @@ describe('webhook route', () => {
     const again = await post(app, body, { 'X-Webhook-Signature': secrets.webhook_secret }, '/api/whatsapp/webhook.php');
     expect(await again.json()).toEqual({ received: true, duplicate: true });
     expect(await stored()).toBe(before + 1);
+    await settled(app);
   });
 
   it('refuses forged, unsigned, unknown, oversized and malformed webhooks, storing and pushing nothing', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { settled } from '../helpers/inbox.ts';
 import { control, injectFault, providerSession } from '../helpers/sandbox.ts';
 import { CreateSession, ConnectSession, DisconnectSession, GetSession, ListSessions, newSession, ProviderSettings, RestartSession, RotateKey, SessionLogs, SetProviderToken, UpdateSession } from './documents.ts';
 
@@ -34,6 +35,7 @@ describe('session rules', () => {
     }
     await app.data(ConnectSession, { id: s.id });
     await control(app, s.providerSessionId!, 'scan');
+    await settled(app);
     const connectAgain = await app.execute(ConnectSession, { id: s.id });
     expect(connectAgain.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_STATE', status: 'CONNECTED', allowedActions: ['DISCONNECT', 'RESTART', 'DELETE'] });
     const logs = (await app.data(SessionLogs, { id: s.id, first: 50 })).session!.logs.edges.map((e) => e.node.type);

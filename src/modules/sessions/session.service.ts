@@ -173,10 +173,12 @@ export function createSessionService(deps: SessionServiceDeps) {
       // A QR means nothing once the phone has linked, nor after we stopped the attempt (a rotation
       // the provider sent just before our disconnect reached it): ignore late ones.
       if (current.status === 'CONNECTED' || (current.status === 'DISCONNECTED' && !current.connectStartedAt)) return null;
-      await tx.whatsAppSession.update({
-        where: { id: sessionId },
+      // Conditional on what was read: a status change committed meanwhile wins (READ COMMITTED).
+      const updated = await tx.whatsAppSession.updateMany({
+        where: { id: sessionId, status: current.status, qrCode: current.qrCode },
         data: { status: 'QR_READY', qrCode: qr, qrExpiresAt: expiresAt, connectStartedAt: current.connectStartedAt ?? now() },
       });
+      if (updated.count === 0) return null;
       await tx.sessionLog.create({ data: { sessionId, type: 'QR_GENERATED', status: 'QR_READY', message: `New QR code, valid until ${expiresAt.toISOString()}` } });
       if (current.status !== 'QR_READY') {
         await tx.sessionLog.create({ data: { sessionId, type: 'STATUS_CHANGED', status: 'QR_READY', message: `Status changed from ${current.status} to QR_READY` } });
