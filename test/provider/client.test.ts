@@ -264,6 +264,6 @@ describe('errors', () => {
     expect(text).not.toContain(PAT);
     expect(text).not.toContain(s.apiKey!);
     const e = await failure(client.session(s.apiKey!).getMessageInfo(1));
-    expect(JSON.stringify({ message: e.message, ...e })).not.toContain(s.apiKey!);
+    expect(JSON.stringify({ ...e, text: e.message, stack: e.stack })).not.toContain(s.apiKey!);
   });
 });
