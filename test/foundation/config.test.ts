@@ -5,13 +5,17 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
+function startServer(env: Record<string, string>) {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: 'memory://', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
 function runServer(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: 'memory://', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = startServer(env);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -77,5 +81,32 @@ describe('configuration', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('PORT');
     expect(result.stderr).toContain('ADMIN_TOKEN: must be at least 16 characters');
+  });
+});
+
+describe('npm start', () => {
+  it('migrates a fresh database, becomes ready and serves the admin token, and stops on SIGTERM', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = startServer({ PORT: String(port), ADMIN_TOKEN: 'start-test-admin-token', LOG_LEVEL: 'warn' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const started = Date.now();
+      let ready = 0;
+      while (Date.now() - started < 15_000) {
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+        if (ready === 200) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ready).toBe(200);
+      const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer start-test-admin-token' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 /** QR rotation, expiry and the give-up, on an injected clock: no sleeping for minutes. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { control } from '../helpers/sandbox.ts';
 import { connectWs } from '../helpers/ws.ts';
 import { ConnectSession, CreateSession, GetSession, newSession, QrFeed, SessionLogs, SessionStatusFeed } from './documents.ts';
 
@@ -78,5 +79,35 @@ describe('QR codes', () => {
     expect(logs).toMatchObject({ type: 'DISCONNECTED' });
     expect(logs.message).toMatch(/Nobody scanned the QR code within 180 seconds/);
     await ws.close();
+  });
+});
+
+describe('reconciliation', () => {
+  it('repairs a status that drifted from the provider\'s, with a log entry', async () => {
+    app = await startTestApp({ manualClock: true, sessionTimings: { reconcileIntervalMs: 60_000 } });
+    const clock = app.clock!;
+    const { createSession: s } = await app.data(CreateSession, newSession('Drifting', '+255700000604'));
+    await app.data(ConnectSession, { id: s.id });
+    await control(app, s.providerSessionId!, 'scan');
+    await eventually(async () => (await app!.data(GetSession, { id: s.id })).session?.status === 'CONNECTED');
+
+    // The provider loses the session while its webhooks are off: nothing tells us.
+    const sandbox = app.running.sandbox!;
+    const off = await fetch(`${sandbox.baseUrl}/whatsapp-sessions/${s.providerSessionId}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${sandbox.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ webhook_enabled: false }),
+    });
+    expect(off.status).toBe(200);
+    await control(app, s.providerSessionId!, 'drop', { status: 'expired' });
+    expect((await app.data(GetSession, { id: s.id })).session?.status).toBe('CONNECTED');
+
+    await eventually(async () => {
+      clock.advance(60_000);
+      return (await app!.data(GetSession, { id: s.id })).session?.status === 'EXPIRED';
+    }, 10_000);
+    const latest = (await app.data(SessionLogs, { id: s.id, first: 1 })).session!.logs.edges[0]!.node;
+    expect(latest).toMatchObject({ type: 'STATUS_CHANGED', status: 'EXPIRED' });
+    expect(latest.message).toMatch(/Reconciled with the provider/);
   });
 });
