@@ -73,7 +73,8 @@ export interface InboundMessage {
 
 export type NormalizedWebhookEvent =
   | { type: 'message'; message: InboundMessage }
-  | { type: 'message.sent'; key: MessageKey; success: boolean; text: string | null; timestampMs: number | null }
+  /** Our own message went out (from the API or the phone); `message` is it, parsed like an incoming one. */
+  | { type: 'message.sent'; key: MessageKey; success: boolean; message: InboundMessage }
   | { type: 'message.status'; key: MessageKey; status: DeliveryStatus; timestampMs: number | null }
   | { type: 'message.receipt'; key: MessageKey; userJid: string | null; status: 'DELIVERED' | 'READ'; timestampMs: number | null }
   | { type: 'message.deleted'; key: MessageKey }
@@ -373,9 +374,8 @@ export function normalizeWebhookEvent(envelope: WebhookEnvelope): NormalizedWebh
     case 'message.sent':
       for (const o of objects) {
         const key = readKey(o.key);
-        if (!key) continue;
-        const content = isObj(o.message) ? unwrap(o.message) : {};
-        out.push({ type: 'message.sent', key, success: o.success !== false, text: textOf(content) ?? str(o.messageBody), timestampMs });
+        const message = readMessage(o, timestampMs);
+        if (key && message) out.push({ type: 'message.sent', key, success: o.success !== false, message });
       }
       return out;
     case 'messages.update':

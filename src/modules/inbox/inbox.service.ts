@@ -213,39 +213,13 @@ export function createInboxService(deps: {
       return updateMessage(sessionId, key.id, (m) => (STATUS_RANK[status] > STATUS_RANK[m.status] || (status === 'FAILED' && m.status !== 'FAILED') ? { status } : null));
     },
 
-    async applySent(sessionId: string, key: MessageKey, success: boolean, text: string | null, timestampMs: number) {
+    async applySent(sessionId: string, key: MessageKey, success: boolean, message: InboundMessage) {
       const existing = await updateMessage(sessionId, key.id, (m) =>
         success ? (STATUS_RANK[m.status] < STATUS_RANK.SENT ? { status: 'SENT' } : null) : { status: 'FAILED' },
       );
       if (existing) return;
       // Sent from the phone or another client: it belongs in the chat too.
-      await applyMessages(sessionId, [
-        {
-          id: key.id,
-          remoteJid: key.remoteJid,
-          fromMe: true,
-          chatJid: key.remoteJid,
-          isGroup: isGroupJid(key.remoteJid),
-          isNewsletter: key.remoteJid.endsWith('@newsletter'),
-          isBroadcast: false,
-          senderJid: null,
-          senderPhone: null,
-          senderLid: null,
-          pushName: null,
-          timestampMs,
-          kind: 'TEXT',
-          text,
-          media: null,
-          location: null,
-          contact: null,
-          poll: null,
-          reaction: null,
-          quotedMessageId: null,
-          edit: null,
-          revokedId: null,
-          raw: null,
-        } as InboundMessage,
-      ]);
+      await applyMessages(sessionId, [message]);
       if (!success) await updateMessage(sessionId, key.id, () => ({ status: 'FAILED' }));
     },
 

@@ -28,7 +28,7 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
         await sessions.applyQr(sessionId, item.qr);
         return;
       case 'message.sent':
-        await inbox.applySent(sessionId, item.key, item.success, item.text, item.timestampMs ?? envelopeTimestampMs);
+        await inbox.applySent(sessionId, item.key, item.success, item.message);
         return;
       case 'message.status':
         await inbox.applyStatus(sessionId, item.key, item.status === 'ERROR' ? 'FAILED' : item.status);
@@ -58,8 +58,6 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
         await inbox.upsertContacts(sessionId, [item.contact]);
         return;
       case 'group.upsert':
-        await inbox.renameGroup(sessionId, item.group.jid, item.group.subject);
-        return;
       case 'group.update':
         await inbox.renameGroup(sessionId, item.group.jid, item.group.subject);
         return;
