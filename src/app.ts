@@ -45,6 +45,8 @@ export interface RunningApp {
   services: Services;
   pubsub: PubSubHandle;
   server: Server;
+  /** Live subscriptions: distinct executions and subscribers. */
+  liveStats: () => import('./http/subscription-hub.ts').HubStats;
   /** The built-in provider sandbox and its personal access token, when it is on. */
   sandbox: { instance: Sandbox; token: string; baseUrl: string } | null;
 }
@@ -163,7 +165,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       sendJson(res, 404, { error: 'not found' });
     }
 
-    running = { url, yoga, db, services, pubsub, server, sandbox };
+    running = { url, yoga, db, services, pubsub, server, sandbox, liveStats: () => ws.hub.stats() };
     ready = true;
     logger.info('listening', { url, database: db.kind, pubsub: config.redisUrl ? 'redis' : 'memory' });
     return running;

@@ -1,0 +1,71 @@
+/**
+ * The live path: identical subscriptions share one execution, and a subscriber that cannot keep
+ * up is disconnected rather than buffered without limit.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { eventually, startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/app.ts';
+import { databaseId } from '../helpers/inbox.ts';
+import { connectWs } from '../helpers/ws.ts';
+import { ConnectSession, CreateSession, newSession, SessionStatusFeed } from '../sessions/documents.ts';
+
+describe('live fan-out', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.stop());
+
+  it('executes identical subscriptions once and delivers to every subscriber', async () => {
+    const { createSession: a } = await app.data(CreateSession, newSession('Shared A', '+255700000701'));
+    const { createSession: b } = await app.data(CreateSession, newSession('Shared B', '+255700000702'));
+    const clients = [connectWs(app.url), connectWs(app.url), connectWs(app.url)];
+    const onA = clients.map((c) => c.subscribe(SessionStatusFeed, { sessionId: a.id }));
+    const onB = clients[0]!.subscribe(SessionStatusFeed, { sessionId: b.id });
+    await eventually(() => app.running.liveStats().subscribers === 4);
+    expect(app.running.liveStats()).toEqual({ executions: 2, subscribers: 4 });
+
+    await app.data(ConnectSession, { id: a.id });
+    for (const sub of onA) expect((await sub.next()).sessionStatusChanged).toEqual({ id: a.id, status: 'QR_READY' });
+    await expect(onB.next(200)).rejects.toThrow(/no subscription event/);
+
+    for (const c of clients) await c.close();
+    await eventually(() => app.running.liveStats().subscribers === 0);
+    expect(app.running.liveStats().executions).toBe(0);
+  });
+
+  it('does not share a replay from a cursor', async () => {
+    const ws = connectWs(app.url);
+    const doc = `subscription($after: String) { messageReceived(after: $after) { id } }`;
+    const subs = [0, 1].map(() =>
+      ws.client.iterate({ query: doc, variables: { after: Buffer.from('m:0').toString('base64url') } })[Symbol.asyncIterator](),
+    );
+    void subs.map((s) => s.next());
+    await eventually(() => app.running.liveStats().subscribers === 2);
+    expect(app.running.liveStats().executions).toBe(2);
+    await ws.close();
+  });
+
+  it('closes a connection that stops reading', async () => {
+    const { createSession: s } = await app.data(CreateSession, newSession('Flood', '+255700000703'));
+    await app.data(ConnectSession, { id: s.id });
+    const socket = new WebSocket(app.url.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    await new Promise((r) => socket.on('open', r));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
+    await new Promise((r) => socket.once('message', r));
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription($id: ID!) { qrCodeUpdated(sessionId: $id) { value } }`, variables: { id: s.id } } }));
+    await eventually(() => app.running.liveStats().subscribers === 1);
+    // Stop reading: the kernel buffers fill, sends stall, and the queue reaches its bound.
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const big = 'x'.repeat(64 * 1024);
+    const sessionId = databaseId(s.id);
+    for (let i = 0; i < 3_000 && app.running.liveStats().subscribers > 0; i++) {
+      app.running.pubsub.pubsub.publish('qrCodeUpdated', sessionId, { sessionId, value: `${i}:${big}`, expiresAt: new Date().toISOString() });
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await closed).toBe(4429);
+    await eventually(() => app.running.liveStats().subscribers === 0);
+  });
+});
