@@ -9,9 +9,9 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { Prisma } from '../lib/database.ts';
-import { badInputFromIssues, DomainError, UnauthenticatedError } from '../lib/errors.ts';
+import { badInputFromIssues, causedBy, DomainError, UnauthenticatedError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { AppPubSub } from '../lib/pubsub.ts';
+import { SubscriptionOverflowError, type AppPubSub } from '../lib/pubsub.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import type { Services } from '../services.ts';
 
@@ -94,6 +94,8 @@ export function createYogaServer(deps: YogaDeps) {
       maskError(error, message) {
         const expected = toCodedError(error);
         if (expected) return expected;
+        // Not for clients: the subscription hub closes the affected sockets with a resubscribe code.
+        if (causedBy(error, SubscriptionOverflowError)) return error as Error;
         const original = error instanceof GraphQLError ? error.originalError : error;
         logger.error('unexpected error', { error: original instanceof Error ? original : String(original) });
         return coded(error, message, { code: 'INTERNAL_SERVER_ERROR' });

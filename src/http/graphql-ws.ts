@@ -4,8 +4,8 @@
  */
 import type { Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toCodedError, type YogaServer } from '../graphql/yoga.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
@@ -15,6 +15,10 @@ import { createSubscriptionHub } from './subscription-hub.ts';
 /** A client whose unsent frames exceed this is too slow to keep up and is closed. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 export const CLOSE_SLOW_CONSUMER = 4429;
+/** The server could not process a subscription's events as fast as they came (WebSocket "Try Again Later"). */
+export const CLOSE_OVERLOADED = 1013;
+/** Ping period; a client that has not answered by the next ping is dropped. */
+const KEEP_ALIVE_MS = 12_000;
 /** Results a subscriber may have waiting before it counts as too slow. */
 export const MAX_QUEUED_RESULTS = 1_000;
 
@@ -43,12 +47,40 @@ type Extra = {
   socket: WebSocket;
   request: import('node:http').IncomingMessage;
   viewer?: Viewer;
+  /** Serialized payloads of `next` messages on their way out (see `onNext`). */
+  outgoing: Map<number, string>;
 };
+
+/**
+ * A result is serialized once however many subscribers share it: `onNext` hands graphql-ws a
+ * tiny placeholder naming the serialized payload, and `send` splices the payload in.
+ */
+const serializedResults = new WeakMap<ExecutionResult, string>();
+function serializeResult(result: ExecutionResult): string {
+  let json = serializedResults.get(result);
+  if (json === undefined) {
+    const { errors, ...rest } = result;
+    json = JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
+    serializedResults.set(result, json);
+  }
+  return json;
+}
+const PLACEHOLDER_KEY = '~serialized';
+let placeholderSeq = 0;
+const NEXT_WITH_PLACEHOLDER = /^(\{"id":"(?:[^"\\]|\\.)*","type":"next","payload":)\{"~serialized":(\d+)\}\}$/;
+function withPayload(data: string, outgoing: Map<number, string>): string {
+  const match = outgoing.size > 0 ? NEXT_WITH_PLACEHOLDER.exec(data) : null;
+  if (!match) return data;
+  const seq = Number(match[2]);
+  const payload = outgoing.get(seq);
+  outgoing.delete(seq);
+  return payload === undefined ? data : `${match[1]}${payload}}`;
+}
 
 export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; path?: string }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 1024 * 1024 });
   const hub = createSubscriptionHub({ maxQueue: MAX_QUEUED_RESULTS });
-  const disposable = useServer<Record<string, unknown>, Extra>(
+  const server = makeServer<Record<string, unknown>, Extra>(
     {
       async onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
@@ -61,7 +93,7 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => {
         const root = args.rootValue as EnvelopedRoot;
-        return hub.subscribe(root.shareKey, () => root.subscribe(args) as never, root.onOverflow);
+        return hub.subscribe(root.shareKey, () => root.subscribe(args) as never, root.onOverflow, root.onExecutionOverflow);
       },
       async onSubscribe(ctx, _id, payload) {
         const { schema, execute, subscribe, contextFactory, parse, validate } = opts.yoga.getEnveloped({
@@ -89,25 +121,62 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
             execute,
             subscribe,
             shareKey: ctx.extra.viewer ? shareKey(document, payload.operationName, payload.variables, ctx.extra.viewer) : null,
-            onOverflow: () => ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, 'Client cannot keep up'),
+            onOverflow: () => ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: resubscribe from your last cursor'),
+            onExecutionOverflow: () => ctx.extra.socket.close(CLOSE_OVERLOADED, 'Overloaded: resubscribe from your last cursor'),
           } satisfies EnvelopedRoot,
         };
         return args;
       },
-      onNext(ctx) {
+      onNext(ctx, _id, _payload, _args, result) {
         if (ctx.extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-          ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, 'Client cannot keep up');
+          ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: resubscribe from your last cursor');
         }
+        const seq = ++placeholderSeq;
+        ctx.extra.outgoing.set(seq, serializeResult(result));
+        return { [PLACEHOLDER_KEY]: seq } as ExecutionResult;
       },
     },
-    wss,
   );
+  wss.options.handleProtocols = handleProtocols;
+  wss.on('connection', (socket, request) => {
+    const outgoing = new Map<number, string>();
+    const failed = () => socket.close(CloseCode.InternalServerError, 'Internal server error');
+    socket.once('error', failed);
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const keepAlive = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, KEEP_ALIVE_MS);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            const frame = withPayload(data, outgoing);
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(frame, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (message) => {
+            handle(String(message)).catch(failed);
+          }),
+      },
+      { socket, request, outgoing },
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(keepAlive);
+      outgoing.clear();
+      void closed(code, String(reason));
+    });
+  });
   return {
     wss,
     hub,
     async close() {
       for (const client of wss.clients) client.terminate();
-      await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
@@ -119,4 +188,5 @@ interface EnvelopedRoot {
   subscribe: (args: ExecutionArgs) => OperationResult;
   shareKey: string | null;
   onOverflow: () => void;
+  onExecutionOverflow: () => void;
 }

@@ -5,12 +5,16 @@
  * of growing memory without limit.
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
+import { BoundedQueue } from '../lib/bounded-queue.ts';
+import { causedBy } from '../lib/errors.ts';
+import { SubscriptionOverflowError } from '../lib/pubsub.ts';
 
 type Source = AsyncIterable<ExecutionResult> | ExecutionResult;
 
 interface Group {
   key: string | null;
-  listeners: Set<Listener>;
+  /** Each subscriber's queue, and what to tell it when the execution falls behind. */
+  listeners: Map<BoundedQueue<ExecutionResult>, () => void>;
   iterator: AsyncIterator<ExecutionResult> | null;
   finished: boolean;
 }
@@ -24,72 +28,18 @@ export interface HubStats {
 export interface SubscriptionHub {
   /**
    * Joins the execution for `key` (starting it with `start` if there is none); a null key never
-   * shares. `onOverflow` is called when this subscriber's queue is full.
+   * shares. `onOverflow` is called when this subscriber's queue is full, `onExecutionOverflow` when
+   * the shared execution itself fell behind its events: either way the subscriber should
+   * resubscribe from its last cursor.
    */
-  subscribe(key: string | null, start: () => Promise<Source> | Source, onOverflow: () => void): AsyncIterableIterator<ExecutionResult>;
+  subscribe(
+    key: string | null,
+    start: () => Promise<Source> | Source,
+    onOverflow: () => void,
+    onExecutionOverflow: () => void,
+  ): AsyncIterableIterator<ExecutionResult>;
   stats(): HubStats;
 }
-
-class Listener implements AsyncIterableIterator<ExecutionResult> {
-  private queue: ExecutionResult[] = [];
-  private waiting: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
-  private done = false;
-
-  constructor(
-    private readonly maxQueue: number,
-    private readonly onOverflow: () => void,
-    private readonly onLeave: (l: Listener) => void,
-  ) {}
-
-  push(result: ExecutionResult) {
-    if (this.done) return;
-    if (this.waiting) {
-      const w = this.waiting;
-      this.waiting = null;
-      w({ value: result, done: false });
-    } else if (this.queue.length >= this.maxQueue) {
-      this.end();
-      this.onOverflow();
-    } else this.queue.push(result);
-  }
-
-  end() {
-    if (this.done) return;
-    this.done = true;
-    this.queue = [];
-    this.onLeave(this);
-    this.waiting?.({ value: undefined, done: true });
-    this.waiting = null;
-  }
-
-  /** Ends after what is queued has been read. */
-  finish() {
-    if (this.queue.length === 0) this.end();
-    else this.queue.push(FINISHED);
-  }
-
-  next(): Promise<IteratorResult<ExecutionResult>> {
-    const value = this.queue.shift();
-    if (value === FINISHED) {
-      this.end();
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    if (value !== undefined) return Promise.resolve({ value, done: false });
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-
-  return(): Promise<IteratorResult<ExecutionResult>> {
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator]() {
-    return this;
-  }
-}
-
-const FINISHED: ExecutionResult = Object.freeze({});
 
 function isAsyncIterable(value: Source): value is AsyncIterable<ExecutionResult> {
   return typeof (value as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator] === 'function';
@@ -100,7 +50,7 @@ export function createSubscriptionHub(opts: { maxQueue: number }): SubscriptionH
   let privateGroups = 0;
   let subscribers = 0;
 
-  function leave(group: Group, listener: Listener) {
+  function leave(group: Group, listener: BoundedQueue<ExecutionResult>) {
     if (!group.listeners.delete(listener)) return;
     subscribers--;
     if (group.listeners.size > 0) return;
@@ -116,7 +66,7 @@ export function createSubscriptionHub(opts: { maxQueue: number }): SubscriptionH
     try {
       const source = await start();
       if (!isAsyncIterable(source)) {
-        for (const l of group.listeners) l.push(source);
+        for (const l of group.listeners.keys()) l.push(source);
       } else {
         group.iterator = source[Symbol.asyncIterator]();
         if (group.finished) {
@@ -126,32 +76,39 @@ export function createSubscriptionHub(opts: { maxQueue: number }): SubscriptionH
         for (;;) {
           const next = await group.iterator.next();
           if (next.done || group.finished) break;
-          for (const l of group.listeners) l.push(next.value);
+          for (const l of group.listeners.keys()) l.push(next.value);
         }
       }
     } catch (error) {
+      if (causedBy(error, SubscriptionOverflowError)) {
+        for (const [l, onExecutionOverflow] of [...group.listeners]) {
+          l.end();
+          onExecutionOverflow();
+        }
+        return;
+      }
       const reported = error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       const result: ExecutionResult = { errors: [reported] };
-      for (const l of group.listeners) l.push(result);
+      for (const l of group.listeners.keys()) l.push(result);
     } finally {
       if (group.key !== null && groups.get(group.key) === group) groups.delete(group.key);
       group.finished = true;
-      for (const l of [...group.listeners]) l.finish();
+      for (const l of [...group.listeners.keys()]) l.finish();
     }
   }
 
   return {
-    subscribe(key, start, onOverflow) {
+    subscribe(key, start, onOverflow, onExecutionOverflow) {
       let group = key !== null ? groups.get(key) : undefined;
       const fresh = !group;
       if (!group) {
-        group = { key, listeners: new Set(), iterator: null, finished: false };
+        group = { key, listeners: new Map(), iterator: null, finished: false };
         if (key !== null) groups.set(key, group);
         else privateGroups++;
       }
       const g = group;
-      const listener = new Listener(opts.maxQueue, onOverflow, (l) => leave(g, l));
-      g.listeners.add(listener);
+      const listener: BoundedQueue<ExecutionResult> = new BoundedQueue({ max: opts.maxQueue, onOverflow, onEnd: () => leave(g, listener) });
+      g.listeners.set(listener, onExecutionOverflow);
       subscribers++;
       if (fresh) void pump(g, start);
       return listener;

@@ -58,3 +58,13 @@ export function badInputFromIssues(issues: readonly { path: readonly PropertyKey
   }
   return new BadUserInputError(fields);
 }
+
+/** Whether `error`, or an error it wraps (GraphQL's originalError, or cause), is a `type`. */
+export function causedBy(error: unknown, type: abstract new (...args: never[]) => Error): boolean {
+  for (let e = error, depth = 0; e && depth < 10; depth++) {
+    if (e instanceof type) return true;
+    const wrapper = e as { originalError?: unknown; cause?: unknown };
+    e = wrapper.originalError ?? wrapper.cause;
+  }
+  return false;
+}

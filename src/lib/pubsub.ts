@@ -4,8 +4,8 @@
  * Redis event target carries every event to every process.
  */
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import { BoundedQueue } from './bounded-queue.ts';
 
 export interface SessionEvent {
   sessionId: string;
@@ -48,7 +48,59 @@ export type PubSubChannels = {
   anyChatUpdated: [payload: ChatEvent];
 };
 
-export type AppPubSub = PubSub<PubSubChannels>;
+type Payload<K extends keyof PubSubChannels> = PubSubChannels[K] extends [unknown, infer P] ? P : PubSubChannels[K][0];
+type TopicArgs<K extends keyof PubSubChannels> = PubSubChannels[K] extends [infer Id, unknown] ? [K, Id] : [K];
+
+export interface AppPubSub {
+  publish<K extends keyof PubSubChannels>(channel: K, ...args: PubSubChannels[K]): void;
+  /**
+   * Events of one topic, from now on. At most `SUBSCRIPTION_BUFFER` may wait unread: a reader
+   * further behind gets a SubscriptionOverflowError instead of unbounded memory, and resumes from
+   * its last cursor.
+   */
+  subscribe<K extends keyof PubSubChannels>(...topic: TopicArgs<K>): AsyncIterableIterator<Payload<K>>;
+}
+
+export const SUBSCRIPTION_BUFFER = 10_000;
+
+/** A subscription's reader fell so far behind the events that some were dropped. */
+export class SubscriptionOverflowError extends Error {
+  constructor() {
+    super('Events arrived faster than this subscription could process them.');
+    this.name = 'SubscriptionOverflowError';
+  }
+}
+
+/**
+ * Yoga's createPubSub, with bounded subscriptions: its Repeater throws inside the event
+ * dispatch (taking the process down) once 1024 pushes wait.
+ */
+function createBoundedPubSub(eventTarget: EventTarget, buffer: number): AppPubSub {
+  const topicOf = (channel: string, id: unknown) => (id === undefined ? channel : `${channel}:${String(id)}`);
+  return {
+    publish(channel, ...args) {
+      const [idOrPayload, payload] = args as unknown[];
+      const topic = args.length > 1 ? topicOf(channel, idOrPayload) : channel;
+      eventTarget.dispatchEvent(new CustomEvent(topic, { detail: args.length > 1 ? payload : idOrPayload }));
+    },
+    subscribe(...[channel, id]) {
+      const topic = topicOf(channel, id);
+      const listener = (event: Event) => queue.push((event as CustomEvent).detail);
+      const queue = new BoundedQueue<Payload<typeof channel>>({
+        max: buffer,
+        overflowError: () => new SubscriptionOverflowError(),
+        onEnd: () => eventTarget.removeEventListener(topic, listener),
+      });
+      eventTarget.addEventListener(topic, listener);
+      return queue;
+    },
+  };
+}
+
+/** Only the events `keep` accepts. */
+export async function* filterEvents<T>(source: AsyncIterable<T>, keep: (value: T) => boolean): AsyncGenerator<T> {
+  for await (const value of source) if (keep(value)) yield value;
+}
 
 export interface PubSubHandle {
   pubsub: AppPubSub;
@@ -59,7 +111,7 @@ export interface PubSubHandle {
 
 export function createAppPubSub(redisUrl: string | null): PubSubHandle {
   if (!redisUrl) {
-    return { pubsub: createPubSub<PubSubChannels>(), ping: async () => {}, close: async () => {} };
+    return { pubsub: createBoundedPubSub(new EventTarget(), SUBSCRIPTION_BUFFER), ping: async () => {}, close: async () => {} };
   }
   const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true };
   const publishClient = new Redis(redisUrl, options);
@@ -67,9 +119,7 @@ export function createAppPubSub(redisUrl: string | null): PubSubHandle {
   // ioredis reconnects by itself; readiness reports the outage meanwhile.
   publishClient.on('error', () => {});
   subscribeClient.on('error', () => {});
-  const pubsub = createPubSub<PubSubChannels>({
-    eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
-  });
+  const pubsub = createBoundedPubSub(createRedisEventTarget({ publishClient, subscribeClient }) as unknown as EventTarget, SUBSCRIPTION_BUFFER);
   return {
     pubsub,
     ping: async () => {

@@ -3,10 +3,13 @@
  * up is disconnected rather than buffered without limit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { eventually, startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/app.ts';
 import { databaseId } from '../helpers/inbox.ts';
 import { connectWs } from '../helpers/ws.ts';
+import { CLOSE_OVERLOADED, CLOSE_SLOW_CONSUMER } from '../../src/http/graphql-ws.ts';
+import { SUBSCRIPTION_BUFFER } from '../../src/lib/pubsub.ts';
 import { ConnectSession, CreateSession, newSession, SessionStatusFeed } from '../sessions/documents.ts';
 
 describe('live fan-out', () => {
@@ -65,7 +68,43 @@ describe('live fan-out', () => {
       if (i % 100 === 0) await new Promise((r) => setImmediate(r));
     }
     (socket as unknown as { _socket: { resume(): void } })._socket.resume();
-    expect(await closed).toBe(4429);
+    expect(await closed).toBe(CLOSE_SLOW_CONSUMER);
     await eventually(() => app.running.liveStats().subscribers === 0);
+  });
+});
+
+describe('live path under overload', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.stop());
+
+  it('reports resolver errors in next messages, and asks subscribers to resubscribe when events outrun the server', async () => {
+    const { createSession: s } = await app.data(CreateSession, newSession('Overload', '+255700000704'));
+    const sessionId = databaseId(s.id);
+    const socket = new WebSocket(app.url.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+    const frames: { id?: string; type: string; payload?: { data?: unknown; errors?: { extensions?: { code?: string } }[] } }[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(String(data))));
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    await new Promise((r) => socket.on('open', r));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
+    await eventually(() => frames.some((f) => f.type === 'connection_ack'));
+    socket.send(JSON.stringify({ id: 'feed', type: 'subscribe', payload: { query: `subscription($id: ID) { messageReceived(sessionId: $id) { id } }`, variables: { id: s.id } } }));
+    await eventually(() => app.running.liveStats().subscribers === 1);
+
+    const missing = { id: randomUUID(), sessionId, chatId: randomUUID(), seq: '1' };
+    app.running.pubsub.pubsub.publish('messageReceived', sessionId, missing);
+    const next = await eventually(() => frames.find((f) => f.type === 'next'));
+    expect(next).toMatchObject({ id: 'feed', payload: { data: null, errors: [{ extensions: { code: 'NOT_FOUND' } }] } });
+
+    // More events than a subscription may hold unread, in one go: the server cannot resolve them in
+    // time, drops the subscription instead of buffering without bound, and says so.
+    for (let i = 0; i < 2 * SUBSCRIPTION_BUFFER; i++) app.running.pubsub.pubsub.publish('messageReceived', sessionId, missing);
+    expect(await closed).toBe(CLOSE_OVERLOADED);
+    await eventually(() => app.running.liveStats().subscribers === 0);
+    expect(app.running.liveStats().executions).toBe(0);
+    // The server is still healthy for everyone else.
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
   });
 });

@@ -1,7 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { parseGlobalId } from '../../graphql/ids.ts';
 import { BadUserInputError, NotFoundError } from '../../lib/errors.ts';
-import type { MessageEvent } from '../../lib/pubsub.ts';
+import { filterEvents, type MessageEvent } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import type { Message } from '../../generated/prisma/client.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
@@ -140,10 +140,6 @@ async function messageFeed(ctx: Context, args: { sessionId?: string | null; chat
   return { viewer, chat, sessionId };
 }
 
-async function* filtered<T>(source: AsyncIterable<T>, keep: (v: T) => boolean): AsyncGenerator<T> {
-  for await (const v of source) if (keep(v)) yield v;
-}
-
 type FeedItem = MessageEvent | Message;
 
 async function resolveFeedItem(ctx: Context, query: object, item: FeedItem) {
@@ -173,7 +169,7 @@ builder.subscriptionFields((t) => ({
         ? ctx.pubsub.subscribe('chatMessageReceived', chat.id)
         : sessionId
           ? ctx.pubsub.subscribe('messageReceived', sessionId)
-          : filtered(ctx.pubsub.subscribe('anyMessageReceived'), (e) => canSeeSession(viewer, e.sessionId));
+          : filterEvents(ctx.pubsub.subscribe('anyMessageReceived'), (e) => canSeeSession(viewer, e.sessionId));
       if (afterSeq === null) return live;
       const sessionIds = sessionId ? [sessionId] : chat ? [chat.sessionId] : viewer.sessionIds;
       return liveAfterReplay<FeedItem>({
@@ -196,7 +192,7 @@ builder.subscriptionFields((t) => ({
         ? ctx.pubsub.subscribe('chatMessageUpdated', chat.id)
         : sessionId
           ? ctx.pubsub.subscribe('messageUpdated', sessionId)
-          : filtered(ctx.pubsub.subscribe('anyMessageUpdated'), (e) => canSeeSession(viewer, e.sessionId));
+          : filterEvents(ctx.pubsub.subscribe('anyMessageUpdated'), (e) => canSeeSession(viewer, e.sessionId));
     },
     resolve: (query, item: MessageEvent, _args, ctx) => resolveFeedItem(ctx, query, item),
   }),
@@ -209,7 +205,7 @@ builder.subscriptionFields((t) => ({
       const viewer = ctx.viewer as Viewer;
       return args.sessionId
         ? ctx.pubsub.subscribe('chatUpdated', sessionIdFrom(args.sessionId, viewer))
-        : filtered(ctx.pubsub.subscribe('anyChatUpdated'), (e) => canSeeSession(viewer, e.sessionId));
+        : filterEvents(ctx.pubsub.subscribe('anyChatUpdated'), (e) => canSeeSession(viewer, e.sessionId));
     },
     resolve: async (query, event: { id: string }, _args, ctx) => {
       const chat = await ctx.prisma.chat.findUnique({ ...query, where: { id: event.id } });

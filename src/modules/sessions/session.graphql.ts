@@ -2,6 +2,7 @@ import QRCode from 'qrcode';
 import { builder } from '../../graphql/builder.ts';
 import { parseGlobalId } from '../../graphql/ids.ts';
 import { NotFoundError } from '../../lib/errors.ts';
+import { filterEvents } from '../../lib/pubsub.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { availableActions } from './session.rules.ts';
 
@@ -240,7 +241,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) =>
       args.sessionId
         ? ctx.pubsub.subscribe('sessionStatusChanged', sessionIdFrom(args.sessionId, ctx.viewer))
-        : filterAsync(ctx.pubsub.subscribe('anySessionStatusChanged'), (e) => canSeeSession(ctx.viewer!, e.sessionId)),
+        : filterEvents(ctx.pubsub.subscribe('anySessionStatusChanged'), (e) => canSeeSession(ctx.viewer!, e.sessionId)),
     resolve: async (query, event: { sessionId: string }, _args, ctx) => {
       const session = await ctx.prisma.whatsAppSession.findUnique({ ...query, where: { id: event.sessionId } });
       if (!session) throw new NotFoundError('Session');
@@ -248,7 +249,3 @@ builder.subscriptionFields((t) => ({
     },
   }),
 }));
-
-async function* filterAsync<T>(source: AsyncIterable<T>, keep: (value: T) => boolean): AsyncGenerator<T> {
-  for await (const value of source) if (keep(value)) yield value;
-}
