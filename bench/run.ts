@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark measures its baseline in the same run and checks its target as
  * a ratio to that baseline, so the verdict does not depend on how fast this machine is today.
  */
+import { ingestBenchmarks } from './ingest.ts';
 import { liveBenchmarks } from './live.ts';
 
 export interface BenchResult {
@@ -10,9 +11,11 @@ export interface BenchResult {
   baseline: number;
   measured: number;
   target: { kind: 'ratio-at-least' | 'ratio-at-most'; value: number };
+  /** Other figures of the same run worth reading beside it. */
+  note?: string;
 }
 
-const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks };
+const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks };
 const only = process.argv.slice(2);
 
 const results: BenchResult[] = [];
@@ -30,7 +33,7 @@ for (const r of results) {
   if (!ok) failed++;
   const sign = r.target.kind === 'ratio-at-least' ? '≥' : '≤';
   console.log(
-    `${ok ? 'PASS' : 'FAIL'}  ${r.name}: ${format(r.measured)} ${r.unit} vs baseline ${format(r.baseline)} ${r.unit} = ${ratio.toFixed(2)}× (target ${sign} ${r.target.value}×)`,
+    `${ok ? 'PASS' : 'FAIL'}  ${r.name}: ${format(r.measured)} ${r.unit} vs baseline ${format(r.baseline)} ${r.unit} = ${ratio.toFixed(2)}× (target ${sign} ${r.target.value}×)${r.note ? `; ${r.note}` : ''}`,
   );
 }
 process.exit(failed ? 1 : 0);

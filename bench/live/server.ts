@@ -1,26 +1,32 @@
 /**
  * The server side of the live benchmark, in its own process so its memory and CPU are measured
- * apart from the clients. `bare`: a plain `ws` server, the baseline. `app`: the product (embedded
- * database, in-memory pub/sub, sandbox) with one connected session and one stored message.
+ * apart from the clients. `bare`: a plain `ws` server, the baseline. `stock`: Yoga with graphql-ws
+ * as their guides set them up, for reference. `app`: the product (embedded database, in-memory
+ * pub/sub, sandbox) with one connected session and one stored message.
  * Commands arrive over IPC; each answers with one message.
  */
+import { createServer } from 'node:http';
+import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { buildApp, type RunningApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/lib/logger.ts';
-
-export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
-
-export type ServerCommand = { type: 'burst'; events: number } | { type: 'memory' } | { type: 'stop' };
-export type ServerReply = { type: 'ready'; url: string; sessionId?: string } | { type: 'sent' } | { type: 'memory'; rss: number; heapUsed: number } | { type: 'stopped' };
+import { heapAfterGc } from '../support/child.ts';
+import { sandboxControl, startBenchApp } from '../support/bench-app.ts';
+import type { ServerCommand, ServerReply } from './protocol.ts';
 
 const mode = process.argv[2];
 const reply = (message: ServerReply) => process.send!(message);
 
+/** A messageReceived result of the size the app sends. */
+const sampleMessage = {
+  id: 'TWVzc2FnZTowMTkzYjBiZS0wMDAwLTcwMDAtODAwMC0wMDAwMDAwMDAwMDA=',
+  kind: 'TEXT',
+  text: 'Hello from the benchmark',
+  senderPhone: '+255711000900',
+  timestamp: new Date().toISOString(),
+};
+
 function memory(): ServerReply {
-  (globalThis as { gc?: () => void }).gc?.();
-  const { rss, heapUsed } = process.memoryUsage();
-  return { type: 'memory', rss, heapUsed };
+  return { type: 'memory', heapUsed: heapAfterGc() };
 }
 
 async function bare() {
@@ -31,8 +37,7 @@ async function bare() {
     clients.add(socket);
     socket.on('close', () => clients.delete(socket));
   });
-  // A frame the size of a messageReceived result.
-  const frame = JSON.stringify({ id: 'feed', type: 'next', payload: { data: { messageReceived: { id: 'TWVzc2FnZTowMTkzYjBiZS0wMDAwLTcwMDAtODAwMC0wMDAwMDAwMDAwMDA=', body: 'Hello from the benchmark', kind: 'TEXT', timestamp: new Date().toISOString() } } } });
+  const frame = JSON.stringify({ id: 'feed', type: 'next', payload: { data: { messageReceived: sampleMessage } } });
   process.on('message', (command: ServerCommand) => {
     if (command.type === 'burst') {
       for (let i = 0; i < command.events; i++) for (const socket of clients) socket.send(frame);
@@ -44,41 +49,11 @@ async function bare() {
   reply({ type: 'ready', url: `http://127.0.0.1:${port}` });
 }
 
-async function graphql(running: RunningApp, query: string, variables: Record<string, unknown>) {
-  const res = await running.yoga.fetch(`${running.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: Record<string, Record<string, string>>; errors?: unknown[] };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
-}
-
-async function sandboxControl(running: RunningApp, providerSessionId: string, action: string, body: unknown) {
-  const res = await fetch(`${running.url}/sandbox/control/sessions/${providerSessionId}/${action}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`sandbox ${action}: ${res.status}`);
-}
-
 async function app() {
-  const config = loadConfig({ PORT: '0', ADMIN_TOKEN: BENCH_ADMIN_TOKEN, DATA_DIR: 'memory://', LOG_LEVEL: 'error', NODE_ENV: 'production' });
-  const instance = buildApp(config, { host: '127.0.0.1', logger: createLogger(config.logLevel) });
-  const running = await instance.start();
-  const { createSession } = await graphql(
-    running,
-    `mutation($input: CreateSessionInput!) { createSession(input: $input) { id providerSessionId } }`,
-    { input: { name: 'Bench', phoneNumber: '+255700000900', accountProtection: false } },
-  );
-  const sessionGlobalId = createSession!.id!;
-  const providerSessionId = createSession!.providerSessionId!;
-  await graphql(running, `mutation($id: ID!) { connectSession(id: $id) { id } }`, { id: sessionGlobalId });
-  await sandboxControl(running, providerSessionId, 'scan', {});
-  await sandboxControl(running, providerSessionId, 'inbound', { from: '255711000900', text: 'Hello from the benchmark' });
-  const sessionId = Buffer.from(sessionGlobalId, 'base64').toString().split(':')[1]!;
+  const { instance, running, session } = await startBenchApp();
+  await sandboxControl(running, session.providerSessionId, 'inbound', { from: '255711000900', text: 'Hello from the benchmark' });
+  const sessionId = session.id;
+  const sessionGlobalId = session.globalId;
   let message = null;
   for (let i = 0; i < 200 && !message; i++) {
     await new Promise((r) => setTimeout(r, 25));
@@ -98,6 +73,55 @@ async function app() {
   reply({ type: 'ready', url: running.url, sessionId: sessionGlobalId });
 }
 
+/** Yoga + graphql-ws as documented: one execution and one serialization per subscriber. */
+async function stock() {
+  const pubsub = createPubSub<{ messageReceived: [sessionId: string, payload: typeof sampleMessage] }>();
+  const yoga = createYoga({
+    schema: createSchema({
+      typeDefs: `
+        type Message { id: ID! kind: String! text: String senderPhone: String timestamp: String! }
+        type Query { ok: Boolean }
+        type Subscription { messageReceived(sessionId: ID): Message! }`,
+      resolvers: {
+        Subscription: {
+          messageReceived: { subscribe: (_: unknown, args: { sessionId: string }) => pubsub.subscribe('messageReceived', args.sessionId), resolve: (m: unknown) => m },
+        },
+      },
+    }),
+    graphiql: false,
+  });
+  const server = createServer(yoga);
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  useServer(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        const args = { schema, operationName: params.operationName, document: parse(params.query), variableValues: params.variables, contextValue: await contextFactory(), rootValue: { execute, subscribe } };
+        const errors = validate(args.schema, args.document);
+        return errors.length ? errors : args;
+      },
+    },
+    wss,
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  const sessionId = 'V2hhdHNBcHBTZXNzaW9uOnN0b2Nr';
+  process.on('message', (command: ServerCommand) => {
+    if (command.type === 'burst') {
+      for (let i = 0; i < command.events; i++) pubsub.publish('messageReceived', sessionId, sampleMessage);
+      reply({ type: 'sent' });
+    } else if (command.type === 'memory') reply(memory());
+    else if (command.type === 'stop') {
+      for (const c of wss.clients) c.terminate();
+      server.close(() => reply({ type: 'stopped' }));
+    }
+  });
+  reply({ type: 'ready', url: `http://127.0.0.1:${port}`, sessionId });
+}
+
 if (mode === 'bare') await bare();
+else if (mode === 'stock') await stock();
 else if (mode === 'app') await app();
 else throw new Error(`unknown mode ${mode}`);

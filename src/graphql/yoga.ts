@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
 import { PothosValidationError } from '@pothos/core';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { Prisma } from '../lib/database.ts';
@@ -79,8 +78,9 @@ export function createYogaServer(deps: YogaDeps) {
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    // GraphiQL with its assets inlined: it loads without reaching a CDN.
-    renderGraphiQL,
+    // GraphiQL with its assets inlined: it loads without reaching a CDN. The bundle is ~30 MB of
+    // strings in memory, so it is loaded on the first GraphiQL visit, never when GraphiQL is off.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     graphiql: deps.graphiql
       ? { title: 'whatsapp-graphql', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) }
       : false,

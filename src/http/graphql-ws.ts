@@ -4,13 +4,13 @@
  */
 import type { Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toCodedError, type YogaServer } from '../graphql/yoga.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
 import { accessKey, bearerToken, type Viewer } from '../modules/auth/viewer.ts';
-import { createSubscriptionHub } from './subscription-hub.ts';
+import { createSubscriptionHub, type SubscriberSink } from './subscription-hub.ts';
 
 /** A client whose unsent frames exceed this is too slow to keep up and is closed. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -19,8 +19,6 @@ export const CLOSE_SLOW_CONSUMER = 4429;
 export const CLOSE_OVERLOADED = 1013;
 /** Ping period; a client that has not answered by the next ping is dropped. */
 const KEEP_ALIVE_MS = 12_000;
-/** Results a subscriber may have waiting before it counts as too slow. */
-export const MAX_QUEUED_RESULTS = 1_000;
 
 /** Root fields whose events are the same for everyone who asks the same way. */
 const SHAREABLE_FIELDS = new Set(['sessionStatusChanged', 'qrCodeUpdated', 'messageReceived', 'messageUpdated', 'chatUpdated']);
@@ -45,148 +43,151 @@ export function shareKey(document: DocumentNode, operationName: string | null | 
 
 type Extra = {
   socket: WebSocket;
-  request: import('node:http').IncomingMessage;
   viewer?: Viewer;
-  /** Serialized payloads of `next` messages on their way out (see `onNext`). */
-  outgoing: Map<number, string>;
 };
-
-/**
- * A result is serialized once however many subscribers share it: `onNext` hands graphql-ws a
- * tiny placeholder naming the serialized payload, and `send` splices the payload in.
- */
-const serializedResults = new WeakMap<ExecutionResult, string>();
-function serializeResult(result: ExecutionResult): string {
-  let json = serializedResults.get(result);
-  if (json === undefined) {
-    const { errors, ...rest } = result;
-    json = JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
-    serializedResults.set(result, json);
-  }
-  return json;
-}
-const PLACEHOLDER_KEY = '~serialized';
-let placeholderSeq = 0;
-const NEXT_WITH_PLACEHOLDER = /^(\{"id":"(?:[^"\\]|\\.)*","type":"next","payload":)\{"~serialized":(\d+)\}\}$/;
-function withPayload(data: string, outgoing: Map<number, string>): string {
-  const match = outgoing.size > 0 ? NEXT_WITH_PLACEHOLDER.exec(data) : null;
-  if (!match) return data;
-  const seq = Number(match[2]);
-  const payload = outgoing.get(seq);
-  outgoing.delete(seq);
-  return payload === undefined ? data : `${match[1]}${payload}}`;
-}
 
 export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; path?: string }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 1024 * 1024 });
-  const hub = createSubscriptionHub({ maxQueue: MAX_QUEUED_RESULTS });
-  const server = makeServer<Record<string, unknown>, Extra>(
-    {
-      async onConnect(ctx) {
-        const params = ctx.connectionParams ?? {};
-        const header = params.authorization ?? params.Authorization;
-        const viewer = await opts.auth.authenticate(bearerToken(header));
-        if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
-        ctx.extra.viewer = viewer;
-        return true;
-      },
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => {
-        const root = args.rootValue as EnvelopedRoot;
-        return hub.subscribe(root.shareKey, () => root.subscribe(args) as never, root.onOverflow, root.onExecutionOverflow);
-      },
-      async onSubscribe(ctx, _id, payload) {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = opts.yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-          wsViewer: ctx.extra.viewer ?? null,
-        });
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [toCodedError(error) ?? (error as import('graphql').GraphQLError)];
-        }
-        const errors = validate(schema, document);
-        if (errors.length) return errors;
-        const args: ExecutionArgs = {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: {
-            execute,
-            subscribe,
-            shareKey: ctx.extra.viewer ? shareKey(document, payload.operationName, payload.variables, ctx.extra.viewer) : null,
-            onOverflow: () => ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: resubscribe from your last cursor'),
-            onExecutionOverflow: () => ctx.extra.socket.close(CLOSE_OVERLOADED, 'Overloaded: resubscribe from your last cursor'),
-          } satisfies EnvelopedRoot,
-        };
-        return args;
-      },
-      onNext(ctx, _id, _payload, _args, result) {
-        if (ctx.extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-          ctx.extra.socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: resubscribe from your last cursor');
-        }
-        const seq = ++placeholderSeq;
-        ctx.extra.outgoing.set(seq, serializeResult(result));
-        return { [PLACEHOLDER_KEY]: seq } as ExecutionResult;
-      },
+  const hub = createSubscriptionHub();
+  const server = makeServer<Record<string, unknown>, Extra>({
+    async onConnect(ctx) {
+      const params = ctx.connectionParams ?? {};
+      const header = params.authorization ?? params.Authorization;
+      const viewer = await opts.auth.authenticate(bearerToken(header));
+      if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
+      ctx.extra.viewer = viewer;
+      return true;
     },
-  );
+    execute: async (args) => {
+      const root = args.rootValue as EnvelopedRoot;
+      return root.execute({ ...args, contextValue: await root.context() });
+    },
+    subscribe: (args) => {
+      const { subscribe, context, shareKey, sink } = args.rootValue as EnvelopedRoot;
+      // Only the first subscriber of a shared execution needs a context and runs it.
+      const start = async () => subscribe({ ...args, contextValue: await context() }) as never;
+      const subscriber = hub.subscribe(shareKey, start, sink);
+      // graphql-ws holds these arguments as long as the subscription lasts: let the per-request
+      // envelop instance go (thousands of idle subscribers would each keep one).
+      args.rootValue = null;
+      return subscriber;
+    },
+    onSubscribe(ctx, id, payload) {
+      const { socket, viewer } = ctx.extra;
+      const { schema, execute, subscribe, contextFactory, parse, validate } = opts.yoga.getEnveloped({
+        ...ctx,
+        socket,
+        params: payload,
+        wsViewer: viewer ?? null,
+      });
+      let document;
+      try {
+        document = parse(payload.query);
+      } catch (error) {
+        return [toCodedError(error) ?? (error as import('graphql').GraphQLError)];
+      }
+      const errors = validate(schema, document);
+      if (errors.length) return errors;
+      const root: EnvelopedRoot = {
+        execute,
+        subscribe,
+        context: contextFactory,
+        shareKey: viewer ? shareKey(document, payload.operationName, payload.variables, viewer) : null,
+        sink: new SocketSink(socket, id),
+      };
+      return { schema, operationName: payload.operationName, document, variableValues: payload.variables, rootValue: root } satisfies ExecutionArgs;
+    },
+  });
   wss.options.handleProtocols = handleProtocols;
-  wss.on('connection', (socket, request) => {
-    const outgoing = new Map<number, string>();
-    const failed = () => socket.close(CloseCode.InternalServerError, 'Internal server error');
-    socket.once('error', failed);
-    let alive = true;
-    socket.on('pong', () => (alive = true));
-    const keepAlive = setInterval(() => {
-      if (!alive) return socket.terminate();
-      alive = false;
-      socket.ping();
-    }, KEEP_ALIVE_MS);
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            const frame = withPayload(data, outgoing);
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(frame, (error) => (error ? reject(error) : resolve()));
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
-          socket.on('message', (message) => {
-            handle(String(message)).catch(failed);
-          }),
-      },
-      { socket, request, outgoing },
-    );
-    socket.once('close', (code, reason) => {
-      clearInterval(keepAlive);
-      outgoing.clear();
-      void closed(code, String(reason));
-    });
+  // One timer for every connection: ping each, and drop those that did not answer the last ping.
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!answeredPing.delete(socket)) socket.terminate();
+      else socket.ping();
+    }
+  }, KEEP_ALIVE_MS);
+  keepAlive.unref();
+  wss.on('connection', (socket) => {
+    answeredPing.add(socket);
+    socket.on('pong', markAnswered);
+    socket.on('error', closeOnError);
+    const closed = server.opened(new Connection(socket), { socket });
+    socket.once('close', (code, reason) => void closed(code, String(reason)));
   });
   return {
     wss,
     hub,
     async close() {
+      clearInterval(keepAlive);
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
 
+/*
+ * Per-connection and per-subscription state are classes, not closures: with thousands of idle
+ * subscribers, each closure (and each name the TypeScript loader attaches to it) is memory.
+ */
+const answeredPing = new WeakSet<WebSocket>();
+function markAnswered(this: WebSocket) {
+  answeredPing.add(this);
+}
+function closeOnError(this: WebSocket) {
+  this.close(CloseCode.InternalServerError, 'Internal server error');
+}
+
+/** graphql-ws's view of a `ws` socket. */
+class Connection {
+  readonly protocol: string;
+  constructor(private readonly socket: WebSocket) {
+    this.protocol = socket.protocol;
+  }
+  send(data: string): Promise<void> {
+    const socket = this.socket;
+    return new Promise((resolve, reject) => {
+      if (socket.readyState !== socket.OPEN) return resolve();
+      socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+  onMessage(handle: (data: string) => Promise<void>): void {
+    const socket = this.socket;
+    socket.on('message', (message) => void handle(String(message)).catch(() => closeOnError.call(socket)));
+  }
+}
+
+/** Writes shared, already serialized results to one subscriber as graphql-ws `next` messages. */
+const FRAME_END = Buffer.from('}');
+const TEXT_FRAME = { binary: false };
+
+class SocketSink implements SubscriberSink {
+  private readonly framePrefix: Buffer;
+  constructor(
+    private readonly socket: WebSocket,
+    id: string,
+  ) {
+    this.framePrefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+  }
+  write(payload: Buffer): void {
+    const socket = this.socket;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: resubscribe from your last cursor');
+    // One copy of bytes already encoded, instead of building and encoding a string per subscriber.
+    socket.send(Buffer.concat([this.framePrefix, payload, FRAME_END]), TEXT_FRAME);
+  }
+  overloaded(): void {
+    this.socket.close(CLOSE_OVERLOADED, 'Overloaded: resubscribe from your last cursor');
+  }
+}
+
 type OperationResult = ReturnType<NonNullable<import('graphql-ws').ServerOptions['execute']>>;
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => OperationResult;
   subscribe: (args: ExecutionArgs) => OperationResult;
+  context: () => unknown;
   shareKey: string | null;
-  onOverflow: () => void;
-  onExecutionOverflow: () => void;
+  sink: SubscriberSink;
 }

@@ -1,20 +1,25 @@
 /**
  * Shared subscription execution. Subscribers with the same operation, variables and access share
- * one execution: each event is resolved once per distinct subscription, not once per subscriber.
- * Every subscriber reads through a bounded queue; one that falls too far behind is cut off instead
- * of growing memory without limit.
+ * one execution, and each result is serialized once: every event is resolved and turned into JSON
+ * once per distinct subscription, then written to each subscriber's socket as it is.
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import { BoundedQueue } from '../lib/bounded-queue.ts';
 import { causedBy } from '../lib/errors.ts';
 import { SubscriptionOverflowError } from '../lib/pubsub.ts';
 
 type Source = AsyncIterable<ExecutionResult> | ExecutionResult;
 
+/** Where one subscriber's results go. */
+export interface SubscriberSink {
+  /** Writes one serialized result (the `payload` of a `next` message, UTF-8 JSON). */
+  write(payload: Buffer): void;
+  /** The shared execution fell behind its events: the subscriber must resubscribe from its cursor. */
+  overloaded(): void;
+}
+
 interface Group {
   key: string | null;
-  /** Each subscriber's queue, and what to tell it when the execution falls behind. */
-  listeners: Map<BoundedQueue<ExecutionResult>, () => void>;
+  subscribers: Map<Subscriber, SubscriberSink>;
   iterator: AsyncIterator<ExecutionResult> | null;
   finished: boolean;
 }
@@ -28,32 +33,64 @@ export interface HubStats {
 export interface SubscriptionHub {
   /**
    * Joins the execution for `key` (starting it with `start` if there is none); a null key never
-   * shares. `onOverflow` is called when this subscriber's queue is full, `onExecutionOverflow` when
-   * the shared execution itself fell behind its events: either way the subscriber should
-   * resubscribe from its last cursor.
+   * shares. Results go straight to `sink`; the returned iterator yields nothing and ends when the
+   * execution does, and leaving it (`return()`) unsubscribes.
    */
-  subscribe(
-    key: string | null,
-    start: () => Promise<Source> | Source,
-    onOverflow: () => void,
-    onExecutionOverflow: () => void,
-  ): AsyncIterableIterator<ExecutionResult>;
+  subscribe(key: string | null, start: () => Promise<Source> | Source, sink: SubscriberSink): AsyncIterableIterator<ExecutionResult>;
   stats(): HubStats;
+}
+
+export function serializeResult(result: ExecutionResult): Buffer {
+  const { errors, ...rest } = result;
+  return Buffer.from(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
+}
+
+/** A subscriber as graphql-ws sees it: an iterator that ends when its subscription does. */
+class Subscriber implements AsyncIterableIterator<ExecutionResult> {
+  private ended: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
+  private done = false;
+
+  constructor(
+    private readonly group: Group,
+    private readonly leave: (group: Group, subscriber: Subscriber) => void,
+  ) {}
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.leave(this.group, this);
+    this.ended?.({ value: undefined, done: true });
+    this.ended = null;
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.ended = resolve));
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
 
 function isAsyncIterable(value: Source): value is AsyncIterable<ExecutionResult> {
   return typeof (value as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator] === 'function';
 }
 
-export function createSubscriptionHub(opts: { maxQueue: number }): SubscriptionHub {
+export function createSubscriptionHub(): SubscriptionHub {
   const groups = new Map<string, Group>();
   let privateGroups = 0;
   let subscribers = 0;
 
-  function leave(group: Group, listener: BoundedQueue<ExecutionResult>) {
-    if (!group.listeners.delete(listener)) return;
+  function leave(group: Group, subscriber: Subscriber) {
+    if (!group.subscribers.delete(subscriber)) return;
     subscribers--;
-    if (group.listeners.size > 0) return;
+    if (group.subscribers.size > 0) return;
     if (group.key !== null) groups.delete(group.key);
     else privateGroups--;
     if (!group.finished) {
@@ -62,11 +99,17 @@ export function createSubscriptionHub(opts: { maxQueue: number }): SubscriptionH
     }
   }
 
+  function broadcast(group: Group, result: ExecutionResult) {
+    if (group.subscribers.size === 0) return;
+    const payload = serializeResult(result);
+    for (const sink of group.subscribers.values()) sink.write(payload);
+  }
+
   async function pump(group: Group, start: () => Promise<Source> | Source) {
     try {
       const source = await start();
       if (!isAsyncIterable(source)) {
-        for (const l of group.listeners.keys()) l.push(source);
+        broadcast(group, source);
       } else {
         group.iterator = source[Symbol.asyncIterator]();
         if (group.finished) {
@@ -76,42 +119,40 @@ export function createSubscriptionHub(opts: { maxQueue: number }): SubscriptionH
         for (;;) {
           const next = await group.iterator.next();
           if (next.done || group.finished) break;
-          for (const l of group.listeners.keys()) l.push(next.value);
+          broadcast(group, next.value);
         }
       }
     } catch (error) {
       if (causedBy(error, SubscriptionOverflowError)) {
-        for (const [l, onExecutionOverflow] of [...group.listeners]) {
-          l.end();
-          onExecutionOverflow();
+        for (const [subscriber, sink] of [...group.subscribers]) {
+          subscriber.end();
+          sink.overloaded();
         }
         return;
       }
       const reported = error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      const result: ExecutionResult = { errors: [reported] };
-      for (const l of group.listeners.keys()) l.push(result);
+      broadcast(group, { errors: [reported] });
     } finally {
       if (group.key !== null && groups.get(group.key) === group) groups.delete(group.key);
       group.finished = true;
-      for (const l of [...group.listeners.keys()]) l.finish();
+      for (const subscriber of [...group.subscribers.keys()]) subscriber.end();
     }
   }
 
   return {
-    subscribe(key, start, onOverflow, onExecutionOverflow) {
+    subscribe(key, start, sink) {
       let group = key !== null ? groups.get(key) : undefined;
       const fresh = !group;
       if (!group) {
-        group = { key, listeners: new Map(), iterator: null, finished: false };
+        group = { key, subscribers: new Map(), iterator: null, finished: false };
         if (key !== null) groups.set(key, group);
         else privateGroups++;
       }
-      const g = group;
-      const listener: BoundedQueue<ExecutionResult> = new BoundedQueue({ max: opts.maxQueue, onOverflow, onEnd: () => leave(g, listener) });
-      g.listeners.set(listener, onExecutionOverflow);
+      const subscriber = new Subscriber(group, leave);
+      group.subscribers.set(subscriber, sink);
       subscribers++;
-      if (fresh) void pump(g, start);
-      return listener;
+      if (fresh) void pump(group, start);
+      return subscriber;
     },
     stats: () => ({ executions: groups.size + privateGroups, subscribers }),
   };

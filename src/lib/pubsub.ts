@@ -4,6 +4,7 @@
  * Redis event target carries every event to every process.
  */
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
 import { BoundedQueue } from './bounded-queue.ts';
 
@@ -111,7 +112,10 @@ export interface PubSubHandle {
 
 export function createAppPubSub(redisUrl: string | null): PubSubHandle {
   if (!redisUrl) {
-    return { pubsub: createBoundedPubSub(new EventTarget(), SUBSCRIPTION_BUFFER), ping: async () => {}, close: async () => {} };
+    const target = new EventTarget();
+    // One listener per distinct subscription of a topic: many is normal here, not a leak.
+    setMaxListeners(0, target);
+    return { pubsub: createBoundedPubSub(target, SUBSCRIPTION_BUFFER), ping: async () => {}, close: async () => {} };
   }
   const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true };
   const publishClient = new Redis(redisUrl, options);

@@ -1,0 +1,3 @@
+/** What the ingest benchmark and its server process say to each other over IPC. */
+export type IngestCommand = { type: 'stop' };
+export type IngestReply = { type: 'ready'; url: string; apiKey: string; webhookSecret: string; sessionId: string } | { type: 'stopped' };
