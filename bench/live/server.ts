@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { heapAfterGc } from '../support/child.ts';
+import { heapAfterGc, reportStopped } from '../support/child.ts';
 import { sandboxControl, startBenchApp } from '../support/bench-app.ts';
 import type { ServerCommand, ServerReply } from './protocol.ts';
 
@@ -43,7 +43,7 @@ async function bare() {
       for (let i = 0; i < command.events; i++) for (const socket of clients) socket.send(frame);
       reply({ type: 'sent' });
     } else if (command.type === 'memory') reply(memory());
-    else if (command.type === 'stop') wss.close(() => reply({ type: 'stopped' }));
+    else if (command.type === 'stop') wss.close(() => reportStopped());
   });
   const { port } = wss.address() as { port: number };
   reply({ type: 'ready', url: `http://127.0.0.1:${port}` });
@@ -68,7 +68,7 @@ async function app() {
       for (let i = 0; i < command.events; i++) running.pubsub.pubsub.publish('messageReceived', sessionId, event);
       reply({ type: 'sent' });
     } else if (command.type === 'memory') reply(memory());
-    else if (command.type === 'stop') void instance.stop().then(() => reply({ type: 'stopped' }));
+    else if (command.type === 'stop') void instance.stop().then(() => reportStopped());
   });
   reply({ type: 'ready', url: running.url, sessionId: sessionGlobalId });
 }
@@ -115,7 +115,7 @@ async function stock() {
     } else if (command.type === 'memory') reply(memory());
     else if (command.type === 'stop') {
       for (const c of wss.clients) c.terminate();
-      server.close(() => reply({ type: 'stopped' }));
+      server.close(() => reportStopped());
     }
   });
   reply({ type: 'ready', url: `http://127.0.0.1:${port}`, sessionId });

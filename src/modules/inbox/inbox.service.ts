@@ -15,6 +15,7 @@ import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import { toDomainError } from '../provider/provider-errors.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { uuidv7 } from '../../lib/uuid.ts';
 
 /** Serialises message inserts (see above); any constant shared by all processes. */
 const MESSAGE_SEQ_LOCK = 7_301_001;
@@ -46,6 +47,11 @@ function isGroupJid(jid: string) {
 function phoneOfUserJid(jid: string): string | null {
   const m = /^(\d{6,15})@s\.whatsapp\.net$/.exec(jid);
   return m ? `+${m[1]}` : null;
+}
+
+/** JSON text for a jsonb parameter (null stays SQL NULL). */
+function jsonOrNull(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
 }
 
 /** What we keep of a message's content besides its text, by kind. */
@@ -111,13 +117,8 @@ export function createInboxService(deps: {
 
     const result = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
-      const known = new Set(
-        (await tx.message.findMany({ where: { sessionId, providerMessageId: { in: unique.map((m) => m.id) } }, select: { providerMessageId: true } })).map(
-          (r) => r.providerMessageId,
-        ),
-      );
-      const toInsert = unique.filter((m) => !known.has(m.id));
-      if (toInsert.length === 0) return null;
+      // Messages already stored (a redelivery) are skipped by the insert's ON CONFLICT.
+      const toInsert = unique;
 
       // Contacts for 1:1 senders (groups: the participant), then chats, each in one statement.
       const contacts = new Map<string, { jid: string; phoneNumber: string | null; pushName: string | null; lid: string | null }>();
@@ -148,45 +149,82 @@ export function createInboxService(deps: {
       const chats = await tx.chat.findMany({ where: { sessionId, remoteJid: { in: chatJids } } });
       const chatByJid = new Map(chats.map((c) => [c.remoteJid, c]));
 
-      const inserted = await tx.message.createManyAndReturn({
-        data: toInsert.map((m) => ({
+      // Plain SQL with one array parameter per column: Prisma's per-row argument building was most
+      // of the cost of a batch (each message carries its raw provider JSON).
+      const now = new Date();
+      const rows = toInsert.map((m) => ({ id: uuidv7(now.getTime()), chatId: chatByJid.get(m.chatJid)!.id, m }));
+      const inserted = (
+        await tx.$queryRawUnsafe<{ id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }[]>(
+          `INSERT INTO messages (id, "sessionId", "chatId", direction, kind, status, "providerMessageId", "fromJid", "senderPhone",
+             "senderName", text, content, "replyToProviderId", raw, "timestamp", "updatedAt")
+           SELECT u.id, $1::uuid, u.chat, u.direction::"MessageDirection", u.kind::"MessageKind", u.status::"MessageStatus", u.pid, u.from_jid, u.phone, u.name, u.text, u.content,
+             u.reply_to, u.raw, u.ts, now()
+           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+             $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], $14::jsonb[], $15::timestamp(3)[])
+             AS u(id, chat, direction, kind, status, pid, from_jid, phone, name, text, content, reply_to, raw, ts)
+           ON CONFLICT ("sessionId", "providerMessageId") DO NOTHING
+           RETURNING id, seq, "chatId", direction, "timestamp"`,
           sessionId,
-          chatId: chatByJid.get(m.chatJid)!.id,
-          direction: m.fromMe ? 'OUTBOUND' : 'INBOUND',
-          kind: m.kind as MessageKind,
-          status: m.fromMe ? 'SENT' : 'RECEIVED',
-          providerMessageId: m.id,
-          fromJid: m.fromMe ? 'me' : (m.senderJid ?? m.remoteJid),
-          senderPhone: m.fromMe ? null : m.senderPhone,
-          senderName: m.fromMe ? null : m.pushName,
-          text: m.text,
-          content: contentOf(m) as never,
-          replyToProviderId: m.quotedMessageId,
-          raw: m.raw as never,
-          timestamp: new Date(m.timestampMs),
-        })),
-        skipDuplicates: true,
-      });
-      inserted.sort((a, b) => (a.seq < b.seq ? -1 : 1));
+          rows.map((r) => r.id),
+          rows.map((r) => r.chatId),
+          rows.map((r) => (r.m.fromMe ? 'OUTBOUND' : 'INBOUND')),
+          rows.map((r) => r.m.kind),
+          rows.map((r) => (r.m.fromMe ? 'SENT' : 'RECEIVED')),
+          rows.map((r) => r.m.id),
+          rows.map((r) => (r.m.fromMe ? 'me' : (r.m.senderJid ?? r.m.remoteJid))),
+          rows.map((r) => (r.m.fromMe ? null : r.m.senderPhone)),
+          rows.map((r) => (r.m.fromMe ? null : r.m.pushName)),
+          rows.map((r) => r.m.text),
+          rows.map((r) => jsonOrNull(contentOf(r.m))),
+          rows.map((r) => r.m.quotedMessageId),
+          rows.map((r) => jsonOrNull(r.m.raw)),
+          rows.map((r) => new Date(r.m.timestampMs).toISOString()),
+        )
+      )
+        .map((r) => ({ id: r.id, sessionId, chatId: r.chatId, direction: r.direction, seq: BigInt(r.seq), timestamp: new Date(r.timestamp) }))
+        .sort((a, b) => (a.seq < b.seq ? -1 : 1));
 
+      // Every touched chat's last message and unread count, in one statement.
       const touched: { id: string; sessionId: string }[] = [];
+      const updates: { id: string; newer: boolean; at: string; messageId: string; seq: string; reset: boolean; inbound: number }[] = [];
       for (const chat of chats) {
         const mine = inserted.filter((m) => m.chatId === chat.id);
         if (mine.length === 0) continue;
         const latest = mine.reduce((a, b) => (b.timestamp >= a.timestamp ? b : a));
         // Timestamps are whole seconds; an older message arriving late does not become the latest.
         const newer = !chat.lastMessageAt || latest.timestamp >= chat.lastMessageAt;
-        const inbound = mine.filter((m) => m.direction === 'INBOUND').length;
         // Replying from the phone reads the chat there.
-        const repliedAfter = newer && latest.direction === 'OUTBOUND';
-        await tx.chat.update({
-          where: { id: chat.id },
-          data: {
-            ...(newer ? { lastMessageAt: latest.timestamp, lastMessageId: latest.id, lastMessageSeq: latest.seq } : {}),
-            unreadCount: repliedAfter ? 0 : { increment: inbound },
-          },
+        const reset = newer && latest.direction === 'OUTBOUND';
+        updates.push({
+          id: chat.id,
+          newer,
+          at: latest.timestamp.toISOString(),
+          messageId: latest.id,
+          seq: latest.seq.toString(),
+          reset,
+          inbound: mine.filter((m) => m.direction === 'INBOUND').length,
         });
         touched.push(chat);
+      }
+      if (updates.length) {
+        await tx.$executeRawUnsafe(
+          `UPDATE chats c SET
+             "lastMessageAt" = CASE WHEN u.newer THEN u.at ELSE c."lastMessageAt" END,
+             "lastMessageId" = CASE WHEN u.newer THEN u.message_id ELSE c."lastMessageId" END,
+             "lastMessageSeq" = CASE WHEN u.newer THEN u.seq ELSE c."lastMessageSeq" END,
+             "unreadCount" = CASE WHEN u.reset THEN 0 ELSE c."unreadCount" + u.inbound END,
+             "updatedAt" = now()
+           FROM unnest($1::uuid[], $2::boolean[], $3::timestamp(3)[], $4::uuid[], $5::bigint[], $6::boolean[], $7::int[])
+             AS u(id, newer, at, message_id, seq, reset, inbound)
+           WHERE c.id = u.id`,
+          updates.map((u) => u.id),
+          updates.map((u) => u.newer),
+          updates.map((u) => u.at),
+          updates.map((u) => u.messageId),
+          updates.map((u) => u.seq),
+          updates.map((u) => u.reset),
+          updates.map((u) => u.inbound),
+        );
       }
       return { inserted, touched };
     });
