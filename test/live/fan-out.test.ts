@@ -71,14 +71,6 @@ describe('live fan-out', () => {
     expect(await closed).toBe(CLOSE_SLOW_CONSUMER);
     await eventually(() => app.running.liveStats().subscribers === 0);
   });
-});
-
-describe('live path under overload', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp();
-  });
-  afterAll(() => app.stop());
 
   it('reports resolver errors in next messages, and asks subscribers to resubscribe when events outrun the server', async () => {
     const { createSession: s } = await app.data(CreateSession, newSession('Overload', '+255700000704'));
