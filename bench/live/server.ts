@@ -5,6 +5,7 @@
  * pub/sub, sandbox) with one connected session and one stored message.
  * Commands arrive over IPC; each answers with one message.
  */
+import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
@@ -75,7 +76,10 @@ async function app() {
 
 /** Yoga + graphql-ws as documented: one execution and one serialization per subscriber. */
 async function stock() {
-  const pubsub = createPubSub<{ messageReceived: [sessionId: string, payload: typeof sampleMessage] }>();
+  // Many listeners on one topic is the point here; keep Node's leak warning quiet.
+  const eventTarget = new EventTarget();
+  setMaxListeners(0, eventTarget);
+  const pubsub = createPubSub<{ messageReceived: [sessionId: string, payload: typeof sampleMessage] }>({ eventTarget });
   const yoga = createYoga({
     schema: createSchema({
       typeDefs: `

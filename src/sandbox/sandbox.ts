@@ -53,6 +53,8 @@ interface SandboxSession {
   lastSendAt: number | null;
   sendTimes: number[];
   messageLogs: MessageLog[];
+  /** Messages marked read through /messages/read (the blue ticks their senders would see). */
+  readMarks: { id: string; remoteJid: string }[];
   sessionLogs: { id: number; whatsapp_session_id: number; event_type: string; status: string; occurred_at: string }[];
 }
 
@@ -497,6 +499,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
           lastSendAt: null,
           sendTimes: [],
           messageLogs: [],
+          readMarks: [],
           sessionLogs: [],
         };
         applySessionBody(s, body);
@@ -644,6 +647,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       const errors: Record<string, string[]> = {};
       for (const f of ['id', 'remoteJid', 'fromMe']) if (key?.[f] === undefined) errors[`key.${f}`] = [`The key.${f} field is required.`];
       if (Object.keys(errors).length) throw validation(errors);
+      s.readMarks.push({ id: String(key!.id), remoteJid: String(key!.remoteJid) });
       return withLimits(ok({ status: 'read' }));
     }
     if (path === '/upload' && method === 'POST') {
@@ -738,7 +742,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       }
     }
     if (path === '/state' && method === 'GET') {
-      return { status: 200, body: { sessions: [...sessions.values()].map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url })) } };
+      return { status: 200, body: { sessions: [...sessions.values()].map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks })) } };
     }
     const m = /^\/sessions\/([^/]+)\/(scan|inbound|drop|receipt|webhook)$/.exec(path);
     if (!m || method !== 'POST') throw new HttpError(404, { message: 'Unknown control endpoint' });

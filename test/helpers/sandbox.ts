@@ -31,3 +31,10 @@ export async function providerSession(app: TestApp, providerSessionId: string) {
   if (!res.ok) return null;
   return ((await res.json()) as { data: { api_key: string; webhook_secret: string; status: string } }).data;
 }
+
+/** What the sandbox knows of a session beyond the provider API: its read marks, among others. */
+export async function sandboxState(app: TestApp, providerSessionId: string) {
+  const res = await fetch(`${app.url}/sandbox/control/state`);
+  const { sessions } = (await res.json()) as { sessions: { id: number; status: string; read_marks: { id: string; remoteJid: string }[] }[] };
+  return sessions.find((s) => String(s.id) === providerSessionId) ?? null;
+}

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
+import { injectFault, sandboxState } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
+import { UpdateSession } from '../sessions/documents.ts';
 import { ChatMessages, Chats, ChatUpdated, MarkChatRead, MessageReceived } from './documents.ts';
 
 describe('live inbox', () => {
@@ -87,6 +89,30 @@ describe('live inbox', () => {
     const unread = (await app.data(Chats, { id: s.id, first: 10, unreadOnly: true })).session!.chats.edges.map((e) => e.node.phoneNumber);
     expect(unread).toEqual(['+255711000002']);
     chatFeed.unsubscribe();
+  });
+
+  it('tells the provider what was read unless the session auto-reads; a refused mark changes nothing', async () => {
+    const s = await connectedSession(app, 'Reads');
+    await inbound(app, s, { from: '+255733000001', text: 'one' });
+    const lastId = await inbound(app, s, { from: '+255733000001', text: 'two' });
+    await settled(app);
+    const chatId = (await app.data(Chats, { id: s.id, first: 1 })).session!.chats.edges[0]!.node.id;
+
+    await injectFault(app, { path: '/messages/read', status: 401, count: 1, body: { success: false, message: 'Invalid API key' } });
+    const refused = await app.execute(MarkChatRead, { chatId });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAUTHORIZED');
+    expect((await app.data(Chats, { id: s.id, first: 1 })).session!.chats.edges[0]!.node.unreadCount).toBe(2);
+    expect((await sandboxState(app, s.providerSessionId))!.read_marks).toEqual([]);
+
+    expect((await app.data(MarkChatRead, { chatId })).markChatRead.unreadCount).toBe(0);
+    expect((await sandboxState(app, s.providerSessionId))!.read_marks).toEqual([{ id: lastId, remoteJid: '255733000001@s.whatsapp.net' }]);
+
+    // With auto-read on, the provider has marked it already: no second call.
+    await app.data(UpdateSession, { input: { id: s.id, autoReadMessages: true } });
+    await inbound(app, s, { from: '+255733000001', text: 'three' });
+    await settled(app);
+    expect((await app.data(MarkChatRead, { chatId })).markChatRead.unreadCount).toBe(0);
+    expect((await sandboxState(app, s.providerSessionId))!.read_marks).toHaveLength(1);
   });
 
   it('pages chat history newest first, both ways', async () => {
