@@ -14,6 +14,8 @@ import { createSubscriptionHub, type SubscriberSink } from './subscription-hub.t
 
 /** A client whose unsent frames exceed this is too slow to keep up and is closed. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** A replay from a cursor waits while more than this is unsent, so a slow reader is paced, not cut off. */
+const PACED_BUFFERED_BYTES = 512 * 1024;
 export const CLOSE_SLOW_CONSUMER = 4429;
 /** The server could not process a subscription's events as fast as they came (WebSocket "Try Again Later"). */
 export const CLOSE_OVERLOADED = 1013;
@@ -180,6 +182,12 @@ class SocketSink implements SubscriberSink {
   }
   overloaded(): void {
     this.socket.close(CLOSE_OVERLOADED, 'Overloaded: resubscribe from your last cursor');
+  }
+  async ready(): Promise<void> {
+    const socket = this.socket;
+    while (socket.readyState === socket.OPEN && socket.bufferedAmount > PACED_BUFFERED_BYTES) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 }
 

@@ -15,6 +15,8 @@ export interface SubscriberSink {
   write(payload: Buffer): void;
   /** The shared execution fell behind its events: the subscriber must resubscribe from its cursor. */
   overloaded(): void;
+  /** Resolves once the subscriber has read enough of what was written to take more. */
+  ready(): Promise<void>;
 }
 
 interface Group {
@@ -120,6 +122,9 @@ export function createSubscriptionHub(): SubscriptionHub {
           const next = await group.iterator.next();
           if (next.done || group.finished) break;
           broadcast(group, next.value);
+          // A subscriber's own execution (a replay from its cursor) goes at the pace it reads;
+          // a shared one never waits for one reader, who is cut off at the byte limit instead.
+          if (group.key === null) for (const sink of group.subscribers.values()) await sink.ready();
         }
       }
     } catch (error) {
