@@ -109,11 +109,13 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       prisma: db.prisma,
       secrets,
       clock,
+      pubsub: pubsub.pubsub,
       envToken: config.wasender.apiToken,
       sandboxToken: sandbox?.token ?? null,
       baseUrl: providerBaseUrl,
       verifyToken: (token) => provider.verifyToken(token),
     });
+    closers.unshift(() => providerSettings.close());
     const provider = createWasenderClient({ ...clientOptions, baseUrl: providerBaseUrl, personalAccessToken: () => providerSettings.currentToken() });
 
     const services = createServices({
@@ -145,6 +147,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       services.sessions.stopBackground();
       await services.webhookProcessor.stop();
       await services.webhooks.drain();
+      await services.webhooks.close();
     });
 
     async function route(req: IncomingMessage, res: ServerResponse) {

@@ -49,6 +49,7 @@ export function createServices(deps: ServiceDeps): Services {
   const webhooks = createWebhookService({
     prisma: deps.prisma,
     sessions,
+    pubsub: deps.pubsub,
     logger: deps.logger,
     now: () => deps.clock.now(),
     onStored: () => webhookProcessor.kick(),

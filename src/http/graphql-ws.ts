@@ -23,7 +23,7 @@ export const CLOSE_OVERLOADED = 1013;
 const KEEP_ALIVE_MS = 12_000;
 
 /** Root fields whose events are the same for everyone who asks the same way. */
-const SHAREABLE_FIELDS = new Set(['sessionStatusChanged', 'qrCodeUpdated', 'messageReceived', 'messageUpdated', 'chatUpdated']);
+const SHAREABLE_FIELDS = new Set(['sessionStatusChanged', 'sessionDeleted', 'qrCodeUpdated', 'messageReceived', 'messageUpdated', 'chatUpdated', 'chatDeleted']);
 
 /**
  * The key under which identical subscriptions share one execution, or null when this one must run

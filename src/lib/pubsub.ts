@@ -24,9 +24,16 @@ export interface MessageEvent {
   /** The message's ordered cursor position (a bigint as text). */
   seq: string;
 }
+export interface SessionRef {
+  sessionId: string;
+}
 export interface ChatEvent {
   id: string;
   sessionId: string;
+}
+export interface CredentialsEvent {
+  /** Keyed hashes of the API keys concerned (never the keys). */
+  apiKeyHashes: string[];
 }
 export interface JobEvent {
   id: string;
@@ -38,15 +45,23 @@ export type PubSubChannels = {
   messageReceived: [sessionId: string, payload: MessageEvent];
   messageUpdated: [sessionId: string, payload: MessageEvent];
   chatUpdated: [sessionId: string, payload: ChatEvent];
+  chatDeleted: [sessionId: string, payload: ChatEvent];
+  sessionDeleted: [sessionId: string, payload: SessionRef];
   /** The same message events, routed by chat for subscribers narrowed to one chat. */
   chatMessageReceived: [chatId: string, payload: MessageEvent];
   chatMessageUpdated: [chatId: string, payload: MessageEvent];
   bulkSendProgress: [jobId: string, payload: JobEvent];
+  /** A session's provider API key was issued, replaced or retired: caches of look-ups by it must go. */
+  sessionCredentialsChanged: [payload: CredentialsEvent];
+  /** The stored provider token changed: every process must read it anew. */
+  providerSettingsChanged: [payload: Record<string, never>];
   /** Every session's events, for subscribers not narrowed to one session. */
   anySessionStatusChanged: [payload: SessionEvent];
   anyMessageReceived: [payload: MessageEvent];
   anyMessageUpdated: [payload: MessageEvent];
   anyChatUpdated: [payload: ChatEvent];
+  anyChatDeleted: [payload: ChatEvent];
+  anySessionDeleted: [payload: SessionRef];
 };
 
 type Payload<K extends keyof PubSubChannels> = PubSubChannels[K] extends [unknown, infer P] ? P : PubSubChannels[K][0];
@@ -95,6 +110,26 @@ function createBoundedPubSub(eventTarget: EventTarget, buffer: number): AppPubSu
       eventTarget.addEventListener(topic, listener);
       return queue;
     },
+  };
+}
+
+/**
+ * Runs `handle` for every event of a topic until the returned function is called. For in-process
+ * caches that another process may make stale: should the subscription end (overflow), `onLost`
+ * runs so the cache can drop everything rather than trust what it holds.
+ */
+export function followEvents<K extends keyof PubSubChannels>(
+  pubsub: AppPubSub,
+  topic: TopicArgs<K>,
+  handle: (event: Payload<K>) => void,
+  onLost: (error: unknown) => void,
+): () => Promise<void> {
+  const events = (pubsub.subscribe as (...t: unknown[]) => AsyncIterableIterator<Payload<K>>)(...topic);
+  void (async () => {
+    for await (const event of events) handle(event);
+  })().catch(onLost);
+  return async () => {
+    await events.return?.();
   };
 }
 

@@ -5,7 +5,7 @@
  * redelivery. Control endpoints stand in for the phone and for WhatsApp users. It knows nothing of
  * the product that uses it.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
@@ -135,7 +135,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const byApiKey = new Map<string, SandboxSession>();
   const sent = new Map<number, SentMessage>();
   const sentByKey = new Map<string, SentMessage>();
-  let nextSessionId = 1;
+  // Ids in the provider's range, different for each sandbox, so two sandboxes writing to one
+  // database (several test processes) never hand out the same id.
+  let nextSessionId = 1_000 + randomInt(9_000_000);
   let nextMsgId = 100_000;
   let nextLogId = 1;
   let faults: Fault[] = [];

@@ -2,11 +2,14 @@
  * Two app instances on one PostgreSQL database and one Redis: an event published by one reaches a
  * graphql-ws subscriber of the other.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { postWebhook, textEvent } from '../helpers/inbox.ts';
+import { providerSession } from '../helpers/sandbox.ts';
 import { createTestDatabase, serviceAvailable, type TestDatabase } from '../helpers/database.ts';
 import { connectWs } from '../helpers/ws.ts';
-import { ConnectSession, CreateSession, newSession, SessionStatusFeed } from '../sessions/documents.ts';
+import { ConnectSession, CreateSession, newSession, RotateKey, SessionStatusFeed, SetProviderToken } from '../sessions/documents.ts';
 
 const enabled = serviceAvailable('DATABASE_URL') && serviceAvailable('REDIS_URL');
 
@@ -14,11 +17,13 @@ describe.runIf(enabled)('several processes on PostgreSQL and Redis', () => {
   let db: TestDatabase;
   let first: TestApp;
   let second: TestApp;
+  // One deployment: every process has the same key for secrets at rest.
+  const sharedKey = randomBytes(32).toString('hex');
   beforeAll(async () => {
     db = await createTestDatabase();
     [first, second] = await Promise.all([
-      startTestApp({ databaseUrl: db.url, redis: true, sessionTimings: { reconcileIntervalMs: 0 } }),
-      startTestApp({ databaseUrl: db.url, redis: true, sessionTimings: { reconcileIntervalMs: 0 } }),
+      startTestApp({ databaseUrl: db.url, redis: true, sessionTimings: { reconcileIntervalMs: 0 }, env: { ENCRYPTION_KEY: sharedKey } }),
+      startTestApp({ databaseUrl: db.url, redis: true, sessionTimings: { reconcileIntervalMs: 0 }, env: { ENCRYPTION_KEY: sharedKey } }),
     ]);
   });
   afterAll(async () => {
@@ -41,5 +46,28 @@ describe.runIf(enabled)('several processes on PostgreSQL and Redis', () => {
     expect((await feed.next()).sessionStatusChanged).toEqual({ id: createSession.id, status: 'QR_READY' });
     expect((await all.next()).sessionStatusChanged.status).toBe('QR_READY');
     await ws.close();
+  });
+  it('refuses a key rotated in one process at once in the other', async () => {
+    const { createSession } = await first.data(CreateSession, newSession('Rotated', '+255700000322'));
+    const old = (await providerSession(first, createSession.providerSessionId!))!;
+    const signed = { 'x-webhook-signature': old.webhook_secret };
+    // The second process looks the key up, and keeps it for a while …
+    expect((await postWebhook(second, textEvent(old.api_key, '3EB0MULTI000000000000001'), signed)).status).toBe(200);
+    await first.data(RotateKey, { id: createSession.id });
+    // … until the first says, through Redis, that it is rotated out.
+    await eventually(async () => (await postWebhook(second, textEvent(old.api_key, '3EB0MULTI000000000000002'), signed)).status === 401, 2_000);
+  });
+  it('uses a provider token stored through one process in the other at once', async () => {
+    // Each test process has its own sandbox; the second process's provider knows only its own token.
+    expect((await second.execute(CreateSession, newSession('Before', '+255700000323'))).errors).toBeUndefined();
+    const firstSandboxToken = first.running.sandbox!.token;
+    await first.data(SetProviderToken, { token: firstSandboxToken });
+    // Within moments (not the 5 s its cache would keep the old one), the second process calls its
+    // provider with the stored token, which that provider refuses.
+    let attempt = 0;
+    await eventually(async () => {
+      const after = await second.execute(CreateSession, newSession('After', `+25570000033${attempt++}`));
+      return after.errors?.[0]?.extensions?.code === 'PROVIDER_UNAUTHORIZED';
+    }, 2_000);
   });
 });

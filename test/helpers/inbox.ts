@@ -48,3 +48,24 @@ export async function settled(app: TestApp) {
     return pending === 0;
   });
 }
+
+/** POSTs a body to the webhook route as the provider would. */
+export function postWebhook(app: TestApp, body: string, headers: Record<string, string> = {}, path = '/api/whatsapp/webhook') {
+  return fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+}
+
+/** A real-shaped `messages.received` envelope for the session with this API key. */
+export function textEvent(apiKey: string, id: string) {
+  return JSON.stringify({
+    event: 'messages.received',
+    timestamp: Math.floor(Date.now() / 1000),
+    sessionId: apiKey,
+    data: {
+      messages: {
+        key: { id, fromMe: false, remoteJid: '255755000001@s.whatsapp.net', cleanedSenderPn: '255755000001' },
+        messageBody: 'forged?',
+        message: { conversation: 'forged?' },
+      },
+    },
+  });
+}

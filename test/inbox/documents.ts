@@ -118,3 +118,9 @@ export const MarkChatRead = graphql(`
     }
   }
 `);
+
+export const ChatDeleted = graphql(`
+  subscription ChatDeleted($sessionId: ID) {
+    chatDeleted(sessionId: $sessionId)
+  }
+`);

@@ -8,6 +8,8 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { providerSession } from '../helpers/sandbox.ts';
 import { GetSession, SessionLogs } from '../sessions/documents.ts';
+import { connectWs } from '../helpers/ws.ts';
+import { ChatDeleted } from './documents.ts';
 
 const ChatByJid = graphql(`
   query ChatByJid($id: ID!) {
@@ -233,8 +235,14 @@ describe('provider events', () => {
     expect(await chat(jid)).toMatchObject({ name: 'Wholesale buyer', unreadCount: 4, phoneNumber: '+255780000009' });
     await replay(app, s, 'chats.update', [{ id: jid, unreadCount: 0, conversationTimestamp: nowS() }]);
     expect((await chat(jid))?.unreadCount).toBe(0);
+    const chatId = (await chat(jid))!.id;
+    const ws = connectWs(app.url);
+    const removals = ws.subscribe(ChatDeleted, { sessionId: s.id });
+    await new Promise((r) => setTimeout(r, 100));
     await replay(app, s, 'chats.delete', [jid]);
     expect(await chat(jid)).toBeUndefined();
+    expect((await removals.next()).chatDeleted).toBe(chatId);
+    await ws.close();
   });
 
   it('contacts.upsert and contacts.update name the chat', async () => {

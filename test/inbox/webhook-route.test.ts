@@ -1,28 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
+import { connectedSession, inbound, postWebhook as post, settled, textEvent, type ConnectedSession } from '../helpers/inbox.ts';
 import { providerSession } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
+import { DeleteSession, RotateKey } from '../sessions/documents.ts';
 import { MessageReceived } from './documents.ts';
-
-function post(app: TestApp, body: string, headers: Record<string, string> = {}, path = '/api/whatsapp/webhook') {
-  return fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-}
-
-function textEvent(apiKey: string, id: string) {
-  return JSON.stringify({
-    event: 'messages.received',
-    timestamp: Math.floor(Date.now() / 1000),
-    sessionId: apiKey,
-    data: {
-      messages: {
-        key: { id, fromMe: false, remoteJid: '255755000001@s.whatsapp.net', cleanedSenderPn: '255755000001' },
-        messageBody: 'forged?',
-        message: { conversation: 'forged?' },
-      },
-    },
-  });
-}
 
 describe('webhook route', () => {
   let app: TestApp;
@@ -52,6 +34,24 @@ describe('webhook route', () => {
     expect(await again.json()).toEqual({ received: true, duplicate: true });
     expect(await stored()).toBe(before + 1);
     await settled(app);
+  });
+
+  it('refuses a rotated-out key at once, and the webhooks of a deleted session', async () => {
+    const other = await connectedSession(app, 'Rotated');
+    const old = (await providerSession(app, other.providerSessionId))!;
+    const signed = { 'x-webhook-signature': old.webhook_secret };
+    // The route has looked the key up (and may keep it a while) …
+    expect((await post(app, textEvent(old.api_key, '3EB0ROTATE00000000000001'), signed)).status).toBe(200);
+    await app.data(RotateKey, { id: other.id });
+    // … but a rotated-out key is refused from the moment the rotation is done.
+    expect((await post(app, textEvent(old.api_key, '3EB0ROTATE00000000000002'), signed)).status).toBe(401);
+    const current = (await providerSession(app, other.providerSessionId))!;
+    expect((await post(app, textEvent(current.api_key, '3EB0ROTATE00000000000003'), signed)).status).toBe(200);
+
+    await settled(app);
+    await app.data(DeleteSession, { id: other.id });
+    expect((await post(app, textEvent(current.api_key, '3EB0ROTATE00000000000004'), signed)).status).toBe(401);
+    expect(await app.running.db.prisma.webhookEvent.count({ where: { dedupeKey: { contains: '3EB0ROTATE' } } })).toBe(0);
   });
 
   it('refuses forged, unsigned, unknown, oversized and malformed webhooks, storing and pushing nothing', async () => {

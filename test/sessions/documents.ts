@@ -168,3 +168,9 @@ export const SetProviderToken = graphql(`
 `);
 
 export const newSession = (name: string, phoneNumber: string) => ({ input: { name, phoneNumber } });
+
+export const SessionDeletedFeed = graphql(`
+  subscription SessionDeletedFeed($sessionId: ID) {
+    sessionDeleted(sessionId: $sessionId)
+  }
+`);

@@ -11,6 +11,7 @@ import {
   ConnectSession,
   CreateSession,
   DeleteSession,
+  SessionDeletedFeed,
   DisconnectSession,
   GetSession,
   ListSessions,
@@ -129,8 +130,11 @@ describe('session life cycle', () => {
       'DISCONNECTED',
     ]);
 
+    const removals = ws.subscribe(SessionDeletedFeed, {});
+    await new Promise((r) => setTimeout(r, 100));
     const deleted = await app.data(DeleteSession, { id: sales.id });
     expect(deleted.deleteSession).toBe(sales.id);
+    expect((await removals.next()).sessionDeleted).toBe(sales.id);
     const gone = await app.execute(GetSession, { id: sales.id });
     expect(gone.data?.session).toBeNull();
     expect(gone.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');

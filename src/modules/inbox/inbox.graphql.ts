@@ -1,11 +1,11 @@
 import { builder } from '../../graphql/builder.ts';
-import { parseGlobalId } from '../../graphql/ids.ts';
+import { parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
 import { BadUserInputError, NotFoundError } from '../../lib/errors.ts';
 import { filterEvents, type MessageEvent } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import type { Message } from '../../generated/prisma/client.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
-import { sessionIdFrom } from '../sessions/session.graphql.ts';
+import { sessionEvents, sessionIdFrom } from '../sessions/session.graphql.ts';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
 
@@ -201,16 +201,31 @@ builder.subscriptionFields((t) => ({
     description: 'Chats whose unread count, last message or name changed.',
     authScopes: { authenticated: true },
     args: { sessionId: t.arg.id({ required: false }) },
-    subscribe: (_root, args, ctx) => {
-      const viewer = ctx.viewer as Viewer;
-      return args.sessionId
-        ? ctx.pubsub.subscribe('chatUpdated', sessionIdFrom(args.sessionId, viewer))
-        : filterEvents(ctx.pubsub.subscribe('anyChatUpdated'), (e) => canSeeSession(viewer, e.sessionId));
-    },
+    subscribe: (_root, args, ctx) =>
+      sessionEvents(
+        ctx.viewer,
+        args.sessionId,
+        (id) => ctx.pubsub.subscribe('chatUpdated', id),
+        () => ctx.pubsub.subscribe('anyChatUpdated'),
+      ),
     resolve: async (query, event: { id: string }, _args, ctx) => {
       const chat = await ctx.prisma.chat.findUnique({ ...query, where: { id: event.id } });
       if (!chat) throw new NotFoundError('Chat');
       return chat;
     },
+  }),
+  chatDeleted: t.field({
+    type: 'ID',
+    description: 'The id of each chat removed (deleted on the phone), to drop it from an inbox list.',
+    authScopes: { authenticated: true },
+    args: { sessionId: t.arg.id({ required: false }) },
+    subscribe: (_root, args, ctx) =>
+      sessionEvents(
+        ctx.viewer,
+        args.sessionId,
+        (id) => ctx.pubsub.subscribe('chatDeleted', id),
+        () => ctx.pubsub.subscribe('anyChatDeleted'),
+      ),
+    resolve: (event: { id: string }) => toGlobalId('Chat', event.id),
   }),
 }));

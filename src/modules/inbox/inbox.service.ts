@@ -285,7 +285,12 @@ export function createInboxService(deps: {
     },
 
     async deleteChat(sessionId: string, jid: string) {
-      await prisma.chat.deleteMany({ where: { sessionId, remoteJid: jid } });
+      const gone = await prisma.$queryRaw<{ id: string }[]>`DELETE FROM chats WHERE "sessionId" = ${sessionId}::uuid AND "remoteJid" = ${jid} RETURNING id`;
+      for (const chat of gone) {
+        const event = { id: chat.id, sessionId };
+        pubsub.publish('chatDeleted', sessionId, event);
+        pubsub.publish('anyChatDeleted', event);
+      }
     },
 
     async upsertContacts(sessionId: string, contacts: ContactUpsert[]) {

@@ -7,6 +7,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
 import { badInputFromIssues } from '../../lib/errors.ts';
+import { followEvents, type AppPubSub } from '../../lib/pubsub.ts';
 import { z } from 'zod';
 import { toDomainError } from './provider-errors.ts';
 
@@ -30,6 +31,7 @@ export function createProviderSettingsService(deps: {
   prisma: Prisma;
   secrets: SecretBox;
   clock: Clock;
+  pubsub: AppPubSub;
   envToken: string | null;
   sandboxToken: string | null;
   baseUrl: string;
@@ -38,6 +40,10 @@ export function createProviderSettingsService(deps: {
 }) {
   const { prisma, secrets, clock } = deps;
   let cached: { token: string | null; at: number } | null = null;
+  const forget = () => {
+    cached = null;
+  };
+  const stopFollowing = followEvents(deps.pubsub, ['providerSettingsChanged'], forget, forget);
 
   async function storedToken(): Promise<string | null> {
     if (cached && clock.now() - cached.at < CACHE_MS) return cached.token;
@@ -78,9 +84,13 @@ export function createProviderSettingsService(deps: {
       }
       const data = { tokenEncrypted: secrets.encrypt(token), tokenHint: hint(token), verifiedAt: new Date(clock.now()), baseUrl: deps.baseUrl };
       await prisma.providerSettings.upsert({ where: { id: 'default' }, create: { id: 'default', ...data }, update: data });
-      cached = null;
+      forget();
+      deps.pubsub.publish('providerSettingsChanged', {});
       return this.view();
     },
+
+    /** Stops following changes made by other processes (shutdown). */
+    close: stopFollowing,
   };
 }
 

@@ -1,6 +1,6 @@
 import QRCode from 'qrcode';
 import { builder } from '../../graphql/builder.ts';
-import { parseGlobalId } from '../../graphql/ids.ts';
+import { parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { filterEvents } from '../../lib/pubsub.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
@@ -107,6 +107,20 @@ export function sessionIdFrom(globalId: string, viewer: Viewer | null): string {
   const id = parseGlobalId(globalId, 'WhatsAppSession');
   if (!id || !viewer || !canSeeSession(viewer, id)) throw new NotFoundError('Session');
   return id;
+}
+
+/**
+ * The events of one session (by its global id, if the caller may see it), or of every session the
+ * caller may see: the one topic, or the all-sessions topic filtered once per shared execution.
+ */
+export function sessionEvents<T extends { sessionId: string }>(
+  viewer: Viewer | null,
+  sessionGlobalId: string | null | undefined,
+  one: (sessionId: string) => AsyncIterable<T>,
+  all: () => AsyncIterable<T>,
+): AsyncIterable<T> {
+  if (sessionGlobalId) return one(sessionIdFrom(sessionGlobalId, viewer));
+  return filterEvents(all(), (e) => viewer !== null && canSeeSession(viewer, e.sessionId));
 }
 
 function visibleSessions(viewer: Viewer | null) {
@@ -239,13 +253,30 @@ builder.subscriptionFields((t) => ({
     authScopes: { authenticated: true },
     args: { sessionId: t.arg.id({ required: false }) },
     subscribe: (_root, args, ctx) =>
-      args.sessionId
-        ? ctx.pubsub.subscribe('sessionStatusChanged', sessionIdFrom(args.sessionId, ctx.viewer))
-        : filterEvents(ctx.pubsub.subscribe('anySessionStatusChanged'), (e) => canSeeSession(ctx.viewer!, e.sessionId)),
+      sessionEvents(
+        ctx.viewer,
+        args.sessionId,
+        (id) => ctx.pubsub.subscribe('sessionStatusChanged', id),
+        () => ctx.pubsub.subscribe('anySessionStatusChanged'),
+      ),
     resolve: async (query, event: { sessionId: string }, _args, ctx) => {
       const session = await ctx.prisma.whatsAppSession.findUnique({ ...query, where: { id: event.sessionId } });
       if (!session) throw new NotFoundError('Session');
       return session;
     },
+  }),
+  sessionDeleted: t.field({
+    type: 'ID',
+    description: 'The id of each deleted session (of one, or of every session you may see), to drop it from a list.',
+    authScopes: { authenticated: true },
+    args: { sessionId: t.arg.id({ required: false }) },
+    subscribe: (_root, args, ctx) =>
+      sessionEvents(
+        ctx.viewer,
+        args.sessionId,
+        (id) => ctx.pubsub.subscribe('sessionDeleted', id),
+        () => ctx.pubsub.subscribe('anySessionDeleted'),
+      ),
+    resolve: (event: { sessionId: string }) => toGlobalId('WhatsAppSession', event.sessionId),
   }),
 }));

@@ -107,6 +107,12 @@ export function createSessionService(deps: SessionServiceDeps) {
     pubsub.publish('anySessionStatusChanged', event);
   }
 
+  /** Tells every process that look-ups by these API keys are stale. */
+  function credentialsChanged(...apiKeyHashes: (string | null)[]) {
+    const known = apiKeyHashes.filter((h): h is string => h !== null);
+    if (known.length) pubsub.publish('sessionCredentialsChanged', { apiKeyHashes: known });
+  }
+
   /** Runs a provider call; a failure is logged on the session and mapped to the contract's codes. */
   async function callProvider<T>(session: Pick<WhatsAppSession, 'id' | 'status'> | null, action: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -301,7 +307,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       );
       try {
         if (!remote.apiKey || !remote.webhookSecret) throw new Error('provider returned no API key or webhook secret');
-        return await prisma.$transaction(async (tx) => {
+        const created = await prisma.$transaction(async (tx) => {
           const session = await tx.whatsAppSession.create({
             data: {
               name: input.name,
@@ -323,6 +329,8 @@ export function createSessionService(deps: SessionServiceDeps) {
           });
           return session;
         });
+        credentialsChanged(created.apiKeyHash);
+        return created;
       } catch (error) {
         // Leave nothing half-made at the provider either.
         await provider.deleteSession(remote.id).catch((e: unknown) => logger.error('could not remove provider session after failed create', { providerSessionId: remote.id, error: String(e) }));
@@ -395,6 +403,9 @@ export function createSessionService(deps: SessionServiceDeps) {
         }
       });
       await prisma.whatsAppSession.delete({ where: { id } });
+      credentialsChanged(session.apiKeyHash);
+      pubsub.publish('sessionDeleted', id, { sessionId: id });
+      pubsub.publish('anySessionDeleted', { sessionId: id });
       logger.info('session deleted', { sessionId: id });
       return id;
     },
@@ -409,13 +420,17 @@ export function createSessionService(deps: SessionServiceDeps) {
         }),
         prisma.sessionLog.create({ data: { sessionId: id, type: 'API_KEY_ROTATED', status: session.status, message: 'API key rotated; the old key no longer works' } }),
       ]);
+      credentialsChanged(session.apiKeyHash, updated.apiKeyHash);
       return updated;
     },
 
-    /** The session a webhook belongs to, by the API key in its envelope, with its secret to verify against. */
-    async findByApiKey(apiKey: string) {
+    /** How sessions are found by API key: a keyed hash, never the key itself. */
+    apiKeyHashOf: (apiKey: string) => secrets.keyedHash(apiKey),
+
+    /** The session a webhook belongs to, by its API key's hash, with its secret to verify against. */
+    async findByApiKeyHash(apiKeyHash: string) {
       const session = await prisma.whatsAppSession.findUnique({
-        where: { apiKeyHash: secrets.keyedHash(apiKey) },
+        where: { apiKeyHash },
         select: { id: true, webhookSecretEncrypted: true, autoReadMessages: true },
       });
       if (!session?.webhookSecretEncrypted) return null;

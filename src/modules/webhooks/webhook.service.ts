@@ -8,6 +8,7 @@ import type { Prisma } from '../../lib/database.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { parseWebhookEnvelope, webhookDedupeKey, WebhookPayloadError } from '../../provider/webhook-events.ts';
 import type { SessionService } from '../sessions/session.service.ts';
+import { followEvents, type AppPubSub } from '../../lib/pubsub.ts';
 import { uuidv7 } from '../../lib/uuid.ts';
 
 export type IngestResult =
@@ -22,12 +23,16 @@ interface StoredEvent {
   rawBody: string;
 }
 
-/** Looked-up sessions are cached briefly: a burst of webhooks costs one look-up, not one each. */
+/**
+ * Looked-up sessions are cached briefly: a burst of webhooks costs one look-up, not one each. A
+ * session's key being issued, rotated or retired (in any process) drops its entry at once.
+ */
 const SESSION_CACHE_MS = 10_000;
 
 export function createWebhookService(deps: {
   prisma: Prisma;
   sessions: SessionService;
+  pubsub: AppPubSub;
   logger: Logger;
   now: () => number;
   /** Called after events are stored, to start applying them. */
@@ -35,13 +40,25 @@ export function createWebhookService(deps: {
 }) {
   const { prisma, logger } = deps;
   const sessionCache = new Map<string, { value: { id: string; webhookSecret: string } | null; at: number }>();
+  const stopFollowing = followEvents(
+    deps.pubsub,
+    ['sessionCredentialsChanged'],
+    (change) => {
+      for (const hash of change.apiKeyHashes) sessionCache.delete(hash);
+    },
+    (error) => {
+      sessionCache.clear();
+      logger.error('session cache invalidation stopped', { error: String(error) });
+    },
+  );
 
   async function sessionFor(apiKey: string) {
-    const hit = sessionCache.get(apiKey);
+    const hash = deps.sessions.apiKeyHashOf(apiKey);
+    const hit = sessionCache.get(hash);
     if (hit && deps.now() - hit.at < SESSION_CACHE_MS) return hit.value;
-    const value = await deps.sessions.findByApiKey(apiKey);
+    const value = await deps.sessions.findByApiKeyHash(hash);
     if (sessionCache.size > 10_000) sessionCache.clear();
-    sessionCache.set(apiKey, { value, at: deps.now() });
+    sessionCache.set(hash, { value, at: deps.now() });
     return value;
   }
 
@@ -104,6 +121,8 @@ export function createWebhookService(deps: {
       return { status: 200, body: { received: true, duplicate } };
     },
     drain: () => writer.drain(),
+    /** Stops following credential changes (shutdown). */
+    close: stopFollowing,
   };
 }
 
