@@ -5,7 +5,7 @@ import { filterEvents, type MessageEvent } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import type { Message } from '../../generated/prisma/client.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
-import { sessionEvents, sessionIdFrom } from '../sessions/session.graphql.ts';
+import { sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
 
@@ -199,15 +199,7 @@ builder.subscriptionFields((t) => ({
   chatUpdated: t.prismaField({
     type: 'Chat',
     description: 'Chats whose unread count, last message or name changed.',
-    authScopes: { authenticated: true },
-    args: { sessionId: t.arg.id({ required: false }) },
-    subscribe: (_root, args, ctx) =>
-      sessionEvents(
-        ctx.viewer,
-        args.sessionId,
-        (id) => ctx.pubsub.subscribe('chatUpdated', id),
-        () => ctx.pubsub.subscribe('anyChatUpdated'),
-      ),
+    ...sessionFeed(t, 'chatUpdated'),
     resolve: async (query, event: { id: string }, _args, ctx) => {
       const chat = await ctx.prisma.chat.findUnique({ ...query, where: { id: event.id } });
       if (!chat) throw new NotFoundError('Chat');
@@ -217,15 +209,7 @@ builder.subscriptionFields((t) => ({
   chatDeleted: t.field({
     type: 'ID',
     description: 'The id of each chat removed (deleted on the phone), to drop it from an inbox list.',
-    authScopes: { authenticated: true },
-    args: { sessionId: t.arg.id({ required: false }) },
-    subscribe: (_root, args, ctx) =>
-      sessionEvents(
-        ctx.viewer,
-        args.sessionId,
-        (id) => ctx.pubsub.subscribe('chatDeleted', id),
-        () => ctx.pubsub.subscribe('anyChatDeleted'),
-      ),
+    ...sessionFeed(t, 'chatDeleted'),
     resolve: (event: { id: string }) => toGlobalId('Chat', event.id),
   }),
 }));

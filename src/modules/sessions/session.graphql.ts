@@ -2,7 +2,8 @@ import QRCode from 'qrcode';
 import { builder } from '../../graphql/builder.ts';
 import { parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
 import { NotFoundError } from '../../lib/errors.ts';
-import { filterEvents } from '../../lib/pubsub.ts';
+import { filterEvents, type PubSubChannels } from '../../lib/pubsub.ts';
+import type { Context } from '../../context.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { availableActions } from './session.rules.ts';
 
@@ -109,18 +110,33 @@ export function sessionIdFrom(globalId: string, viewer: Viewer | null): string {
   return id;
 }
 
+/** Per-session topics and the all-sessions topic carrying the same events. */
+const SESSION_FEEDS = {
+  sessionStatusChanged: 'anySessionStatusChanged',
+  sessionDeleted: 'anySessionDeleted',
+  chatUpdated: 'anyChatUpdated',
+  chatDeleted: 'anyChatDeleted',
+} as const satisfies Partial<Record<keyof PubSubChannels, keyof PubSubChannels>>;
+
+type SessionFeedTopic = keyof typeof SESSION_FEEDS;
+
 /**
- * The events of one session (by its global id, if the caller may see it), or of every session the
- * caller may see: the one topic, or the all-sessions topic filtered once per shared execution.
+ * The arguments, auth and source of a subscription to one session's events (by its global id, if
+ * the caller may see it) or, without an id, to those of every session the caller may see: the
+ * all-sessions topic filtered once per shared execution.
  */
-export function sessionEvents<T extends { sessionId: string }>(
-  viewer: Viewer | null,
-  sessionGlobalId: string | null | undefined,
-  one: (sessionId: string) => AsyncIterable<T>,
-  all: () => AsyncIterable<T>,
-): AsyncIterable<T> {
-  if (sessionGlobalId) return one(sessionIdFrom(sessionGlobalId, viewer));
-  return filterEvents(all(), (e) => viewer !== null && canSeeSession(viewer, e.sessionId));
+export function sessionFeed<K extends SessionFeedTopic, Arg>(t: { arg: { id: (o: { required: false; description: string }) => Arg } }, topic: K) {
+  return {
+    authScopes: { authenticated: true } as const,
+    args: { sessionId: t.arg.id({ required: false, description: 'One session; every session you may see when omitted.' }) },
+    subscribe: (_root: unknown, args: { sessionId?: string | null }, ctx: Context) => {
+      const { viewer, pubsub } = ctx;
+      // One topic of a pair known at run time: the pair table ties their payload types together.
+      const subscribe = pubsub.subscribe as unknown as (...topic: unknown[]) => AsyncIterable<PubSubChannels[K][1]>;
+      if (args.sessionId) return subscribe(topic, sessionIdFrom(args.sessionId, viewer));
+      return filterEvents(subscribe(SESSION_FEEDS[topic]), (e) => viewer !== null && canSeeSession(viewer, e.sessionId));
+    },
+  };
 }
 
 function visibleSessions(viewer: Viewer | null) {
@@ -250,15 +266,7 @@ builder.subscriptionFields((t) => ({
   sessionStatusChanged: t.prismaField({
     type: 'WhatsAppSession',
     description: 'Status changes of one session, or of every session you may see when no id is given.',
-    authScopes: { authenticated: true },
-    args: { sessionId: t.arg.id({ required: false }) },
-    subscribe: (_root, args, ctx) =>
-      sessionEvents(
-        ctx.viewer,
-        args.sessionId,
-        (id) => ctx.pubsub.subscribe('sessionStatusChanged', id),
-        () => ctx.pubsub.subscribe('anySessionStatusChanged'),
-      ),
+    ...sessionFeed(t, 'sessionStatusChanged'),
     resolve: async (query, event: { sessionId: string }, _args, ctx) => {
       const session = await ctx.prisma.whatsAppSession.findUnique({ ...query, where: { id: event.sessionId } });
       if (!session) throw new NotFoundError('Session');
@@ -268,15 +276,7 @@ builder.subscriptionFields((t) => ({
   sessionDeleted: t.field({
     type: 'ID',
     description: 'The id of each deleted session (of one, or of every session you may see), to drop it from a list.',
-    authScopes: { authenticated: true },
-    args: { sessionId: t.arg.id({ required: false }) },
-    subscribe: (_root, args, ctx) =>
-      sessionEvents(
-        ctx.viewer,
-        args.sessionId,
-        (id) => ctx.pubsub.subscribe('sessionDeleted', id),
-        () => ctx.pubsub.subscribe('anySessionDeleted'),
-      ),
+    ...sessionFeed(t, 'sessionDeleted'),
     resolve: (event: { sessionId: string }) => toGlobalId('WhatsAppSession', event.sessionId),
   }),
 }));
