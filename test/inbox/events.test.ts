@@ -4,12 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/index.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { providerSession } from '../helpers/sandbox.ts';
 import { GetSession, SessionLogs } from '../sessions/documents.ts';
 import { connectWs } from '../helpers/ws.ts';
-import { ChatDeleted } from './documents.ts';
+import { ChatDeleted, MessageUpdated } from './documents.ts';
 
 const ChatByJid = graphql(`
   query ChatByJid($id: ID!) {
@@ -196,6 +196,33 @@ describe('provider events', () => {
       message: { key: { remoteJid: group, id: groupMsg, fromMe: true, participant: '255780000007@s.whatsapp.net' }, receipt: { userJid: '255780000007@s.whatsapp.net', receiptTimestamp: nowS() } },
     }, Date.now());
     expect((await message(group, groupMsg))?.status).toBe('DELIVERED');
+  });
+
+  it('many receipts at once leave each message at its furthest status', async () => {
+    const jid = '255780000017@s.whatsapp.net';
+    const ids = Array.from({ length: 12 }, () => waId());
+    await Promise.all(ids.map((id, i) => replay(app, s, 'message.sent', { key: { id, fromMe: true, remoteJid: jid }, message: { conversation: `bulk ${i}` }, success: true })));
+    await settled(app);
+    const feed = connectWs(app.url);
+    const updates = feed.subscribe(MessageUpdated, { sessionId: s.id });
+    await new Promise((r) => setTimeout(r, 100));
+    // One webhook with an array of updates (the SDK variant), in no particular order: delivered,
+    // read and a late "delivered" for most; only "delivered" for the last; "error" for the first.
+    const update = (id: string, status: number | string) => ({ update: { status }, key: { remoteJid: jid, id, fromMe: true } });
+    const all = ids.flatMap((id, i) => (i === ids.length - 1 ? [update(id, 3)] : i === 0 ? [update(id, 'error')] : [update(id, 3), update(id, 4), update(id, 3)]));
+    await replay(app, s, 'messages.update', all, Date.now());
+    await settled(app);
+    const statuses = await Promise.all(ids.map(async (id) => (await message(jid, id))?.status));
+    expect(statuses).toEqual(['FAILED', ...Array(ids.length - 2).fill('READ'), 'DELIVERED']);
+    // One push per message that changed, with its final status.
+    const pushed = new Map<string, string>();
+    await eventually(() => {
+      for (const u of updates.pending()) pushed.set(u.messageUpdated.text!, u.messageUpdated.status);
+      return pushed.size === ids.length;
+    });
+    expect(pushed.get('bulk 0')).toBe('FAILED');
+    expect(pushed.get('bulk 5')).toBe('READ');
+    await feed.close();
   });
 
   it('a failed message.sent marks the message FAILED', async () => {

@@ -22,6 +22,16 @@ const MESSAGE_SEQ_LOCK = 7_301_001;
 
 /** Delivery statuses only move forward; FAILED and READ/PLAYED end the line. */
 const STATUS_RANK: Record<MessageStatus, number> = { PENDING: 0, SENT: 1, RECEIVED: 1, DELIVERED: 2, READ: 3, PLAYED: 4, FAILED: 5 };
+/** The same ranks of the stored status `m.status`, in SQL. */
+const STATUS_RANK_SQL = `(CASE m.status ${Object.entries(STATUS_RANK)
+  .map(([status, rank]) => `WHEN '${status}' THEN ${rank}`)
+  .join(' ')} END)`;
+
+/** A delivery status reported for one of the session's messages (by WhatsApp's message id). */
+export interface StatusChange {
+  id: string;
+  status: MessageStatus;
+}
 
 export interface ChatUpsert {
   jid: string;
@@ -247,8 +257,28 @@ export function createInboxService(deps: {
     applyMessages,
     applyReaction,
 
-    async applyStatus(sessionId: string, key: MessageKey, status: MessageStatus) {
-      return updateMessage(sessionId, key.id, (m) => (STATUS_RANK[status] > STATUS_RANK[m.status] || (status === 'FAILED' && m.status !== 'FAILED') ? { status } : null));
+    /**
+     * Delivery statuses of many messages in one statement. Statuses only move forward, so of several
+     * for one message the furthest counts, and none moves a message back.
+     */
+    async applyStatuses(sessionId: string, changes: StatusChange[]) {
+      const furthest = new Map<string, MessageStatus>();
+      for (const { id, status } of changes) {
+        const seen = furthest.get(id);
+        if (!seen || STATUS_RANK[status] > STATUS_RANK[seen]) furthest.set(id, status);
+      }
+      if (furthest.size === 0) return;
+      const updated = await prisma.$queryRawUnsafe<{ id: string; chatId: string; seq: bigint | number | string }[]>(
+        `UPDATE messages m SET status = u.status::"MessageStatus", "updatedAt" = now()
+         FROM unnest($2::text[], $3::text[], $4::int[]) AS u(pid, status, rank)
+         WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = u.pid AND u.rank > ${STATUS_RANK_SQL}
+         RETURNING m.id, m."chatId", m.seq`,
+        sessionId,
+        [...furthest.keys()],
+        [...furthest.values()],
+        [...furthest.values()].map((status) => STATUS_RANK[status]),
+      );
+      for (const m of updated) publishMessage('updated', { id: m.id, sessionId, chatId: m.chatId, seq: BigInt(m.seq) });
     },
 
     async applySent(sessionId: string, key: MessageKey, success: boolean, message: InboundMessage) {

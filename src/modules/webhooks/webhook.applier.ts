@@ -10,7 +10,7 @@ import {
   type InboundMessage,
   type NormalizedWebhookEvent,
 } from '../../provider/webhook-events.ts';
-import type { InboxService } from '../inbox/inbox.service.ts';
+import type { InboxService, StatusChange } from '../inbox/inbox.service.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import type { StoredWebhook } from './webhook.processor.ts';
 
@@ -29,13 +29,6 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
         return;
       case 'message.sent':
         await inbox.applySent(sessionId, item.key, item.success, item.message);
-        return;
-      case 'message.status':
-        await inbox.applyStatus(sessionId, item.key, item.status === 'ERROR' ? 'FAILED' : item.status);
-        return;
-      case 'message.receipt':
-        // Group receipts are per member; the message counts as delivered/read once anyone has.
-        await inbox.applyStatus(sessionId, item.key, item.status);
         return;
       case 'message.deleted':
         await inbox.applyDeleted(sessionId, item.key, envelopeTimestampMs);
@@ -67,23 +60,40 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
         // Stored as received; nothing in the inbox depends on them.
         return;
       case 'message':
-        throw new Error('messages are applied in batches');
+      case 'message.status':
+      case 'message.receipt':
+        throw new Error('messages and delivery statuses are applied in batches');
     }
   }
 
+  /** A run of consecutive events of one session that are written together. */
+  type Run =
+    | { kind: 'messages'; items: InboundMessage[]; eventIds: string[] }
+    | { kind: 'statuses'; items: StatusChange[]; eventIds: string[] };
+
   return async function apply(events: StoredWebhook[]): Promise<Map<string, Error>> {
     const failures = new Map<string, Error>();
-    const pending = new Map<string, { messages: InboundMessage[]; eventIds: string[] }>();
+    const runs = new Map<string, Run>();
 
     const flush = async (sessionId: string) => {
-      const batch = pending.get(sessionId);
-      if (!batch) return;
-      pending.delete(sessionId);
+      const run = runs.get(sessionId);
+      if (!run) return;
+      runs.delete(sessionId);
       try {
-        await inbox.applyMessages(sessionId, batch.messages);
+        if (run.kind === 'messages') await inbox.applyMessages(sessionId, run.items);
+        else await inbox.applyStatuses(sessionId, run.items);
       } catch (error) {
-        for (const id of batch.eventIds) failures.set(id, error as Error);
+        for (const id of run.eventIds) failures.set(id, error as Error);
       }
+    };
+
+    /** Adds to the session's run; a run of the other kind is written first, so order is kept. */
+    const append = async <K extends Run['kind']>(sessionId: string, kind: K, items: Extract<Run, { kind: K }>['items'], eventId: string) => {
+      if (runs.get(sessionId)?.kind !== kind) await flush(sessionId);
+      const run = runs.get(sessionId) ?? ({ kind, items: [], eventIds: [] } as unknown as Run);
+      (run.items as unknown[]).push(...items);
+      run.eventIds.push(eventId);
+      runs.set(sessionId, run);
     };
 
     for (const stored of events) {
@@ -91,26 +101,25 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
       const sessionId = stored.sessionId;
       try {
         const envelope = parseWebhookEnvelope(stored.payload);
-        const items = normalizeWebhookEvent(envelope);
         const timestampMs = envelope.timestampMs ?? Date.now();
-        const messages = items.flatMap((i) => (i.type === 'message' ? [i.message] : []));
-        if (messages.length) {
-          const batch = pending.get(sessionId) ?? { messages: [], eventIds: [] };
-          batch.messages.push(...messages);
-          batch.eventIds.push(stored.id);
-          pending.set(sessionId, batch);
-        }
-        const others = items.filter((i) => i.type !== 'message');
-        if (others.length) {
-          await flush(sessionId);
-          for (const item of others) await applyOne(sessionId, item, timestampMs);
+        for (const item of normalizeWebhookEvent(envelope)) {
+          if (item.type === 'message') await append(sessionId, 'messages', [item.message], stored.id);
+          else if (item.type === 'message.status') {
+            await append(sessionId, 'statuses', [{ id: item.key.id, status: item.status === 'ERROR' ? 'FAILED' : item.status }], stored.id);
+          } else if (item.type === 'message.receipt') {
+            // Group receipts are per member; the message counts as delivered/read once anyone has.
+            await append(sessionId, 'statuses', [{ id: item.key.id, status: item.status }], stored.id);
+          } else {
+            await flush(sessionId);
+            await applyOne(sessionId, item, timestampMs);
+          }
         }
       } catch (error) {
         logger.warn('webhook event could not be applied', { webhookEventId: stored.id, event: stored.event, error: String(error) });
         failures.set(stored.id, error as Error);
       }
     }
-    for (const sessionId of [...pending.keys()]) await flush(sessionId);
+    for (const sessionId of [...runs.keys()]) await flush(sessionId);
     return failures;
   };
 }
