@@ -1,7 +1,8 @@
 /**
- * Turns stored webhook events into domain changes. Messages of consecutive events are written in
- * one batch per session (one transaction for many webhooks); any other event of that session first
- * flushes what is pending, so each session's order is kept.
+ * Turns stored webhook events into domain changes. Consecutive messages of a session are written
+ * in one batch (one transaction for many webhooks), and so are consecutive delivery statuses (one
+ * statement); any other event of that session first writes what is pending, so each session's
+ * order is kept.
  */
 import type { Logger } from '../../lib/logger.ts';
 import {
