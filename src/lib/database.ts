@@ -117,3 +117,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     },
   };
 }
+
+/**
+ * The current time as Prisma stores DateTime in `timestamp(3)` columns: UTC wall time. Plain
+ * `now()` would be turned into the connection's time zone.
+ */
+export const SQL_UTC_NOW = "(now() AT TIME ZONE 'UTC')";

@@ -29,6 +29,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE "${name}"`);
+    // Far from UTC, so anything that stores local time where Prisma stores UTC shows up.
+    await admin.query(`ALTER DATABASE "${name}" SET timezone TO 'Pacific/Kiritimati'`);
   } finally {
     await admin.end();
   }

@@ -4,7 +4,7 @@
  * is assigned in commit order: a reader that has seen seq N has seen every message before it.
  */
 import type { Clock } from '../../lib/clock.ts';
-import type { Prisma } from '../../lib/database.ts';
+import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { AppPubSub, MessageEvent } from '../../lib/pubsub.ts';
@@ -139,24 +139,50 @@ export function createInboxService(deps: {
         contacts.set(jid, { jid, phoneNumber: m.senderPhone, pushName: m.pushName, lid: m.senderLid });
       }
       if (contacts.size) {
-        await tx.contact.createMany({ data: [...contacts.values()].map((c) => ({ sessionId, ...c })), skipDuplicates: true });
+        const list = [...contacts.values()];
+        await tx.$executeRawUnsafe(
+          `INSERT INTO contacts (id, "sessionId", jid, "phoneNumber", "pushName", lid, "updatedAt")
+           SELECT u.id, $1::uuid, u.jid, u.phone, u.push_name, u.lid, ${SQL_UTC_NOW}
+           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(id, jid, phone, push_name, lid)
+           ON CONFLICT ("sessionId", jid) DO NOTHING`,
+          sessionId,
+          list.map(() => uuidv7()),
+          list.map((c) => c.jid),
+          list.map((c) => c.phoneNumber),
+          list.map((c) => c.pushName),
+          list.map((c) => c.lid),
+        );
       }
-      const chatJids = [...new Set(toInsert.map((m) => m.chatJid))];
-      await tx.chat.createMany({
-        data: chatJids.map((jid) => {
-          const first = toInsert.find((m) => m.chatJid === jid)!;
-          const group = isGroupJid(jid);
-          return {
-            sessionId,
-            remoteJid: jid,
-            isGroup: group,
-            phoneNumber: group ? null : (phoneOfUserJid(jid) ?? (first.fromMe ? null : first.senderPhone)),
-            name: group || first.fromMe ? null : first.pushName,
-          };
-        }),
-        skipDuplicates: true,
+      const firstByChat = new Map<string, InboundMessage>();
+      for (const m of toInsert) if (!firstByChat.has(m.chatJid)) firstByChat.set(m.chatJid, m);
+      const newChats = [...firstByChat].map(([jid, first]) => {
+        const group = isGroupJid(jid);
+        return {
+          jid,
+          group,
+          phoneNumber: group ? null : (phoneOfUserJid(jid) ?? (first.fromMe ? null : first.senderPhone)),
+          name: group || first.fromMe ? null : first.pushName,
+        };
       });
-      const chats = await tx.chat.findMany({ where: { sessionId, remoteJid: { in: chatJids } } });
+      await tx.$executeRawUnsafe(
+        `INSERT INTO chats (id, "sessionId", "remoteJid", "isGroup", "phoneNumber", name, "updatedAt")
+         SELECT u.id, $1::uuid, u.jid, u.is_group, u.phone, u.name, ${SQL_UTC_NOW}
+         FROM unnest($2::uuid[], $3::text[], $4::boolean[], $5::text[], $6::text[]) AS u(id, jid, is_group, phone, name)
+         ON CONFLICT ("sessionId", "remoteJid") DO NOTHING`,
+        sessionId,
+        newChats.map(() => uuidv7()),
+        newChats.map((c) => c.jid),
+        newChats.map((c) => c.group),
+        newChats.map((c) => c.phoneNumber),
+        newChats.map((c) => c.name),
+      );
+      const chats = (
+        await tx.$queryRawUnsafe<{ id: string; remoteJid: string; lastMessageAt: Date | string | null }[]>(
+          `SELECT id, "remoteJid", "lastMessageAt" FROM chats WHERE "sessionId" = $1::uuid AND "remoteJid" = ANY($2::text[])`,
+          sessionId,
+          newChats.map((c) => c.jid),
+        )
+      ).map((c) => ({ id: c.id, sessionId, remoteJid: c.remoteJid, lastMessageAt: c.lastMessageAt === null ? null : new Date(c.lastMessageAt) }));
       const chatByJid = new Map(chats.map((c) => [c.remoteJid, c]));
 
       // Plain SQL with one array parameter per column: Prisma's per-row argument building was most
@@ -168,7 +194,7 @@ export function createInboxService(deps: {
           `INSERT INTO messages (id, "sessionId", "chatId", direction, kind, status, "providerMessageId", "fromJid", "senderPhone",
              "senderName", text, content, "replyToProviderId", raw, "timestamp", "updatedAt")
            SELECT u.id, $1::uuid, u.chat, u.direction::"MessageDirection", u.kind::"MessageKind", u.status::"MessageStatus", u.pid, u.from_jid, u.phone, u.name, u.text, u.content,
-             u.reply_to, u.raw, u.ts, now()
+             u.reply_to, u.raw, u.ts, ${SQL_UTC_NOW}
            FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
              $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], $14::jsonb[], $15::timestamp(3)[])
              AS u(id, chat, direction, kind, status, pid, from_jid, phone, name, text, content, reply_to, raw, ts)
@@ -223,7 +249,7 @@ export function createInboxService(deps: {
              "lastMessageId" = CASE WHEN u.newer THEN u.message_id ELSE c."lastMessageId" END,
              "lastMessageSeq" = CASE WHEN u.newer THEN u.seq ELSE c."lastMessageSeq" END,
              "unreadCount" = CASE WHEN u.reset THEN 0 ELSE c."unreadCount" + u.inbound END,
-             "updatedAt" = now()
+             "updatedAt" = ${SQL_UTC_NOW}
            FROM unnest($1::uuid[], $2::boolean[], $3::timestamp(3)[], $4::uuid[], $5::bigint[], $6::boolean[], $7::int[])
              AS u(id, newer, at, message_id, seq, reset, inbound)
            WHERE c.id = u.id`,
@@ -269,7 +295,7 @@ export function createInboxService(deps: {
       }
       if (furthest.size === 0) return;
       const updated = await prisma.$queryRawUnsafe<{ id: string; chatId: string; seq: bigint | number | string }[]>(
-        `UPDATE messages m SET status = u.status::"MessageStatus", "updatedAt" = now()
+        `UPDATE messages m SET status = u.status::"MessageStatus", "updatedAt" = ${SQL_UTC_NOW}
          FROM unnest($2::text[], $3::text[], $4::int[]) AS u(pid, status, rank)
          WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = u.pid AND u.rank > ${STATUS_RANK_SQL}
          RETURNING m.id, m."chatId", m.seq`,

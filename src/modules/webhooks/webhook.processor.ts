@@ -3,7 +3,7 @@
  * with SKIP LOCKED and a lease, so each event is applied by one worker; a crashed worker's lease
  * runs out and another retries. An event that keeps failing is parked with its error.
  */
-import type { Prisma } from '../../lib/database.ts';
+import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
 import type { Logger } from '../../lib/logger.ts';
 
 export interface StoredWebhook {
@@ -32,15 +32,18 @@ export function createWebhookProcessor(deps: {
   let stopped = false;
 
   async function claim(): Promise<StoredWebhook[]> {
-    return prisma.$queryRaw<StoredWebhook[]>`
-      UPDATE webhook_events SET "claimedUntil" = now() + make_interval(secs => ${LEASE_SECONDS}), attempts = attempts + 1
-      WHERE id IN (
-        SELECT id FROM webhook_events
-        WHERE "processedAt" IS NULL AND ("claimedUntil" IS NULL OR "claimedUntil" < now())
-        ORDER BY seq LIMIT ${BATCH}
-        FOR UPDATE SKIP LOCKED)
-      RETURNING id, "sessionId", event, payload, attempts, seq
-      `.then((rows) => rows.sort((a, b) => Number((a as unknown as { seq: bigint }).seq - (b as unknown as { seq: bigint }).seq)));
+    const rows = await prisma.$queryRawUnsafe<(StoredWebhook & { seq: bigint | number })[]>(
+      `UPDATE webhook_events SET "claimedUntil" = ${SQL_UTC_NOW} + make_interval(secs => $1), attempts = attempts + 1
+       WHERE id IN (
+         SELECT id FROM webhook_events
+         WHERE "processedAt" IS NULL AND ("claimedUntil" IS NULL OR "claimedUntil" < ${SQL_UTC_NOW})
+         ORDER BY seq LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+       RETURNING id, "sessionId", event, payload, attempts, seq`,
+      LEASE_SECONDS,
+      BATCH,
+    );
+    return rows.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
   }
 
   async function drain() {
@@ -50,7 +53,10 @@ export function createWebhookProcessor(deps: {
       const failures = await deps.apply(batch);
       const done = batch.filter((e) => !failures.has(e.id)).map((e) => e.id);
       if (done.length) {
-        await prisma.webhookEvent.updateMany({ where: { id: { in: done } }, data: { processedAt: new Date(), claimedUntil: null, error: null } });
+        await prisma.$executeRawUnsafe(
+          `UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, "claimedUntil" = NULL, error = NULL WHERE id = ANY($1::uuid[])`,
+          done,
+        );
       }
       for (const [id, error] of failures) {
         const event = batch.find((e) => e.id === id)!;
