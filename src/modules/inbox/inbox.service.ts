@@ -127,12 +127,9 @@ export function createInboxService(deps: {
 
     const result = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
-      // Messages already stored (a redelivery) are skipped by the insert's ON CONFLICT.
-      const toInsert = unique;
-
       // Contacts for 1:1 senders (groups: the participant), then chats, each in one statement.
       const contacts = new Map<string, { jid: string; phoneNumber: string | null; pushName: string | null; lid: string | null }>();
-      for (const m of toInsert) {
+      for (const m of unique) {
         if (m.fromMe) continue;
         const jid = m.isGroup ? m.senderJid : m.chatJid;
         if (!jid) continue;
@@ -154,7 +151,7 @@ export function createInboxService(deps: {
         );
       }
       const firstByChat = new Map<string, InboundMessage>();
-      for (const m of toInsert) if (!firstByChat.has(m.chatJid)) firstByChat.set(m.chatJid, m);
+      for (const m of unique) if (!firstByChat.has(m.chatJid)) firstByChat.set(m.chatJid, m);
       const newChats = [...firstByChat].map(([jid, first]) => {
         const group = isGroupJid(jid);
         return {
@@ -188,7 +185,8 @@ export function createInboxService(deps: {
       // Plain SQL with one array parameter per column: Prisma's per-row argument building was most
       // of the cost of a batch (each message carries its raw provider JSON).
       const now = new Date();
-      const rows = toInsert.map((m) => ({ id: uuidv7(now.getTime()), chatId: chatByJid.get(m.chatJid)!.id, m }));
+      // Messages already stored (a redelivery) are skipped by ON CONFLICT and not returned.
+      const rows = unique.map((m) => ({ id: uuidv7(now.getTime()), chatId: chatByJid.get(m.chatJid)!.id, m }));
       const inserted = (
         await tx.$queryRawUnsafe<{ id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }[]>(
           `INSERT INTO messages (id, "sessionId", "chatId", direction, kind, status, "providerMessageId", "fromJid", "senderPhone",
@@ -264,7 +262,6 @@ export function createInboxService(deps: {
       }
       return { inserted, touched };
     });
-    if (!result) return;
     for (const m of result.inserted) publishMessage(m.direction === 'INBOUND' ? 'received' : 'updated', m);
     for (const chat of result.touched) publishChat(chat);
   }
