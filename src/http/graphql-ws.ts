@@ -8,6 +8,7 @@ import { Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toCodedError, type YogaServer } from '../graphql/yoga.ts';
+import { BadUserInputError } from '../lib/errors.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
 import { accessKey, bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import { createSubscriptionHub, type SubscriberSink } from './subscription-hub.ts';
@@ -19,6 +20,8 @@ const PACED_BUFFERED_BYTES = 512 * 1024;
 export const CLOSE_SLOW_CONSUMER = 4429;
 /** The server could not process a subscription's events as fast as they came (WebSocket "Try Again Later"). */
 export const CLOSE_OVERLOADED = 1013;
+/** Operations one connection may run at once: a client cannot grow the server's memory without bound. */
+export const MAX_OPERATIONS_PER_CONNECTION = 200;
 /** Ping period; a client that has not answered by the next ping is dropped. */
 const KEEP_ALIVE_MS = 12_000;
 
@@ -76,6 +79,10 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
     },
     onSubscribe(ctx, id, payload) {
       const { socket, viewer } = ctx.extra;
+      // graphql-ws has already counted this one in.
+      if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_CONNECTION) {
+        return [toCodedError(new BadUserInputError({ subscribe: `at most ${MAX_OPERATIONS_PER_CONNECTION} operations may run at once on one connection` }))!];
+      }
       const { schema, execute, subscribe, contextFactory, parse, validate } = opts.yoga.getEnveloped({
         ...ctx,
         socket,

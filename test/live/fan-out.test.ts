@@ -9,7 +9,7 @@ import { eventually, startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/
 import { connectedSession, databaseId, inbound, settled } from '../helpers/inbox.ts';
 import { MessageReceived } from '../inbox/documents.ts';
 import { connectWs } from '../helpers/ws.ts';
-import { CLOSE_OVERLOADED, CLOSE_SLOW_CONSUMER } from '../../src/http/graphql-ws.ts';
+import { CLOSE_OVERLOADED, CLOSE_SLOW_CONSUMER, MAX_OPERATIONS_PER_CONNECTION } from '../../src/http/graphql-ws.ts';
 import { SUBSCRIPTION_BUFFER } from '../../src/lib/pubsub.ts';
 import { ConnectSession, CreateSession, newSession, SessionStatusFeed } from '../sessions/documents.ts';
 
@@ -137,4 +137,30 @@ describe('live fan-out', () => {
     expect(texts.map((t) => Number(t.split(':')[0]))).toEqual(Array.from({ length: count }, (_, i) => i));
     socket.close();
   }, 60_000);
+  it('caps the operations one connection may run, and stops each one the client completes', async () => {
+    const { createSession: s } = await app.data(CreateSession, newSession('Many', '+255700000705'));
+    const socket = new WebSocket(app.url.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+    const frames: { id?: string; type: string; payload?: { extensions?: { code?: string; fields?: Record<string, string> } }[] }[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(String(data))));
+    await new Promise((r) => socket.on('open', r));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
+    await eventually(() => frames.some((f) => f.type === 'connection_ack'));
+    const subscribe = (id: string) =>
+      socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: `subscription($id: ID!) { qrCodeUpdated(sessionId: $id) { value } }`, variables: { id: s.id } } }));
+    for (let i = 0; i < MAX_OPERATIONS_PER_CONNECTION; i++) subscribe(`s${i}`);
+    await eventually(() => app.running.liveStats().subscribers === MAX_OPERATIONS_PER_CONNECTION);
+    subscribe('one-too-many');
+    const refused = await eventually(() => frames.find((f) => f.id === 'one-too-many'));
+    expect(refused.type).toBe('error');
+    expect(refused.payload?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(app.running.liveStats()).toEqual({ executions: 1, subscribers: MAX_OPERATIONS_PER_CONNECTION });
+
+    for (let i = 0; i < 50; i++) socket.send(JSON.stringify({ id: `s${i}`, type: 'complete' }));
+    await eventually(() => app.running.liveStats().subscribers === MAX_OPERATIONS_PER_CONNECTION - 50);
+    subscribe('room-again');
+    await eventually(() => app.running.liveStats().subscribers === MAX_OPERATIONS_PER_CONNECTION - 49);
+    expect(frames.some((f) => f.id === 'room-again' && f.type === 'error')).toBe(false);
+    socket.close();
+    await eventually(() => app.running.liveStats().subscribers === 0);
+  });
 });
