@@ -55,6 +55,8 @@ interface SandboxSession {
   messageLogs: MessageLog[];
   /** Messages marked read through /messages/read (the blue ticks their senders would see). */
   readMarks: { id: string; remoteJid: string }[];
+  /** Times the session was read with GET /whatsapp-sessions/{id} (what status checks cost). */
+  reads: number;
   sessionLogs: { id: number; whatsapp_session_id: number; event_type: string; status: string; occurred_at: string }[];
 }
 
@@ -503,6 +505,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
           messageLogs: [],
           readMarks: [],
           sessionLogs: [],
+          reads: 0,
         };
         applySessionBody(s, body);
         sessions.set(s.id, s);
@@ -512,7 +515,10 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       const s = sessionById(parts[1] ?? '');
       const action = parts[2];
       if (!action) {
-        if (method === 'GET') return ok(publicSession(s, true));
+        if (method === 'GET') {
+          s.reads++;
+          return ok(publicSession(s, true));
+        }
         if (method === 'PUT') {
           const body = await readJson(req);
           const { phone_number: _ignored, ...rest } = body;
@@ -744,7 +750,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       }
     }
     if (path === '/state' && method === 'GET') {
-      return { status: 200, body: { sessions: [...sessions.values()].map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks })) } };
+      return { status: 200, body: { sessions: [...sessions.values()].map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks, reads: s.reads })) } };
     }
     const m = /^\/sessions\/([^/]+)\/(scan|inbound|drop|receipt|webhook)$/.exec(path);
     if (!m || method !== 'POST') throw new HttpError(404, { message: 'Unknown control endpoint' });

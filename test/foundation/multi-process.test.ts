@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { postWebhook, textEvent } from '../helpers/inbox.ts';
-import { providerSession } from '../helpers/sandbox.ts';
+import { providerSession, sandboxState } from '../helpers/sandbox.ts';
 import { createTestDatabase, serviceAvailable, type TestDatabase } from '../helpers/database.ts';
 import { connectWs } from '../helpers/ws.ts';
 import { ConnectSession, CreateSession, newSession, RotateKey, SessionStatusFeed, SetProviderToken } from '../sessions/documents.ts';
@@ -69,5 +69,38 @@ describe.runIf(enabled)('several processes on PostgreSQL and Redis', () => {
       const after = await second.execute(CreateSession, newSession('After', `+25570000033${attempt++}`));
       return after.errors?.[0]?.extensions?.code === 'PROVIDER_UNAUTHORIZED';
     }, 2_000);
+  });
+});
+
+describe.runIf(enabled)('several processes on one provider account', () => {
+  let db: TestDatabase;
+  let first: TestApp;
+  let second: TestApp;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const env = { ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+    const timings = { sessionTimings: { reconcileIntervalMs: 60_000 } };
+    first = await startTestApp({ databaseUrl: db.url, redis: true, ...timings, env });
+    // The second process uses the first one's sandbox as its provider, as processes of one
+    // deployment share one provider account.
+    const sandbox = first.running.sandbox!;
+    second = await startTestApp({
+      databaseUrl: db.url,
+      redis: true,
+      ...timings,
+      env: { ...env, WASENDER_SANDBOX: '0', WASENDER_BASE_URL: sandbox.baseUrl, WASENDER_API_TOKEN: sandbox.token },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([first?.stop(), second?.stop()]);
+    await db?.drop();
+  });
+
+  it('checks each session with the provider once per reconciliation round, not once per process', async () => {
+    const { createSession } = await second.data(CreateSession, newSession('Once', '+255700000340'));
+    const providerId = createSession.providerSessionId!;
+    const before = (await sandboxState(first, providerId))!.reads;
+    await Promise.all([first.running.services.sessions.reconcile(), second.running.services.sessions.reconcile()]);
+    expect((await sandboxState(first, providerId))!.reads).toBe(before + 1);
   });
 });

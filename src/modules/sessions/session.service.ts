@@ -248,10 +248,16 @@ export function createSessionService(deps: SessionServiceDeps) {
 
   async function reconcile() {
     const sessions = await prisma.whatsAppSession.findMany({ where: { providerSessionId: { not: null } } });
+    // Every process runs this; each session is checked by whichever claims it first in a round.
+    const recent = new Date(clock.now() - Math.max(timings.reconcileIntervalMs / 2, 1_000));
     for (const session of sessions) {
       try {
+        const claimed = await prisma.whatsAppSession.updateMany({
+          where: { id: session.id, OR: [{ reconciledAt: null }, { reconciledAt: { lt: recent } }] },
+          data: { reconciledAt: now() },
+        });
+        if (claimed.count === 0) continue;
         const remote = await provider.getSession(providerId(session));
-        await prisma.whatsAppSession.update({ where: { id: session.id }, data: { reconciledAt: now() } });
         if (remote.status !== session.status && !(remote.status === 'QR_READY' && !session.qrCode)) {
           await applyStatus(session.id, remote.status, {
             message: `Reconciled with the provider: status was ${session.status}, provider says ${remote.status}`,
