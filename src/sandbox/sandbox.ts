@@ -57,6 +57,8 @@ interface SandboxSession {
   readMarks: { id: string; remoteJid: string }[];
   /** Times the session was read with GET /whatsapp-sessions/{id} (what status checks cost). */
   reads: number;
+  /** Times its QR was fetched with GET /whatsapp-sessions/{id}/qrcode. */
+  qrFetches: number;
   sessionLogs: { id: number; whatsapp_session_id: number; event_type: string; status: string; occurred_at: string }[];
 }
 
@@ -506,6 +508,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
           readMarks: [],
           sessionLogs: [],
           reads: 0,
+          qrFetches: 0,
         };
         applySessionBody(s, body);
         sessions.set(s.id, s);
@@ -546,6 +549,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
         return ok({ status: 'NEED_SCAN', qrCode: s.qr });
       }
       if (action === 'qrcode' && method === 'GET') {
+        s.qrFetches++;
         if (s.status !== 'need_scan' || !s.qr) throw new HttpError(400, { success: false, message: 'Session not initialized. Call connect first.' });
         return ok({ qrCode: s.qr });
       }
@@ -750,7 +754,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       }
     }
     if (path === '/state' && method === 'GET') {
-      return { status: 200, body: { sessions: [...sessions.values()].map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks, reads: s.reads })) } };
+      return { status: 200, body: { sessions: [...sessions.values()].map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks, reads: s.reads, qr_fetches: s.qrFetches })) } };
     }
     const m = /^\/sessions\/([^/]+)\/(scan|inbound|drop|receipt|webhook)$/.exec(path);
     if (!m || method !== 'POST') throw new HttpError(404, { message: 'Unknown control endpoint' });

@@ -9,7 +9,7 @@ import { postWebhook, textEvent } from '../helpers/inbox.ts';
 import { providerSession, sandboxState } from '../helpers/sandbox.ts';
 import { createTestDatabase, serviceAvailable, type TestDatabase } from '../helpers/database.ts';
 import { connectWs } from '../helpers/ws.ts';
-import { ConnectSession, CreateSession, newSession, RotateKey, SessionStatusFeed, SetProviderToken } from '../sessions/documents.ts';
+import { ConnectSession, CreateSession, GetSession, newSession, RotateKey, SessionStatusFeed, SetProviderToken } from '../sessions/documents.ts';
 
 const enabled = serviceAvailable('DATABASE_URL') && serviceAvailable('REDIS_URL');
 
@@ -79,7 +79,8 @@ describe.runIf(enabled)('several processes on one provider account', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const env = { ENCRYPTION_KEY: randomBytes(32).toString('hex') };
-    const timings = { sessionTimings: { reconcileIntervalMs: 60_000 } };
+    // Short-lived QRs; maintenance and reconciliation rounds are run by the tests.
+    const timings = { sessionTimings: { qrTtlMs: 1_000, maintenanceIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 } };
     first = await startTestApp({ databaseUrl: db.url, redis: true, ...timings, env });
     // The second process uses the first one's sandbox as its provider, as processes of one
     // deployment share one provider account.
@@ -102,5 +103,18 @@ describe.runIf(enabled)('several processes on one provider account', () => {
     const before = (await sandboxState(first, providerId))!.reads;
     await Promise.all([first.running.services.sessions.reconcile(), second.running.services.sessions.reconcile()]);
     expect((await sandboxState(first, providerId))!.reads).toBe(before + 1);
+  });
+  it('fetches an expiring QR once per round, not once per process', async () => {
+    const { createSession } = await second.data(CreateSession, newSession('One QR', '+255700000341'));
+    await first.data(ConnectSession, { id: createSession.id });
+    const providerId = createSession.providerSessionId!;
+    const before = (await sandboxState(first, providerId))!.qr_fetches;
+    // Let the QR come within the refresh margin of its expiry, then both processes look at once.
+    await new Promise((r) => setTimeout(r, 900));
+    await Promise.all([first.running.services.sessions.runMaintenance(), second.running.services.sessions.runMaintenance()]);
+    expect((await sandboxState(first, providerId))!.qr_fetches).toBe(before + 1);
+    const { session } = await second.data(GetSession, { id: createSession.id });
+    expect(session?.status).toBe('QR_READY');
+    expect(new Date(session!.qrCode!.expiresAt).getTime()).toBeGreaterThan(Date.now());
   });
 });

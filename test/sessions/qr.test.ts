@@ -1,7 +1,7 @@
 /** QR rotation, expiry and the give-up, on an injected clock: no sleeping for minutes. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { control } from '../helpers/sandbox.ts';
+import { clearFaults, control, injectFault } from '../helpers/sandbox.ts';
 import { connectWs } from '../helpers/ws.ts';
 import { ConnectSession, CreateSession, GetSession, newSession, QrFeed, SessionLogs, SessionStatusFeed } from './documents.ts';
 
@@ -36,16 +36,24 @@ describe('QR codes', () => {
     await ws.close();
   });
 
-  it('serves no QR once the current one has expired', async () => {
-    // A provider that never rotates: the QR we hold runs out and is not served past its expiry.
+  it('serves no QR past its expiry unless the provider confirms it is still current', async () => {
+    // A provider that does not rotate, and cannot be asked for a while: the QR we hold runs out.
     app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 3_600_000 } });
     const clock = app.clock!;
     const { createSession: s } = await app.data(CreateSession, newSession('Stale', '+255700000602'));
     const { connectSession } = await app.data(ConnectSession, { id: s.id });
     expect(connectSession.qrCode).not.toBeNull();
+    await injectFault(app, { path: `/whatsapp-sessions/${s.providerSessionId}/qrcode`, status: 500, count: 1_000 });
     clock.advance(46_000);
-    const later = (await app.data(GetSession, { id: s.id })).session!;
-    expect(later.qrCode).toBeNull();
+    await app.running.services.sessions.runMaintenance();
+    expect((await app.data(GetSession, { id: s.id })).session!.qrCode).toBeNull();
+
+    // Once the provider answers again, it confirms the same QR, which is served for another term.
+    await clearFaults(app);
+    await app.running.services.sessions.runMaintenance();
+    const confirmed = (await app.data(GetSession, { id: s.id })).session!.qrCode;
+    expect(confirmed?.value).toBe(connectSession.qrCode!.value);
+    expect(new Date(confirmed!.expiresAt).getTime()).toBeGreaterThan(clock.now());
   });
 
   it('gives up after about three minutes without a scan', async () => {

@@ -171,11 +171,21 @@ export function createSessionService(deps: SessionServiceDeps) {
   }
 
   /** The one path for a new QR: stored with its expiry, logged, pushed; the status becomes QR_READY. */
-  async function applyQr(sessionId: string, qr: string) {
+  /** A QR from the provider; `fetched`: we asked for it just now, so it is current right now. */
+  async function applyQr(sessionId: string, qr: string, opts: { fetched?: boolean } = {}) {
     const expiresAt = new Date(clock.now() + timings.qrTtlMs);
     const result = await prisma.$transaction(async (tx) => {
       const current = await tx.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true, qrCode: true, connectStartedAt: true } });
-      if (!current || current.qrCode === qr) return null;
+      if (!current) return null;
+      if (current.qrCode === qr) {
+        // The provider has not rotated it yet: it stays valid for another term. (A repeated
+        // webhook proves nothing about now, so only a fresh fetch extends it.)
+        // Not pushed to qrCodeUpdated, which carries new QRs only.
+        if (opts.fetched && current.status === 'QR_READY') {
+          await tx.whatsAppSession.updateMany({ where: { id: sessionId, status: 'QR_READY', qrCode: qr }, data: { qrExpiresAt: expiresAt } });
+        }
+        return null;
+      }
       // A QR means nothing once the phone has linked, nor after we stopped the attempt (a rotation
       // the provider sent just before our disconnect reached it): ignore late ones.
       if (current.status === 'CONNECTED' || (current.status === 'DISCONNECTED' && !current.connectStartedAt)) return null;
@@ -216,9 +226,16 @@ export function createSessionService(deps: SessionServiceDeps) {
     });
     for (const session of due) {
       if (session.connectStartedAt && clock.now() - session.connectStartedAt.getTime() >= timings.connectTimeoutMs) continue;
+      // Every process runs this; the one that moves the expiry (by a millisecond, so the current QR
+      // is still served meanwhile) fetches the next QR, and the others see it moved and skip.
+      const claimed = await prisma.whatsAppSession.updateMany({
+        where: { id: session.id, status: 'QR_READY', qrExpiresAt: session.qrExpiresAt },
+        data: { qrExpiresAt: new Date(session.qrExpiresAt!.getTime() - 1) },
+      });
+      if (claimed.count === 0) continue;
       try {
         const qr = await provider.getQrCode(providerId(session));
-        await applyQr(session.id, qr);
+        await applyQr(session.id, qr, { fetched: true });
       } catch (error) {
         // The provider may have moved on (scanned, dropped); reconciliation repairs the status.
         logger.warn('QR refresh failed', { sessionId: session.id, error: String(error) });
