@@ -4,6 +4,7 @@
  * is assigned in commit order: a reader that has seen seq N has seen every message before it.
  */
 import type { Clock } from '../../lib/clock.ts';
+import { bulkInsert } from '../../lib/bulk-insert.ts';
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -15,7 +16,6 @@ import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import { toDomainError } from '../provider/provider-errors.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
-import { uuidv7 } from '../../lib/uuid.ts';
 
 /** Serialises message inserts (see above); any constant shared by all processes. */
 const MESSAGE_SEQ_LOCK = 7_301_001;
@@ -135,21 +135,18 @@ export function createInboxService(deps: {
         if (!jid) continue;
         contacts.set(jid, { jid, phoneNumber: m.senderPhone, pushName: m.pushName, lid: m.senderLid });
       }
-      if (contacts.size) {
-        const list = [...contacts.values()];
-        await tx.$executeRawUnsafe(
-          `INSERT INTO contacts (id, "sessionId", jid, "phoneNumber", "pushName", lid, "updatedAt")
-           SELECT u.id, $1::uuid, u.jid, u.phone, u.push_name, u.lid, ${SQL_UTC_NOW}
-           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(id, jid, phone, push_name, lid)
-           ON CONFLICT ("sessionId", jid) DO NOTHING`,
-          sessionId,
-          list.map(() => uuidv7()),
-          list.map((c) => c.jid),
-          list.map((c) => c.phoneNumber),
-          list.map((c) => c.pushName),
-          list.map((c) => c.lid),
-        );
-      }
+      await bulkInsert(tx, {
+        table: 'contacts',
+        rows: [...contacts.values()],
+        shared: { sessionId: { type: 'uuid', value: sessionId } },
+        columns: {
+          jid: { type: 'text', value: (c) => c.jid },
+          phoneNumber: { type: 'text', value: (c) => c.phoneNumber },
+          pushName: { type: 'text', value: (c) => c.pushName },
+          lid: { type: 'text', value: (c) => c.lid },
+        },
+        conflictOn: ['sessionId', 'jid'],
+      });
       const firstByChat = new Map<string, InboundMessage>();
       for (const m of unique) if (!firstByChat.has(m.chatJid)) firstByChat.set(m.chatJid, m);
       const newChats = [...firstByChat].map(([jid, first]) => {
@@ -161,18 +158,18 @@ export function createInboxService(deps: {
           name: group || first.fromMe ? null : first.pushName,
         };
       });
-      await tx.$executeRawUnsafe(
-        `INSERT INTO chats (id, "sessionId", "remoteJid", "isGroup", "phoneNumber", name, "updatedAt")
-         SELECT u.id, $1::uuid, u.jid, u.is_group, u.phone, u.name, ${SQL_UTC_NOW}
-         FROM unnest($2::uuid[], $3::text[], $4::boolean[], $5::text[], $6::text[]) AS u(id, jid, is_group, phone, name)
-         ON CONFLICT ("sessionId", "remoteJid") DO NOTHING`,
-        sessionId,
-        newChats.map(() => uuidv7()),
-        newChats.map((c) => c.jid),
-        newChats.map((c) => c.group),
-        newChats.map((c) => c.phoneNumber),
-        newChats.map((c) => c.name),
-      );
+      await bulkInsert(tx, {
+        table: 'chats',
+        rows: newChats,
+        shared: { sessionId: { type: 'uuid', value: sessionId } },
+        columns: {
+          remoteJid: { type: 'text', value: (c) => c.jid },
+          isGroup: { type: 'boolean', value: (c) => c.group },
+          phoneNumber: { type: 'text', value: (c) => c.phoneNumber },
+          name: { type: 'text', value: (c) => c.name },
+        },
+        conflictOn: ['sessionId', 'remoteJid'],
+      });
       const chats = (
         await tx.$queryRawUnsafe<{ id: string; remoteJid: string; lastMessageAt: Date | string | null }[]>(
           `SELECT id, "remoteJid", "lastMessageAt" FROM chats WHERE "sessionId" = $1::uuid AND "remoteJid" = ANY($2::text[])`,
@@ -182,38 +179,30 @@ export function createInboxService(deps: {
       ).map((c) => ({ id: c.id, sessionId, remoteJid: c.remoteJid, lastMessageAt: c.lastMessageAt === null ? null : new Date(c.lastMessageAt) }));
       const chatByJid = new Map(chats.map((c) => [c.remoteJid, c]));
 
-      // Plain SQL with one array parameter per column: Prisma's per-row argument building was most
-      // of the cost of a batch (each message carries its raw provider JSON).
-      const now = new Date();
-      // Messages already stored (a redelivery) are skipped by ON CONFLICT and not returned.
-      const rows = unique.map((m) => ({ id: uuidv7(now.getTime()), chatId: chatByJid.get(m.chatJid)!.id, m }));
+      // Messages already stored (a redelivery) are skipped by the unique key and not returned.
       const inserted = (
-        await tx.$queryRawUnsafe<{ id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }[]>(
-          `INSERT INTO messages (id, "sessionId", "chatId", direction, kind, status, "providerMessageId", "fromJid", "senderPhone",
-             "senderName", text, content, "replyToProviderId", raw, "timestamp", "updatedAt")
-           SELECT u.id, $1::uuid, u.chat, u.direction::"MessageDirection", u.kind::"MessageKind", u.status::"MessageStatus", u.pid, u.from_jid, u.phone, u.name, u.text, u.content,
-             u.reply_to, u.raw, u.ts, ${SQL_UTC_NOW}
-           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-             $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], $14::jsonb[], $15::timestamp(3)[])
-             AS u(id, chat, direction, kind, status, pid, from_jid, phone, name, text, content, reply_to, raw, ts)
-           ON CONFLICT ("sessionId", "providerMessageId") DO NOTHING
-           RETURNING id, seq, "chatId", direction, "timestamp"`,
-          sessionId,
-          rows.map((r) => r.id),
-          rows.map((r) => r.chatId),
-          rows.map((r) => (r.m.fromMe ? 'OUTBOUND' : 'INBOUND')),
-          rows.map((r) => r.m.kind),
-          rows.map((r) => (r.m.fromMe ? 'SENT' : 'RECEIVED')),
-          rows.map((r) => r.m.id),
-          rows.map((r) => (r.m.fromMe ? 'me' : (r.m.senderJid ?? r.m.remoteJid))),
-          rows.map((r) => (r.m.fromMe ? null : r.m.senderPhone)),
-          rows.map((r) => (r.m.fromMe ? null : r.m.pushName)),
-          rows.map((r) => r.m.text),
-          rows.map((r) => jsonOrNull(contentOf(r.m))),
-          rows.map((r) => r.m.quotedMessageId),
-          rows.map((r) => jsonOrNull(r.m.raw)),
-          rows.map((r) => new Date(r.m.timestampMs).toISOString()),
-        )
+        await bulkInsert<InboundMessage, { id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }>(tx, {
+          table: 'messages',
+          rows: unique,
+          shared: { sessionId: { type: 'uuid', value: sessionId } },
+          columns: {
+            chatId: { type: 'uuid', value: (m) => chatByJid.get(m.chatJid)!.id },
+            direction: { type: 'text', castTo: '"MessageDirection"', value: (m) => (m.fromMe ? 'OUTBOUND' : 'INBOUND') },
+            kind: { type: 'text', castTo: '"MessageKind"', value: (m) => m.kind },
+            status: { type: 'text', castTo: '"MessageStatus"', value: (m) => (m.fromMe ? 'SENT' : 'RECEIVED') },
+            providerMessageId: { type: 'text', value: (m) => m.id },
+            fromJid: { type: 'text', value: (m) => (m.fromMe ? 'me' : (m.senderJid ?? m.remoteJid)) },
+            senderPhone: { type: 'text', value: (m) => (m.fromMe ? null : m.senderPhone) },
+            senderName: { type: 'text', value: (m) => (m.fromMe ? null : m.pushName) },
+            text: { type: 'text', value: (m) => m.text },
+            content: { type: 'jsonb', value: (m) => jsonOrNull(contentOf(m)) },
+            replyToProviderId: { type: 'text', value: (m) => m.quotedMessageId },
+            raw: { type: 'jsonb', value: (m) => jsonOrNull(m.raw) },
+            timestamp: { type: 'timestamp(3)', value: (m) => new Date(m.timestampMs).toISOString() },
+          },
+          conflictOn: ['sessionId', 'providerMessageId'],
+          returning: ['id', 'seq', 'chatId', 'direction', 'timestamp'],
+        })
       )
         .map((r) => ({ id: r.id, sessionId, chatId: r.chatId, direction: r.direction, seq: BigInt(r.seq), timestamp: new Date(r.timestamp) }))
         .sort((a, b) => (a.seq < b.seq ? -1 : 1));

@@ -3,13 +3,13 @@
  * to the inbox happens afterwards in the processor, so the provider never waits on it.
  */
 import { createBatcher } from '../../lib/batcher.ts';
+import { bulkInsert } from '../../lib/bulk-insert.ts';
 import { safeEqual } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { parseWebhookEnvelope, webhookDedupeKey, WebhookPayloadError } from '../../provider/webhook-events.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import { followEvents, type AppPubSub } from '../../lib/pubsub.ts';
-import { uuidv7 } from '../../lib/uuid.ts';
 
 export type IngestResult =
   | { status: 200; body: { received: true; duplicate: boolean } }
@@ -68,18 +68,19 @@ export function createWebhookService(deps: {
     async write(items) {
       // Within one batch the same event may appear twice (received + upsert racing): insert it once.
       const unique = [...new Map(items.map((i) => [i.dedupeKey, i])).values()];
-      // One statement with a parameter per column, not per row: its cost barely grows with the batch.
-      const rows = await prisma.$queryRawUnsafe<{ dedupeKey: string }[]>(
-        `INSERT INTO webhook_events (id, "sessionId", event, "dedupeKey", payload)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[])
-         ON CONFLICT ("dedupeKey") DO NOTHING
-         RETURNING "dedupeKey"`,
-        unique.map(() => uuidv7()),
-        unique.map((i) => i.sessionId),
-        unique.map((i) => i.event),
-        unique.map((i) => i.dedupeKey),
-        unique.map((i) => i.rawBody),
-      );
+      const rows = await bulkInsert<StoredEvent, { dedupeKey: string }>(prisma, {
+        table: 'webhook_events',
+        rows: unique,
+        columns: {
+          sessionId: { type: 'uuid', value: (i) => i.sessionId },
+          event: { type: 'text', value: (i) => i.event },
+          dedupeKey: { type: 'text', value: (i) => i.dedupeKey },
+          payload: { type: 'jsonb', value: (i) => i.rawBody },
+        },
+        conflictOn: ['dedupeKey'],
+        returning: ['dedupeKey'],
+        updatedAt: false,
+      });
       const inserted = new Set(rows.map((r) => r.dedupeKey));
       // Each newly inserted key is reported new once; every other copy is a duplicate.
       return items.map((i) => !inserted.delete(i.dedupeKey));

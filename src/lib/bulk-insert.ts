@@ -1,0 +1,58 @@
+/**
+ * Many rows in one INSERT with one array parameter per column (`unnest`), skipping rows that hit a
+ * unique constraint. Prisma's createMany builds arguments per row and value; this statement's cost
+ * barely grows with the batch, which is what the webhook and inbox hot paths need.
+ */
+import { uuidv7 } from './uuid.ts';
+import { SQL_UTC_NOW } from './database.ts';
+
+/** A column filled per row: its PostgreSQL type, and optionally the type it is cast to on insert (enums). */
+export interface BulkColumn<Row> {
+  type: 'uuid' | 'text' | 'boolean' | 'jsonb' | 'timestamp(3)';
+  castTo?: string;
+  value: (row: Row) => unknown;
+}
+
+interface Executor {
+  $queryRawUnsafe<T>(query: string, ...values: unknown[]): Promise<T>;
+}
+
+export async function bulkInsert<Row, Returned = never>(
+  db: Executor,
+  opts: {
+    table: string;
+    rows: readonly Row[];
+    columns: Record<string, BulkColumn<Row>>;
+    /** The same value for every row (e.g. the session), passed once. */
+    shared?: Record<string, { type: 'uuid' | 'text'; value: unknown }>;
+    /** Columns of the unique constraint whose conflicts are skipped. */
+    conflictOn: string[];
+    returning?: string[];
+    /** Whether the table has Prisma's `updatedAt` column (set to now); default true. */
+    updatedAt?: boolean;
+  },
+): Promise<Returned[]> {
+  if (opts.rows.length === 0) return [];
+  const quote = (name: string) => `"${name}"`;
+  const perRow = Object.entries(opts.columns);
+  const shared = Object.entries(opts.shared ?? {});
+  const params: unknown[] = [];
+  const param = (value: unknown, type: string) => `$${params.push(value)}::${type}`;
+
+  const arrays = [param(opts.rows.map(() => uuidv7()), 'uuid[]'), ...perRow.map(([, c]) => param(opts.rows.map(c.value), `${c.type}[]`))];
+  const aliases = ['id', ...perRow.map((_, i) => `c${i}`)];
+  const sharedValues = shared.map(([, s]) => param(s.value, s.type));
+  const stamped = opts.updatedAt ?? true;
+  const names = ['id', ...perRow.map(([name]) => name), ...shared.map(([name]) => name), ...(stamped ? ['updatedAt'] : [])];
+  const selected = [
+    'u.id',
+    ...perRow.map(([, c], i) => (c.castTo ? `u.c${i}::${c.castTo}` : `u.c${i}`)),
+    ...sharedValues,
+    ...(stamped ? [SQL_UTC_NOW] : []),
+  ];
+  const sql = `INSERT INTO ${opts.table} (${names.map(quote).join(', ')})
+    SELECT ${selected.join(', ')} FROM unnest(${arrays.join(', ')}) AS u(${aliases.join(', ')})
+    ON CONFLICT (${opts.conflictOn.map(quote).join(', ')}) DO NOTHING
+    ${opts.returning ? `RETURNING ${opts.returning.map(quote).join(', ')}` : ''}`;
+  return db.$queryRawUnsafe<Returned[]>(sql, ...params);
+}
