@@ -50,8 +50,11 @@ describe('QR codes', () => {
 
     // Once the provider answers again, it confirms the same QR, which is served for another term.
     await clearFaults(app);
-    await app.running.services.sessions.runMaintenance();
-    const confirmed = (await app.data(GetSession, { id: s.id })).session!.qrCode;
+    clock.advance(5_000);
+    const confirmed = await eventually(async () => {
+      await app!.running.services.sessions.runMaintenance();
+      return (await app!.data(GetSession, { id: s.id })).session!.qrCode ?? undefined;
+    });
     expect(confirmed?.value).toBe(connectSession.qrCode!.value);
     expect(new Date(confirmed!.expiresAt).getTime()).toBeGreaterThan(clock.now());
   });

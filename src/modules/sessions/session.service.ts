@@ -226,11 +226,10 @@ export function createSessionService(deps: SessionServiceDeps) {
     });
     for (const session of due) {
       if (session.connectStartedAt && clock.now() - session.connectStartedAt.getTime() >= timings.connectTimeoutMs) continue;
-      // Every process runs this; the one that moves the expiry (by a millisecond, so the current QR
-      // is still served meanwhile) fetches the next QR, and the others see it moved and skip.
+      // Every process runs this; whichever claims the session first in this window fetches.
       const claimed = await prisma.whatsAppSession.updateMany({
-        where: { id: session.id, status: 'QR_READY', qrExpiresAt: session.qrExpiresAt },
-        data: { qrExpiresAt: new Date(session.qrExpiresAt!.getTime() - 1) },
+        where: { id: session.id, status: 'QR_READY', OR: [{ qrRefreshClaimedAt: null }, { qrRefreshClaimedAt: { lt: new Date(clock.now() - margin) } }] },
+        data: { qrRefreshClaimedAt: now() },
       });
       if (claimed.count === 0) continue;
       try {

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "whatsapp_sessions" ADD COLUMN     "qrRefreshClaimedAt" TIMESTAMP(3);
