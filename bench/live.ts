@@ -76,21 +76,27 @@ async function closeClients(clients: Client[]) {
   );
 }
 
-/** Frames per second delivered to every client for `events` published events. */
-async function fanOut(mode: Mode, clientCount: number, events: number): Promise<number> {
+/**
+ * Frames per second delivered to every client for `events` published events: the best of a few
+ * rounds on the same connections, so a moment of noise on a shared machine does not decide it.
+ */
+async function fanOut(mode: Mode, clientCount: number, events: number, rounds = 3): Promise<number> {
   const server = await startServer(mode);
   try {
     const clients = await connectClients(server, clientCount);
     // Warm up the paths once, then measure.
     await server.child.request({ type: 'burst', events: 10 }, 'sent');
     await waitForFrames(clients, 10);
-    for (const c of clients) c.frames = 0;
-    const started = performance.now();
-    await server.child.request({ type: 'burst', events }, 'sent');
-    await waitForFrames(clients, events);
-    const seconds = (performance.now() - started) / 1000;
+    let best = 0;
+    for (let round = 0; round < rounds; round++) {
+      for (const c of clients) c.frames = 0;
+      const started = performance.now();
+      await server.child.request({ type: 'burst', events }, 'sent');
+      await waitForFrames(clients, events);
+      best = Math.max(best, (clientCount * events) / ((performance.now() - started) / 1000));
+    }
     await closeClients(clients);
-    return (clientCount * events) / seconds;
+    return best;
   } finally {
     await server.child.stop();
   }
