@@ -36,6 +36,17 @@ describe('webhook route', () => {
     await settled(app);
   });
 
+  it('stores and applies an event whose text holds a NUL character, which PostgreSQL text cannot', async () => {
+    const id = '3EB0NUL00000000000000001';
+    const body = textEvent(secrets.api_key, id).replaceAll('forged?', 'before\\u0000after');
+    expect(body).toContain('\\u0000');
+    const res = await post(app, body, { 'x-webhook-signature': secrets.webhook_secret });
+    expect(res.status).toBe(200);
+    await settled(app);
+    const message = await app.running.db.prisma.message.findFirst({ where: { providerMessageId: id } });
+    expect(message?.text).toBe('before\uFFFDafter');
+  });
+
   it('refuses a rotated-out key at once, and the webhooks of a deleted session', async () => {
     const other = await connectedSession(app, 'Rotated');
     const old = (await providerSession(app, other.providerSessionId))!;

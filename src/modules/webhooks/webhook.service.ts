@@ -19,8 +19,22 @@ interface StoredEvent {
   sessionId: string;
   event: string;
   dedupeKey: string;
-  /** The body as received (JSON text), stored as the event's payload. */
-  rawBody: string;
+  /** The body as received (JSON text, made storable), stored as the event's payload. */
+  payload: string;
+}
+
+/**
+ * JSON may escape a NUL character (\u0000), which no PostgreSQL text or jsonb value can hold: such
+ * characters become U+FFFD, rather than the event (and every event stored with it) failing again on
+ * each of the provider's retries.
+ */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\0', '\uFFFD');
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [withoutNul(key), withoutNul(v)]));
+  }
+  return value;
 }
 
 /**
@@ -75,7 +89,7 @@ export function createWebhookService(deps: {
           sessionId: { type: 'uuid', value: (i) => i.sessionId },
           event: { type: 'text', value: (i) => i.event },
           dedupeKey: { type: 'text', value: (i) => i.dedupeKey },
-          payload: { type: 'jsonb', value: (i) => i.rawBody },
+          payload: { type: 'jsonb', value: (i) => i.payload },
         },
         conflictOn: ['dedupeKey'],
         returning: ['dedupeKey'],
@@ -90,10 +104,15 @@ export function createWebhookService(deps: {
   return {
     async ingest(rawBody: string, signature: string | null): Promise<IngestResult> {
       let body: unknown;
+      let payload = rawBody;
       try {
         body = JSON.parse(rawBody);
       } catch {
         return { status: 400, body: { error: 'Body is not JSON' } };
+      }
+      if (rawBody.includes('\\u0000')) {
+        body = withoutNul(body);
+        payload = JSON.stringify(body);
       }
       let envelope;
       try {
@@ -116,7 +135,7 @@ export function createWebhookService(deps: {
         sessionId: session.id,
         event: envelope.event,
         dedupeKey: `${session.id}:${webhookDedupeKey(envelope)}`,
-        rawBody,
+        payload,
       });
       if (!duplicate) deps.onStored();
       return { status: 200, body: { received: true, duplicate } };
