@@ -139,7 +139,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       graphiql: config.graphiql,
     });
 
-    const ws = attachGraphqlWs({ server, yoga, auth: services.auth });
+    const ws = attachGraphqlWs({ server, yoga, auth: services.auth, logger: logger.child({ component: 'graphql-ws' }) });
     closers.unshift(() => ws.close());
     services.webhookProcessor.start();
     services.sessions.startBackground();

@@ -9,6 +9,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toCodedError, type YogaServer } from '../graphql/yoga.ts';
 import { BadUserInputError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
 import { accessKey, bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import { createSubscriptionHub, type SubscriberSink } from './subscription-hub.ts';
@@ -51,7 +52,7 @@ type Extra = {
   viewer?: Viewer;
 };
 
-export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; path?: string }) {
+export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; logger: Logger; path?: string }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 1024 * 1024 });
   const hub = createSubscriptionHub();
   const server = makeServer<Record<string, unknown>, Extra>({
@@ -120,7 +121,7 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
     answeredPing.add(socket);
     socket.on('pong', markAnswered);
     socket.on('error', closeOnError);
-    const closed = server.opened(new Connection(socket), { socket });
+    const closed = server.opened(new Connection(socket, opts.logger), { socket });
     socket.once('close', (code, reason) => void closed(code, String(reason)));
   });
   return {
@@ -149,7 +150,10 @@ function closeOnError(this: WebSocket) {
 /** graphql-ws's view of a `ws` socket. */
 class Connection {
   readonly protocol: string;
-  constructor(private readonly socket: WebSocket) {
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly logger: Logger,
+  ) {
     this.protocol = socket.protocol;
   }
   send(data: string): Promise<void> {
@@ -163,8 +167,13 @@ class Connection {
     this.socket.close(code, reason);
   }
   onMessage(handle: (data: string) => Promise<void>): void {
-    const socket = this.socket;
-    socket.on('message', (message) => void handle(String(message)).catch(() => closeOnError.call(socket)));
+    const { socket, logger } = this;
+    socket.on('message', (message) =>
+      void handle(String(message)).catch((error: unknown) => {
+        logger.error('graphql-ws message handling failed', { error: error instanceof Error ? error : String(error) });
+        closeOnError.call(socket);
+      }),
+    );
   }
 }
 
