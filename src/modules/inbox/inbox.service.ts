@@ -149,7 +149,7 @@ export function createInboxService(deps: {
       });
       const firstByChat = new Map<string, InboundMessage>();
       for (const m of unique) if (!firstByChat.has(m.chatJid)) firstByChat.set(m.chatJid, m);
-      const newChats = [...firstByChat].map(([jid, first]) => {
+      const chatsOfBatch = [...firstByChat].map(([jid, first]) => {
         const group = isGroupJid(jid);
         return {
           jid,
@@ -160,7 +160,7 @@ export function createInboxService(deps: {
       });
       await bulkInsert(tx, {
         table: 'chats',
-        rows: newChats,
+        rows: chatsOfBatch,
         shared: { sessionId: { type: 'uuid', value: sessionId } },
         columns: {
           remoteJid: { type: 'text', value: (c) => c.jid },
@@ -174,7 +174,7 @@ export function createInboxService(deps: {
         await tx.$queryRawUnsafe<{ id: string; remoteJid: string; lastMessageAt: Date | string | null }[]>(
           `SELECT id, "remoteJid", "lastMessageAt" FROM chats WHERE "sessionId" = $1::uuid AND "remoteJid" = ANY($2::text[])`,
           sessionId,
-          newChats.map((c) => c.jid),
+          chatsOfBatch.map((c) => c.jid),
         )
       ).map((c) => ({ id: c.id, sessionId, remoteJid: c.remoteJid, lastMessageAt: c.lastMessageAt === null ? null : new Date(c.lastMessageAt) }));
       const chatByJid = new Map(chats.map((c) => [c.remoteJid, c]));
