@@ -228,7 +228,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       if (session.connectStartedAt && clock.now() - session.connectStartedAt.getTime() >= timings.connectTimeoutMs) continue;
       // Every process runs this; whichever claims the session first in this window fetches.
       const claimed = await prisma.whatsAppSession.updateMany({
-        where: { id: session.id, status: 'QR_READY', OR: [{ qrRefreshClaimedAt: null }, { qrRefreshClaimedAt: { lt: new Date(clock.now() - margin) } }] },
+        where: { id: session.id, status: 'QR_READY', OR: [{ qrRefreshClaimedAt: null }, { qrRefreshClaimedAt: { lte: new Date(clock.now() - margin) } }] },
         data: { qrRefreshClaimedAt: now() },
       });
       if (claimed.count === 0) continue;
