@@ -13,6 +13,7 @@ import { sendJson } from './http/respond.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { openDatabase, type Database } from './lib/database.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
+import { requestIdFrom, runWithRequestContext } from './lib/request-context.ts';
 import { deployMigrations } from './lib/migrations.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
@@ -53,7 +54,7 @@ export interface RunningApp {
 
 export function buildApp(config: AppConfig, deps: AppDeps = {}) {
   const clock = deps.clock ?? systemClock;
-  const logger = deps.logger ?? createLogger(config.logLevel);
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
   let running: RunningApp | null = null;
   let closers: (() => Promise<void>)[] = [];
   let stopping: Promise<void> | null = null;
@@ -64,7 +65,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     const db = await openDatabase({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir });
     closers.unshift(() => db.close());
     const applied = await db.withMigrationAdapter((factory) => deployMigrations(factory, MIGRATIONS_DIR));
-    if (applied.length) logger.info('migrations applied', { applied });
+    if (applied.length) logger.info({ applied }, 'migrations applied');
 
     const pubsub = createAppPubSub(config.redisUrl);
     closers.unshift(() => pubsub.close());
@@ -76,11 +77,16 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 
     // Bind the port first: the sandbox URL and the webhook URL depend on it.
     const server = createServer((req, res) => {
-      route(req, res).catch((error: unknown) => {
-        logger.error('request failed', { error: error instanceof Error ? error : String(error), path: req.url });
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-        else res.destroy();
-      });
+      // Every line logged for this request, down to the provider calls it makes, carries its id.
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      res.setHeader('x-request-id', requestId);
+      runWithRequestContext({ requestId }, () =>
+        route(req, res).catch((error: unknown) => {
+          logger.error({ err: error, path: req.url }, 'request failed');
+          if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+          else res.destroy();
+        }),
+      );
     });
     closers.unshift(async () => {
       server.closeAllConnections();
@@ -100,7 +106,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       const instance = createSandbox({ personalAccessToken: token, clock, logger: logger.child({ component: 'sandbox' }), ...deps.sandbox });
       closers.unshift(() => instance.close());
       sandbox = { instance, token, baseUrl: `${url}/sandbox/api` };
-      logger.info('provider sandbox on: no WhatsApp account is used', { baseUrl: sandbox.baseUrl });
+      logger.info({ baseUrl: sandbox.baseUrl }, 'provider sandbox on: no WhatsApp account is used');
     }
     const providerBaseUrl = sandbox?.baseUrl ?? config.wasender.baseUrl;
     // Retry back-off runs on real time even when tests inject a manual clock.
@@ -170,7 +176,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 
     running = { url, yoga, db, services, pubsub, server, sandbox, liveStats: () => ws.hub.stats() };
     ready = true;
-    logger.info('listening', { url, database: db.kind, pubsub: config.redisUrl ? 'redis' : 'memory' });
+    logger.info({ url, database: db.kind, pubsub: config.redisUrl ? 'redis' : 'memory' }, 'listening');
     return running;
   }
 
@@ -180,7 +186,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       closers = [];
       running = null;
       for (const close of toClose) {
-        await close().catch((error: unknown) => logger.warn('shutdown step failed', { error: String(error) }));
+        await close().catch((error: unknown) => logger.warn({ err: error }, 'shutdown step failed'));
       }
     })();
     return stopping;

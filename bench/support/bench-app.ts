@@ -49,7 +49,7 @@ export async function startBenchApp(env: Record<string, string> = {}) {
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     ...env,
   });
-  const instance = buildApp(config, { host: '127.0.0.1', logger: createLogger(config.logLevel) });
+  const instance = buildApp(config, { host: '127.0.0.1', logger: createLogger({ level: config.logLevel }) });
   const running = await instance.start();
   const { createSession } = await graphql(running, `mutation($input: CreateSessionInput!) { createSession(input: $input) { id providerSessionId } }`, {
     input: { name: 'Bench', phoneNumber: '+255700000900', accountProtection: false },

@@ -10,6 +10,7 @@ import type { Context } from '../context.ts';
 import type { Prisma } from '../lib/database.ts';
 import { badInputFromIssues, causedBy, DomainError, UnauthenticatedError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { currentRequestContext } from '../lib/request-context.ts';
 import { SubscriptionOverflowError, type AppPubSub } from '../lib/pubsub.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import type { Services } from '../services.ts';
@@ -88,7 +89,7 @@ export function createYogaServer(deps: YogaDeps) {
       debug: (...args) => logger.debug(String(args[0])),
       info: (...args) => logger.info(String(args[0])),
       warn: (...args) => logger.warn(String(args[0])),
-      error: (...args) => logger.error(String(args[0]), { detail: args.slice(1).map(String) }),
+      error: (...args) => logger.error({ detail: args.slice(1).map(String) }, String(args[0])),
     },
     maskedErrors: {
       maskError(error, message) {
@@ -97,7 +98,7 @@ export function createYogaServer(deps: YogaDeps) {
         // Not for clients: the subscription hub closes the affected sockets with a resubscribe code.
         if (causedBy(error, SubscriptionOverflowError)) return error as Error;
         const original = error instanceof GraphQLError ? error.originalError : error;
-        logger.error('unexpected error', { error: original instanceof Error ? original : String(original) });
+        logger.error({ err: original }, 'unexpected error');
         return coded(error, message, { code: 'INTERNAL_SERVER_ERROR' });
       },
     },
@@ -112,7 +113,7 @@ export function createYogaServer(deps: YogaDeps) {
         prisma: deps.prisma,
         pubsub: deps.pubsub,
         services: deps.services,
-        requestId: initial.request?.headers.get('x-request-id') ?? randomUUID(),
+        requestId: currentRequestContext()?.requestId ?? randomUUID(),
       };
     },
   });

@@ -3,13 +3,14 @@
  * envelop so both transports share context and plugins.
  */
 import type { Server } from 'node:http';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toCodedError, type YogaServer } from '../graphql/yoga.ts';
 import { BadUserInputError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { runWithRequestContext } from '../lib/request-context.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
 import { accessKey, bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import { createSubscriptionHub, type SubscriberSink } from './subscription-hub.ts';
@@ -169,10 +170,13 @@ class Connection {
   onMessage(handle: (data: string) => Promise<void>): void {
     const { socket, logger } = this;
     socket.on('message', (message) =>
-      void handle(String(message)).catch((error: unknown) => {
-        logger.error('graphql-ws message handling failed', { error: error instanceof Error ? error : String(error) });
-        closeOnError.call(socket);
-      }),
+      // Each message (a subscribe, with the execution it starts) is one request for the logs.
+      runWithRequestContext({ requestId: randomUUID() }, () =>
+        void handle(String(message)).catch((error: unknown) => {
+          logger.error({ err: error }, 'graphql-ws message handling failed');
+          closeOnError.call(socket);
+        }),
+      ),
     );
   }
 }

@@ -50,7 +50,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, w
   } catch (error) {
     // Not stored: a 5xx makes the provider retry.
     // Only the error's kind: a driver message may quote the payload, which holds the session's API key.
-    logger.error('webhook could not be stored', { errorName: (error as Error)?.name, errorCode: (error as { code?: string })?.code });
+    logger.error({ errorName: (error as Error)?.name, errorCode: (error as { code?: string })?.code }, 'webhook could not be stored');
     return sendJson(res, 503, { error: 'Could not store the event; retry later' });
   }
 }

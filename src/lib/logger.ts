@@ -1,50 +1,72 @@
 /**
- * Structured JSON logger. Values under keys that look like secrets are redacted before writing, so a
- * careless `log.info({ apiKey })` still never leaks a credential.
+ * Logging: pino, JSON lines (pretty when stdout is a terminal). Secrets are redacted by path, so our
+ * own ids (a `sessionId` field is ours) stay readable while the provider's credentials never appear.
+ * Every line written while a request is handled carries that request's id (see request-context.ts).
  */
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+import { currentRequestContext } from './request-context.ts';
+
+export type Logger = PinoLogger;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-export type LogFields = Record<string, unknown>;
 
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  child(fields: LogFields): Logger;
+/**
+ * Where secrets sit in what we log: headers of requests and provider calls, the provider's webhook
+ * envelope (its `sessionId` is the session's API key), and credential fields of any logged object.
+ */
+export const REDACTED_PATHS = [
+  'authorization',
+  'headers.authorization',
+  'headers["x-webhook-signature"]',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers["x-webhook-signature"]',
+  '*.headers.cookie',
+  'signature',
+  'token',
+  'apiKey',
+  'api_key',
+  'webhookSecret',
+  'webhook_secret',
+  'personalAccessToken',
+  '*.token',
+  '*.apiKey',
+  '*.api_key',
+  '*.webhookSecret',
+  '*.webhook_secret',
+  '*.personalAccessToken',
+  'envelope.sessionId',
+  'payload.sessionId',
+  'body.sessionId',
+];
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where lines go; default stdout (pretty on a terminal, JSON otherwise). */
+  destination?: DestinationStream;
+  /** Fields on every line. */
+  base?: Record<string, unknown>;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-const SECRET_KEY = /token|secret|password|authorization|api_?key|sessionid|signature|cookie/i;
-
-export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && v != null ? '[redacted]' : redact(v, depth + 1);
-  }
-  return out;
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination =
+    options.destination ?? (process.stdout.isTTY ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination({ dest: 1, sync: true }));
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: options.base ?? {},
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { err: pino.stdSerializers.err },
+      // A fresh object each time: pino merges the line's fields into what the mixin returns.
+      mixin: () => {
+        const context = currentRequestContext();
+        return context ? { requestId: context.requestId } : {};
+      },
+    },
+    destination,
+  );
 }
 
-export function createLogger(
-  level: LogLevel = 'info',
-  base: LogFields = {},
-  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
-): Logger {
-  const threshold = ORDER[level];
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
-    if (ORDER[lvl] < threshold) return;
-    const record = { time: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
-    write(JSON.stringify(redact(record)));
-  };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
-  };
-}
-
-export const silentLogger: Logger = createLogger('silent');
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -289,7 +289,7 @@ export function createWasenderClient(opts: WasenderClientOptions) {
       res = await doFetch(url, { method: call.method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError';
-      log.warn('provider call failed', { method: call.method, path: call.path, reason: timedOut ? 'timeout' : 'network' });
+      log.warn({ method: call.method, path: call.path, reason: timedOut ? 'timeout' : 'network' }, 'provider call failed');
       throw new ProviderError({
         status: 0,
         code: timedOut ? 'TIMEOUT' : 'UNAVAILABLE',
@@ -308,7 +308,7 @@ export function createWasenderClient(opts: WasenderClientOptions) {
         if (res.ok) throw new ProviderError({ status: res.status, code: 'BAD_RESPONSE', message: 'The provider answered with something other than JSON', rateLimit });
       }
     }
-    log.debug('provider call', { method: call.method, path: call.path, status: res.status, ms: Date.now() - started });
+    log.debug({ method: call.method, path: call.path, status: res.status, ms: Date.now() - started }, 'provider call');
     if (res.ok && body?.success !== false) return { body, status: res.status };
 
     const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.status}`;
@@ -344,7 +344,7 @@ export function createWasenderClient(opts: WasenderClientOptions) {
         const exp = Math.min(backoff.maxMs, backoff.baseMs * 2 ** attemptNo);
         const jittered = exp / 2 + Math.random() * (exp / 2);
         const delay = error.retryAfter !== undefined ? Math.max(error.retryAfter * 1000, jittered) : jittered;
-        log.info('retrying provider call', { method: call.method, path: call.path, attempt: attemptNo + 1, delayMs: Math.round(delay) });
+        log.info({ method: call.method, path: call.path, attempt: attemptNo + 1, delayMs: Math.round(delay) }, 'retrying provider call');
         await sleep(delay);
       }
     }

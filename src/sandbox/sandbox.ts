@@ -194,7 +194,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     const status = await post(session, body);
     const ok = status >= 200 && status < 300;
     if (!ok) {
-      log.info('webhook not acknowledged; will redeliver', { event, status });
+      log.info({ event, status }, 'webhook not acknowledged; will redeliver');
       const redeliver = (attempt: number) =>
         later(retry.baseDelayMs * 2 ** (attempt - 1), () => {
           if (!sessions.has(session.id)) return;
@@ -834,7 +834,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
           if (!res.destroyed) send(res, error.status, error.body);
           return;
         }
-        log.error('sandbox error', { error: error instanceof Error ? error.message : String(error) });
+        log.error({ error: error instanceof Error ? error.message : String(error) }, 'sandbox error');
         if (!res.destroyed) send(res, 500, { success: false, message: 'Server Error' });
       }
     },

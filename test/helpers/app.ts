@@ -56,7 +56,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   });
   const app = buildApp(config, {
     host: '127.0.0.1',
-    logger: createLogger(config.logLevel),
+    logger: createLogger({ level: config.logLevel }),
     ...opts,
     // Quick retries so redelivery and back-off tests take milliseconds, not minutes.
     sandbox: { webhookRetry: { attempts: 8, baseDelayMs: 100 }, ...opts.sandbox },

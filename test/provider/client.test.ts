@@ -10,7 +10,7 @@ import { serveSandbox } from '../../src/sandbox/serve.ts';
 
 const PAT = 'pat-contract-test-0123456789';
 const logLines: string[] = [];
-const logger = createLogger('debug', {}, (line) => logLines.push(line));
+const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
 
 let served: Awaited<ReturnType<typeof serveSandbox>>;
 let client: WasenderClient;

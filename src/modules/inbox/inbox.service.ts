@@ -380,7 +380,7 @@ export function createInboxService(deps: {
           try {
             await deps.provider.session(apiKey).markRead({ id: last.providerMessageId!, remoteJid: chat.remoteJid, fromMe: false });
           } catch (error) {
-            logger.warn('mark read at the provider failed', { chatId, error: String(error) });
+            logger.warn({ chatId, err: error }, 'mark read at the provider failed');
             throw toDomainError(error);
           }
         }

@@ -124,7 +124,7 @@ export function createSessionService(deps: SessionServiceDeps) {
           type: 'ERROR',
           message: `${action} failed: ${mapped instanceof Error ? mapped.message : 'unknown error'}`,
           status: session.status,
-        }).catch((e: unknown) => logger.warn('could not write session log', { error: String(e) }));
+        }).catch((e: unknown) => logger.warn({ err: e }, 'could not write session log'));
       }
       throw mapped;
     }
@@ -237,7 +237,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         await applyQr(session.id, qr, { fetched: true });
       } catch (error) {
         // The provider may have moved on (scanned, dropped); reconciliation repairs the status.
-        logger.warn('QR refresh failed', { sessionId: session.id, error: String(error) });
+        logger.warn({ sessionId: session.id, err: error }, 'QR refresh failed');
       }
     }
   }
@@ -257,7 +257,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       });
       if (!applied) continue; // another process got there first
       await provider.disconnectSession(providerId(session)).catch((error: unknown) =>
-        logger.warn('disconnect after give-up failed', { sessionId: session.id, error: String(error) }),
+        logger.warn({ sessionId: session.id, err: error }, 'disconnect after give-up failed'),
       );
     }
   }
@@ -280,7 +280,7 @@ export function createSessionService(deps: SessionServiceDeps) {
           });
         }
       } catch (error) {
-        logger.warn('reconciliation failed', { sessionId: session.id, error: String(error) });
+        logger.warn({ sessionId: session.id, err: error }, 'reconciliation failed');
       }
     }
   }
@@ -293,7 +293,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       const handle = clock.setTimeout(() => {
         timers = timers.filter((t) => t !== handle);
         task()
-          .catch((error: unknown) => logger.warn(`${name} failed`, { error: String(error) }))
+          .catch((error: unknown) => logger.warn({ err: error }, `${name} failed`))
           .finally(schedule);
       }, ms);
       timers.push(handle);
@@ -355,7 +355,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         return created;
       } catch (error) {
         // Leave nothing half-made at the provider either.
-        await provider.deleteSession(remote.id).catch((e: unknown) => logger.error('could not remove provider session after failed create', { providerSessionId: remote.id, error: String(e) }));
+        await provider.deleteSession(remote.id).catch((e: unknown) => logger.error({ providerSessionId: remote.id, err: e }, 'could not remove provider session after failed create'));
         throw error;
       }
     },
@@ -428,7 +428,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       credentialsChanged(session.apiKeyHash);
       pubsub.publish('sessionDeleted', id, { sessionId: id });
       pubsub.publish('anySessionDeleted', { sessionId: id });
-      logger.info('session deleted', { sessionId: id });
+      logger.info({ sessionId: id }, 'session deleted');
       return id;
     },
 
@@ -475,7 +475,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       stopped = false;
       every(timings.maintenanceIntervalMs, () => this.runMaintenance(), 'session maintenance');
       if (timings.reconcileIntervalMs > 0) {
-        reconcile().catch((error: unknown) => logger.warn('initial reconciliation failed', { error: String(error) }));
+        reconcile().catch((error: unknown) => logger.warn({ err: error }, 'initial reconciliation failed'));
         every(timings.reconcileIntervalMs, reconcile, 'reconciliation');
       }
     },

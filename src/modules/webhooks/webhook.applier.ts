@@ -116,7 +116,7 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
           }
         }
       } catch (error) {
-        logger.warn('webhook event could not be applied', { webhookEventId: stored.id, event: stored.event, error: String(error) });
+        logger.warn({ webhookEventId: stored.id, event: stored.event, err: error }, 'webhook event could not be applied');
         failures.set(stored.id, error as Error);
       }
     }

@@ -61,11 +61,10 @@ export function createWebhookProcessor(deps: {
       for (const [id, error] of failures) {
         const event = batch.find((e) => e.id === id)!;
         const parked = event.attempts >= maxAttempts;
-        logger.error(parked ? 'webhook event parked after repeated failures' : 'webhook event failed; will retry', {
-          webhookEventId: id,
-          event: event.event,
-          error: error.message,
-        });
+        logger.error(
+          { webhookEventId: id, sessionId: event.sessionId, event: event.event, err: error },
+          parked ? 'webhook event parked after repeated failures' : 'webhook event failed; will retry',
+        );
         await prisma.webhookEvent.update({
           where: { id },
           data: {
@@ -88,7 +87,7 @@ export function createWebhookProcessor(deps: {
     running = (async () => {
       do {
         again = false;
-        await drain().catch((error: unknown) => logger.error('webhook processing failed', { error: String(error) }));
+        await drain().catch((error: unknown) => logger.error({ err: error }, 'webhook processing failed'));
       } while (again && !stopped);
     })().finally(() => {
       running = null;

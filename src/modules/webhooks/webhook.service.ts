@@ -62,7 +62,7 @@ export function createWebhookService(deps: {
     },
     (error) => {
       sessionCache.clear();
-      logger.error('session cache invalidation stopped', { error: String(error) });
+      logger.error({ err: error }, 'session cache invalidation stopped');
     },
   );
 
@@ -124,11 +124,11 @@ export function createWebhookService(deps: {
       if (!envelope.sessionKey) return { status: 401, body: { error: 'Unknown session' } };
       const session = await sessionFor(envelope.sessionKey);
       if (!session) {
-        logger.warn('webhook refused: unknown session', { event: envelope.event });
+        logger.warn({ event: envelope.event }, 'webhook refused: unknown session');
         return { status: 401, body: { error: 'Unknown session' } };
       }
       if (!signature || !safeEqual(signature, session.webhookSecret)) {
-        logger.warn('webhook refused: bad signature', { sessionId: session.id, event: envelope.event });
+        logger.warn({ sessionId: session.id, event: envelope.event }, 'webhook refused: bad signature');
         return { status: 401, body: { error: 'Invalid webhook signature' } };
       }
       const duplicate = await writer.add({
