@@ -6,7 +6,7 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
-import { badInputFromIssues } from '../../lib/errors.ts';
+import { badInputFromIssues, DomainError } from '../../lib/errors.ts';
 import { followEvents, type AppPubSub } from '../../lib/pubsub.ts';
 import { z } from 'zod';
 import { toDomainError } from './provider-errors.ts';
@@ -74,6 +74,15 @@ export function createProviderSettingsService(deps: {
     },
 
     async setToken(raw: string): Promise<ProviderSettingsView> {
+      // The sandbox would accept only its own token, and a stored real token would then be sent to
+      // the sandbox: neither is what the admin wants.
+      if (deps.sandboxToken !== null) {
+        throw new DomainError(
+          'INVALID_STATE',
+          'The built-in provider sandbox is on, so a provider token cannot be verified or used: set WASENDER_API_TOKEN (or WASENDER_SANDBOX=0) and restart to use the real provider',
+          { sandbox: true },
+        );
+      }
       const parsed = TokenInput.safeParse(raw);
       if (!parsed.success) throw badInputFromIssues(parsed.error.issues.map((i) => ({ ...i, path: ['token'] })));
       const token = parsed.data;
