@@ -16,7 +16,8 @@ import { createLogger, type Logger } from './lib/logger.ts';
 import { deployMigrations } from './lib/migrations.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
-import { createSecretBox, loadOrCreateDevKey, randomToken } from './lib/crypto.ts';
+import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './lib/crypto.ts';
+import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
@@ -49,6 +50,11 @@ export interface RunningApp {
   liveStats: () => import('./http/subscription-hub.ts').HubStats;
   /** The built-in provider sandbox and its personal access token, when it is on. */
   sandbox: { instance: Sandbox; token: string; baseUrl: string } | null;
+}
+
+function isAdminBearer(req: IncomingMessage, adminToken: string | null): boolean {
+  const token = bearerToken(req.headers.authorization);
+  return adminToken !== null && token !== null && safeEqual(token, adminToken);
 }
 
 export function buildApp(config: AppConfig, deps: AppDeps = {}) {
@@ -97,7 +103,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     let sandbox: RunningApp['sandbox'] = null;
     if (config.wasender.sandbox) {
       const token = config.wasender.apiToken ?? `sandbox-${randomToken(18)}`;
-      const instance = createSandbox({ personalAccessToken: token, clock, logger: logger.child({ component: 'sandbox' }), ...deps.sandbox });
+      const instance = createSandbox({
+        personalAccessToken: token,
+        clock,
+        logger: logger.child({ component: 'sandbox' }),
+        // In production the endpoints that fake phones and users are the admin's alone.
+        ...(config.production ? { authorizeControl: (req: IncomingMessage) => isAdminBearer(req, config.adminToken) } : {}),
+        ...deps.sandbox,
+      });
       closers.unshift(() => instance.close());
       sandbox = { instance, token, baseUrl: `${url}/sandbox/api` };
       logger.info('provider sandbox on: no WhatsApp account is used', { baseUrl: sandbox.baseUrl });
