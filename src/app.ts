@@ -21,6 +21,7 @@ import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
+import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +35,7 @@ export interface AppDeps {
   /** Host to bind; tests use 127.0.0.1. */
   host?: string;
   sessionTimings?: Partial<SessionTimings>;
+  webhookRetention?: Partial<Omit<WebhookRetentionOptions, 'retentionDays'>>;
   /** Options for the built-in sandbox (when it is on). */
   sandbox?: Partial<SandboxOptions>;
   provider?: Partial<WasenderClientOptions>;
@@ -142,6 +144,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       providerSettings,
       webhookUrl: () => `${publicUrl}/api/whatsapp/webhook`,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
+      webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
     });
     const yoga = createYogaServer({
       schema: buildSchema(),
@@ -156,8 +159,10 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     closers.unshift(() => ws.close());
     services.webhookProcessor.start();
     services.sessions.startBackground();
+    services.webhookRetention.start();
     closers.unshift(async () => {
       services.sessions.stopBackground();
+      await services.webhookRetention.stop();
       await services.webhookProcessor.stop();
       await services.webhooks.drain();
       await services.webhooks.close();
