@@ -57,9 +57,16 @@ describe('webhook event retention', () => {
   });
   afterAll(() => app?.stop());
 
+  it('records when each event arrived, in UTC whatever the database time zone', async () => {
+    const [eventId] = await storeEvents(app, secrets, ['3EB0RET0000000000000008']);
+    const { receivedAt } = await app.running.db.prisma.webhookEvent.findUniqueOrThrow({ where: { id: eventId! } });
+    expect(Math.abs(receivedAt.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+
   it('deletes processed events older than WEBHOOK_RETENTION_DAYS in chunks, and keeps recent and unprocessed ones', async () => {
-    const old = await storeEvents(app, secrets, ['3EB0RET0000000000000001', '3EB0RET0000000000000002', '3EB0RET0000000000000003', '3EB0RET0000000000000004', '3EB0RET0000000000000005']);
-    const [recent, unprocessed] = await storeEvents(app, secrets, ['3EB0RET0000000000000006', '3EB0RET0000000000000007']);
+    const messageIds = ['1', '2', '3', '4', '5', '6', '7'].map((n) => `3EB0RET000000000000000${n}`);
+    const old = await storeEvents(app, secrets, messageIds.slice(0, 5));
+    const [recent, unprocessed] = await storeEvents(app, secrets, messageIds.slice(5));
     await processedDaysAgo(app, old, 4);
     await processedDaysAgo(app, [recent!], 2);
     await unprocessedSince(app, unprocessed!, 30);
@@ -67,7 +74,7 @@ describe('webhook event retention', () => {
     expect(await app.running.services.webhookRetention.runRound()).toBe(old.length);
     expect(await remaining(app, [...old, recent!, unprocessed!])).toEqual([recent!, unprocessed!].sort());
     // The messages they carried stay in the inbox.
-    expect(await app.running.db.prisma.message.count({ where: { sessionId: session.dbId, providerMessageId: { startsWith: '3EB0RET' } } })).toBe(7);
+    expect(await app.running.db.prisma.message.count({ where: { sessionId: session.dbId, providerMessageId: { in: messageIds } } })).toBe(7);
     // The round is taken: calling again before the interval is over does nothing.
     expect(await app.running.services.webhookRetention.runRound()).toBeNull();
   });

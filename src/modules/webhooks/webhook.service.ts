@@ -52,7 +52,7 @@ function withoutApiKey(body: Record<string, unknown>): Record<string, unknown> {
  * The stored dedupe key: a fixed-length hash of our session and the provider's logical key, so a
  * webhook carrying many (or very long) message ids still fits the unique index.
  */
-export function storedDedupeKey(sessionId: string, logicalKey: string): string {
+function storedDedupeKey(sessionId: string, logicalKey: string): string {
   return sha256Hex(`${sessionId}:${logicalKey}`);
 }
 
