@@ -35,7 +35,8 @@ builder.queryField('providerSettings', (t) =>
 builder.mutationField('setProviderToken', (t) =>
   t.field({
     type: ProviderSettingsRef,
-    description: 'Stores the provider\'s personal access token, encrypted, after verifying it with the provider.',
+    description:
+      'Stores the provider\'s personal access token, encrypted, after verifying it with the provider. Refused with INVALID_STATE while the built-in sandbox stands in for the provider.',
     authScopes: { admin: true },
     args: { token: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.providerSettings.setToken(args.token),
