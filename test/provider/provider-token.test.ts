@@ -2,9 +2,14 @@
  * setProviderToken in real-provider mode (WASENDER_SANDBOX=0), with a sandbox served on its own
  * port standing in for WasenderAPI as a remote provider would.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveSandbox } from '../../src/sandbox/serve.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestDatabase } from '../helpers/database.ts';
 import { CreateSession, newSession, ProviderSettings, SetProviderToken } from '../sessions/documents.ts';
 
 describe('the provider token, stored by an admin', () => {
@@ -38,5 +43,36 @@ describe('the provider token, stored by an admin', () => {
     expect(JSON.stringify(await app.execute(ProviderSettings))).not.toContain(token);
     // The provider accepts calls made with it.
     expect((await app.execute(CreateSession, newSession('Remote', '+255700000901'))).errors).toBeUndefined();
+  });
+});
+
+describe('a stored provider token when the deployment moves to the sandbox', () => {
+  it('is left unused: the sandbox is called with its own token', async () => {
+    // One database for both runs: a PostgreSQL one, or an embedded one on disk.
+    const db = await createTestDatabase();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'wg-provider-token-'));
+    const env = { DATA_DIR: dataDir, ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+    const provider = await serveSandbox({ personalAccessToken: 'remote-personal-access-token-0002' });
+    try {
+      // One run of the deployment against the provider stores a token …
+      const real = await startTestApp({ databaseUrl: db.url, env: { ...env, WASENDER_SANDBOX: '0', WASENDER_BASE_URL: provider.apiUrl } });
+      try {
+        await real.data(SetProviderToken, { token: 'remote-personal-access-token-0002' });
+      } finally {
+        await real.stop();
+      }
+      // … the next runs on the sandbox, with the same database.
+      const sandboxed = await startTestApp({ databaseUrl: db.url, env });
+      try {
+        expect((await sandboxed.data(ProviderSettings)).providerSettings).toMatchObject({ sandbox: true, source: 'SANDBOX', tokenHint: null });
+        expect((await sandboxed.execute(CreateSession, newSession('Sandboxed', '+255700000902'))).errors).toBeUndefined();
+      } finally {
+        await sandboxed.stop();
+      }
+    } finally {
+      await provider.close();
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The provider integration: which token the client uses (WASENDER_API_TOKEN, else the one an admin
- * stored, else the sandbox's), and the admin's view of it. The stored token is encrypted and never
+ * The provider integration: which token the client uses (WASENDER_API_TOKEN, else the sandbox's
+ * while it is on, else the one an admin stored), and the admin's view of it. The stored token is encrypted and never
  * returned; several processes share it through the database.
  */
 import type { Clock } from '../../lib/clock.ts';
@@ -57,15 +57,17 @@ export function createProviderSettingsService(deps: {
     /** The personal access token for the next provider call. */
     async currentToken(): Promise<string | null> {
       if (deps.envToken) return deps.envToken;
-      return (await storedToken()) ?? deps.sandboxToken;
+      // The sandbox knows only its own token: one stored for the real provider must not go there.
+      if (deps.sandboxToken !== null) return deps.sandboxToken;
+      return storedToken();
     },
 
     async view(): Promise<ProviderSettingsView> {
       const row = await prisma.providerSettings.findUnique({ where: { id: 'default' } });
-      const source = deps.envToken ? 'ENVIRONMENT' : row?.tokenEncrypted ? 'DATABASE' : deps.sandboxToken ? 'SANDBOX' : 'NONE';
+      const source = deps.envToken ? 'ENVIRONMENT' : deps.sandboxToken !== null ? 'SANDBOX' : row?.tokenEncrypted ? 'DATABASE' : 'NONE';
       return {
         configured: source !== 'NONE',
-        tokenHint: deps.envToken ? hint(deps.envToken) : (row?.tokenHint ?? null),
+        tokenHint: deps.envToken ? hint(deps.envToken) : source === 'DATABASE' ? (row?.tokenHint ?? null) : null,
         baseUrl: deps.baseUrl,
         sandbox: deps.sandboxToken !== null,
         source,

@@ -6,7 +6,7 @@ const ProviderTokenSourceEnum = builder.enumType('ProviderTokenSource', {
   values: {
     ENVIRONMENT: { description: 'WASENDER_API_TOKEN (overrides a stored token).' },
     DATABASE: { description: 'Set by an admin through setProviderToken.' },
-    SANDBOX: { description: 'The built-in provider sandbox.' },
+    SANDBOX: { description: 'The built-in provider sandbox, with its own token (a stored token is not used while it is on).' },
     NONE: { description: 'No token: provider calls fail until one is set.' },
   } as const,
 });
