@@ -50,7 +50,7 @@ export interface AppConfig {
   production: boolean;
   graphiql: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  /** Processed webhook events are deleted this many days after they were received. */
+  /** Processed webhook events are deleted this many days after they were processed. */
   webhookRetentionDays: number;
   wasender: {
     apiToken: string | null;

@@ -1,7 +1,7 @@
 /**
  * The provider integration: which token the client uses (WASENDER_API_TOKEN, else the sandbox's
- * while it is on, else the one an admin stored), and the admin's view of it. The stored token is encrypted and never
- * returned; several processes share it through the database.
+ * while it is on, else the one an admin stored), and the admin's view of it. The stored token is
+ * encrypted and never returned; several processes share it through the database.
  */
 import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
