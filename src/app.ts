@@ -17,10 +17,12 @@ import { requestIdFrom, runWithRequestContext } from './lib/request-context.ts';
 import { deployMigrations } from './lib/migrations.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
-import { createSecretBox, loadOrCreateDevKey, randomToken } from './lib/crypto.ts';
+import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './lib/crypto.ts';
+import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
+import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +36,7 @@ export interface AppDeps {
   /** Host to bind; tests use 127.0.0.1. */
   host?: string;
   sessionTimings?: Partial<SessionTimings>;
+  webhookRetention?: Partial<Omit<WebhookRetentionOptions, 'retentionDays'>>;
   /** Options for the built-in sandbox (when it is on). */
   sandbox?: Partial<SandboxOptions>;
   provider?: Partial<WasenderClientOptions>;
@@ -50,6 +53,11 @@ export interface RunningApp {
   liveStats: () => import('./http/subscription-hub.ts').HubStats;
   /** The built-in provider sandbox and its personal access token, when it is on. */
   sandbox: { instance: Sandbox; token: string; baseUrl: string } | null;
+}
+
+function isAdminBearer(req: IncomingMessage, adminToken: string | null): boolean {
+  const token = bearerToken(req.headers.authorization);
+  return adminToken !== null && token !== null && safeEqual(token, adminToken);
 }
 
 export function buildApp(config: AppConfig, deps: AppDeps = {}) {
@@ -103,7 +111,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     let sandbox: RunningApp['sandbox'] = null;
     if (config.wasender.sandbox) {
       const token = config.wasender.apiToken ?? `sandbox-${randomToken(18)}`;
-      const instance = createSandbox({ personalAccessToken: token, clock, logger: logger.child({ component: 'sandbox' }), ...deps.sandbox });
+      const instance = createSandbox({
+        personalAccessToken: token,
+        clock,
+        logger: logger.child({ component: 'sandbox' }),
+        // In production the endpoints that fake phones and users are the admin's alone.
+        ...(config.production ? { authorizeControl: (req: IncomingMessage) => isAdminBearer(req, config.adminToken) } : {}),
+        ...deps.sandbox,
+      });
       closers.unshift(() => instance.close());
       sandbox = { instance, token, baseUrl: `${url}/sandbox/api` };
       logger.info({ baseUrl: sandbox.baseUrl }, 'provider sandbox on: no WhatsApp account is used');
@@ -135,6 +150,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       providerSettings,
       webhookUrl: () => `${publicUrl}/api/whatsapp/webhook`,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
+      webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
     });
     const yoga = createYogaServer({
       schema: buildSchema(),
@@ -149,8 +165,10 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     closers.unshift(() => ws.close());
     services.webhookProcessor.start();
     services.sessions.startBackground();
+    services.webhookRetention.start();
     closers.unshift(async () => {
       services.sessions.stopBackground();
+      await services.webhookRetention.stop();
       await services.webhookProcessor.stop();
       await services.webhooks.drain();
       await services.webhooks.close();

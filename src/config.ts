@@ -34,6 +34,7 @@ const EnvSchema = z.object({
   /** Serve GraphiQL and introspection in production too. */
   GRAPHIQL: bool.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().int('must be a whole number of days').min(1, 'must be at least 1').default(7),
 });
 
 export interface AppConfig {
@@ -49,6 +50,8 @@ export interface AppConfig {
   production: boolean;
   graphiql: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Processed webhook events are deleted this many days after they were processed. */
+  webhookRetentionDays: number;
   wasender: {
     apiToken: string | null;
     baseUrl: string;
@@ -79,9 +82,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
+  const productionIssues: { variable: string; message: string }[] = [];
   if (production && !e.ENCRYPTION_KEY) {
-    throw new ConfigError([{ variable: 'ENCRYPTION_KEY', message: 'is required when NODE_ENV=production' }]);
+    productionIssues.push({ variable: 'ENCRYPTION_KEY', message: 'is required when NODE_ENV=production' });
   }
+  // A production deployment must never fall back to the sandbox silently: its sessions link no phone.
+  if (production && !e.WASENDER_API_TOKEN && e.WASENDER_SANDBOX !== true) {
+    productionIssues.push({
+      variable: 'WASENDER_API_TOKEN',
+      message: 'is required when NODE_ENV=production: set WASENDER_API_TOKEN to the provider\'s token, or WASENDER_SANDBOX=1 to run on the built-in sandbox on purpose',
+    });
+  }
+  if (productionIssues.length) throw new ConfigError(productionIssues);
   return {
     port: e.PORT,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
@@ -94,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     production,
     graphiql: e.GRAPHIQL ?? !production,
     logLevel: e.LOG_LEVEL,
+    webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
     wasender: {
       apiToken: e.WASENDER_API_TOKEN ?? null,
       baseUrl: e.WASENDER_BASE_URL.replace(/\/+$/, ''),

@@ -14,6 +14,7 @@ import { createSessionService, type SessionService, type SessionTimings } from '
 import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
+import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
 
 export interface ServiceDeps {
   prisma: Prisma;
@@ -26,6 +27,7 @@ export interface ServiceDeps {
   providerSettings: ProviderSettingsService;
   webhookUrl: () => string;
   sessionTimings: SessionTimings;
+  webhookRetention: WebhookRetentionOptions;
 }
 
 export interface Services {
@@ -36,6 +38,7 @@ export interface Services {
   inbox: InboxService;
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
+  webhookRetention: WebhookRetention;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -62,5 +65,6 @@ export function createServices(deps: ServiceDeps): Services {
     inbox,
     webhooks,
     webhookProcessor,
+    webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
   };
 }

@@ -33,7 +33,8 @@ export async function graphql(running: RunningApp, query: string, variables: Rec
 export async function sandboxControl(running: RunningApp, providerSessionId: string, action: string, body: unknown = {}) {
   const res = await fetch(`${running.url}/sandbox/control/sessions/${providerSessionId}/${action}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    // In production the sandbox's control endpoints are the admin's.
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
     body: JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`sandbox ${action}: ${res.status}`);
@@ -46,6 +47,8 @@ export async function startBenchApp(env: Record<string, string> = {}) {
     DATA_DIR: 'memory://',
     LOG_LEVEL: 'error',
     NODE_ENV: 'production',
+    // Production runs on the sandbox only when told to.
+    WASENDER_SANDBOX: '1',
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     ...env,
   });

@@ -25,6 +25,11 @@ export interface SandboxOptions {
   deliveryDelayMs?: number;
   latencyMs?: number;
   fetch?: typeof fetch;
+  /**
+   * Decides who may use the control endpoints (they fake phones and users); unset → anyone. The
+   * provider API under /api keeps its own credentials either way.
+   */
+  authorizeControl?: (req: IncomingMessage) => boolean | Promise<boolean>;
 }
 
 interface SandboxSession {
@@ -825,6 +830,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
             reply = { status: fault.status, body: fault.body ?? { success: false, message: `Injected failure (HTTP ${fault.status})` } };
           } else reply = await api(req, path);
         } else if (pathname.startsWith('/control/')) {
+          if (opts.authorizeControl && !(await opts.authorizeControl(req))) {
+            throw new HttpError(401, { message: 'The sandbox control endpoints require authorization' });
+          }
           reply = await control(req, pathname.slice('/control'.length));
         } else throw new HttpError(404, { success: false, message: 'Not found.' });
         if (!res.destroyed) send(res, reply.status, reply.body, reply.headers);

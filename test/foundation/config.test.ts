@@ -58,6 +58,8 @@ describe('configuration', () => {
     ['ENCRYPTION_KEY', { NODE_ENV: 'production' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['WASENDER_SANDBOX', { WASENDER_SANDBOX: 'maybe' }],
+    ['WEBHOOK_RETENTION_DAYS', { WEBHOOK_RETENTION_DAYS: '0' }],
+    ['WEBHOOK_RETENTION_DAYS', { WEBHOOK_RETENTION_DAYS: 'a week' }],
   ])('rejects a bad %s', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -65,6 +67,41 @@ describe('configuration', () => {
     } catch (error) {
       expect((error as ConfigError).issues.map((i) => i.variable)).toContain(variable);
     }
+  });
+
+  it('keeps processed webhook events for 7 days unless told otherwise', () => {
+    expect(loadConfig({}).webhookRetentionDays).toBe(7);
+    expect(loadConfig({ WEBHOOK_RETENTION_DAYS: '30' }).webhookRetentionDays).toBe(30);
+  });
+
+  describe('in production', () => {
+    const production = { NODE_ENV: 'production', ENCRYPTION_KEY: 'a'.repeat(64) };
+
+    it.each([
+      ['no provider setting', {}],
+      ['the sandbox turned off without a token', { WASENDER_SANDBOX: '0' }],
+    ])('refuses to fall back to the sandbox with %s, naming both variables', (_case, env) => {
+      try {
+        loadConfig({ ...production, ...env });
+        expect.unreachable();
+      } catch (error) {
+        const issues = (error as ConfigError).issues;
+        expect(issues.map((i) => i.variable)).toEqual(['WASENDER_API_TOKEN']);
+        expect(issues[0]!.message).toContain('WASENDER_SANDBOX=1');
+      }
+    });
+
+    it('runs on the provider with a token, or on the sandbox when asked to explicitly', () => {
+      expect(loadConfig({ ...production, WASENDER_API_TOKEN: 'tok-1234' }).wasender.sandbox).toBe(false);
+      expect(loadConfig({ ...production, WASENDER_SANDBOX: '1' }).wasender.sandbox).toBe(true);
+    });
+
+    it('stops the process at start without a provider token or WASENDER_SANDBOX=1', async () => {
+      const result = await runServer({ ...production, PORT: '0' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('WASENDER_API_TOKEN');
+      expect(result.stderr).toContain('WASENDER_SANDBOX');
+    });
   });
 
   it('reports every bad variable at once', () => {

@@ -1,12 +1,12 @@
 /**
- * The provider integration: which token the client uses (WASENDER_API_TOKEN, else the one an admin
- * stored, else the sandbox's), and the admin's view of it. The stored token is encrypted and never
- * returned; several processes share it through the database.
+ * The provider integration: which token the client uses (WASENDER_API_TOKEN, else the sandbox's
+ * while it is on, else the one an admin stored), and the admin's view of it. The stored token is
+ * encrypted and never returned; several processes share it through the database.
  */
 import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
-import { badInputFromIssues } from '../../lib/errors.ts';
+import { badInputFromIssues, DomainError } from '../../lib/errors.ts';
 import { followEvents, type AppPubSub } from '../../lib/pubsub.ts';
 import { z } from 'zod';
 import { toDomainError } from './provider-errors.ts';
@@ -57,15 +57,17 @@ export function createProviderSettingsService(deps: {
     /** The personal access token for the next provider call. */
     async currentToken(): Promise<string | null> {
       if (deps.envToken) return deps.envToken;
-      return (await storedToken()) ?? deps.sandboxToken;
+      // The sandbox knows only its own token: one stored for the real provider must not go there.
+      if (deps.sandboxToken !== null) return deps.sandboxToken;
+      return storedToken();
     },
 
     async view(): Promise<ProviderSettingsView> {
       const row = await prisma.providerSettings.findUnique({ where: { id: 'default' } });
-      const source = deps.envToken ? 'ENVIRONMENT' : row?.tokenEncrypted ? 'DATABASE' : deps.sandboxToken ? 'SANDBOX' : 'NONE';
+      const source = deps.envToken ? 'ENVIRONMENT' : deps.sandboxToken !== null ? 'SANDBOX' : row?.tokenEncrypted ? 'DATABASE' : 'NONE';
       return {
         configured: source !== 'NONE',
-        tokenHint: deps.envToken ? hint(deps.envToken) : (row?.tokenHint ?? null),
+        tokenHint: deps.envToken ? hint(deps.envToken) : source === 'DATABASE' ? (row?.tokenHint ?? null) : null,
         baseUrl: deps.baseUrl,
         sandbox: deps.sandboxToken !== null,
         source,
@@ -74,6 +76,15 @@ export function createProviderSettingsService(deps: {
     },
 
     async setToken(raw: string): Promise<ProviderSettingsView> {
+      // The sandbox would accept only its own token, and a stored real token would then be sent to
+      // the sandbox: neither is what the admin wants.
+      if (deps.sandboxToken !== null) {
+        throw new DomainError(
+          'INVALID_STATE',
+          'The built-in provider sandbox is on, so a provider token cannot be verified or used: set WASENDER_API_TOKEN (or WASENDER_SANDBOX=0) and restart to use the real provider',
+          { sandbox: true },
+        );
+      }
       const parsed = TokenInput.safeParse(raw);
       if (!parsed.success) throw badInputFromIssues(parsed.error.issues.map((i) => ({ ...i, path: ['token'] })));
       const token = parsed.data;

@@ -6,7 +6,7 @@ const ProviderTokenSourceEnum = builder.enumType('ProviderTokenSource', {
   values: {
     ENVIRONMENT: { description: 'WASENDER_API_TOKEN (overrides a stored token).' },
     DATABASE: { description: 'Set by an admin through setProviderToken.' },
-    SANDBOX: { description: 'The built-in provider sandbox.' },
+    SANDBOX: { description: 'The built-in provider sandbox, with its own token (a stored token is not used while it is on).' },
     NONE: { description: 'No token: provider calls fail until one is set.' },
   } as const,
 });
@@ -35,7 +35,8 @@ builder.queryField('providerSettings', (t) =>
 builder.mutationField('setProviderToken', (t) =>
   t.field({
     type: ProviderSettingsRef,
-    description: 'Stores the provider\'s personal access token, encrypted, after verifying it with the provider.',
+    description:
+      'Stores the provider\'s personal access token, encrypted, after verifying it with the provider. Refused with INVALID_STATE while the built-in sandbox stands in for the provider.',
     authScopes: { admin: true },
     args: { token: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.providerSettings.setToken(args.token),

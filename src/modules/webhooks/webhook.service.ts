@@ -4,7 +4,7 @@
  */
 import { createBatcher } from '../../lib/batcher.ts';
 import { bulkInsert } from '../../lib/bulk-insert.ts';
-import { safeEqual } from '../../lib/crypto.ts';
+import { safeEqual, sha256Hex } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { parseWebhookEnvelope, webhookDedupeKey, WebhookPayloadError } from '../../provider/webhook-events.ts';
@@ -19,8 +19,10 @@ interface StoredEvent {
   sessionId: string;
   event: string;
   dedupeKey: string;
-  /** The body as received (JSON text, made storable), stored as the event's payload. */
+  /** The body as received without its secret (JSON text, made storable), stored as the event's payload. */
   payload: string;
+  /** ISO time (UTC) of arrival. */
+  receivedAt: string;
 }
 
 /**
@@ -35,6 +37,23 @@ function withoutNul(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, v]) => [withoutNul(key), withoutNul(v)]));
   }
   return value;
+}
+
+/**
+ * The envelope's `sessionId` is the session's API key: it served to find the session and is not
+ * stored (the row's own sessionId says whose event it is).
+ */
+function withoutApiKey(body: Record<string, unknown>): Record<string, unknown> {
+  const { sessionId: _apiKey, ...rest } = body;
+  return rest;
+}
+
+/**
+ * The stored dedupe key: a fixed-length hash of our session and the provider's logical key, so a
+ * webhook carrying many (or very long) message ids still fits the unique index.
+ */
+function storedDedupeKey(sessionId: string, logicalKey: string): string {
+  return sha256Hex(`${sessionId}:${logicalKey}`);
 }
 
 /**
@@ -90,6 +109,8 @@ export function createWebhookService(deps: {
           event: { type: 'text', value: (i) => i.event },
           dedupeKey: { type: 'text', value: (i) => i.dedupeKey },
           payload: { type: 'jsonb', value: (i) => i.payload },
+          // Set here, not by the column default: CURRENT_TIMESTAMP is in the connection's time zone.
+          receivedAt: { type: 'timestamp(3)', value: (i) => i.receivedAt },
         },
         conflictOn: ['dedupeKey'],
         returning: ['dedupeKey'],
@@ -104,16 +125,12 @@ export function createWebhookService(deps: {
   return {
     async ingest(rawBody: string, signature: string | null): Promise<IngestResult> {
       let body: unknown;
-      let payload = rawBody;
       try {
         body = JSON.parse(rawBody);
       } catch {
         return { status: 400, body: { error: 'Body is not JSON' } };
       }
-      if (rawBody.includes('\\u0000')) {
-        body = withoutNul(body);
-        payload = JSON.stringify(body);
-      }
+      if (rawBody.includes('\\u0000')) body = withoutNul(body);
       let envelope;
       try {
         envelope = parseWebhookEnvelope(body);
@@ -134,8 +151,10 @@ export function createWebhookService(deps: {
       const duplicate = await writer.add({
         sessionId: session.id,
         event: envelope.event,
-        dedupeKey: `${session.id}:${webhookDedupeKey(envelope)}`,
-        payload,
+        dedupeKey: storedDedupeKey(session.id, webhookDedupeKey(envelope)),
+        // parseWebhookEnvelope accepted it, so it is an object.
+        payload: JSON.stringify(withoutApiKey(body as Record<string, unknown>)),
+        receivedAt: new Date(deps.now()).toISOString(),
       });
       if (!duplicate) deps.onStored();
       return { status: 200, body: { received: true, duplicate } };
