@@ -86,9 +86,12 @@ describe('session races', () => {
     await injectFault(app, { path: `/whatsapp-sessions/${s.pid}`, method: 'GET', count: 1, delayMs: STALL_MS, status: 200, body: { success: true, data: { ...remote, status: 'disconnected' } } });
     const reconciling = inFlight(app.running.services.sessions.reconcile());
     await eventually(async () => (await row(s.dbId)).reconciledAt !== null);
-    await control(app, s.pid, 'webhook', { event: 'session.status', data: { status: 'disconnected' } });
-    await control(app, s.pid, 'webhook', { event: 'session.status', data: { status: 'connected' } });
-    await settled(app);
+    // Later timestamps than the scan's own webhooks, which the same payload would repeat otherwise.
+    const later = Math.floor(Date.now() / 1000) + 10;
+    await control(app, s.pid, 'webhook', { event: 'session.status', data: { status: 'disconnected' }, timestamp: later });
+    await eventually(async () => (await row(s.dbId)).status === 'DISCONNECTED');
+    await control(app, s.pid, 'webhook', { event: 'session.status', data: { status: 'connected' }, timestamp: later + 1 });
+    await eventually(async () => (await row(s.dbId)).status === 'CONNECTED');
     expect(reconciling.returned).toBe(false);
 
     await reconciling.result;
