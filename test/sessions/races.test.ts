@@ -5,9 +5,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { serviceAvailable } from '../helpers/database.ts';
 import { databaseId, settled } from '../helpers/inbox.ts';
 import { clearFaults, control, injectFault, providerSession, sandboxState } from '../helpers/sandbox.ts';
-import { ConnectSession, CreateSession, DeleteSession, GetSession, SessionLogs, newSession } from './documents.ts';
+import { ConnectSession, CreateSession, DeleteSession, GetSession, RotateKey, SessionLogs, newSession } from './documents.ts';
 
 /** Long enough for a webhook to be stored and applied while the provider call waits. */
 const STALL_MS = 2_500;
@@ -111,6 +112,31 @@ describe('session races', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]!.errors![0]!.extensions?.code).toBe('NOT_FOUND');
     expect(refused[0]!.errors![0]!.message).toBe('Session not found');
+  });
+
+  // Needs two database connections: PGlite has one, so a stalled write would stall the other too.
+  it.skipIf(!serviceAvailable('DATABASE_URL'))('two overlapping key rotations store the key the provider kept', async () => {
+    const s = await created('Rotated twice');
+    const prisma = app.running.db.prisma;
+    // The first key written to the database waits 2.5 s before its statement reads the row, while
+    // the second rotation (asked 1 s later at the provider) is written: the older key lands last.
+    await prisma.$executeRawUnsafe(`CREATE SEQUENCE key_write_seq`);
+    await prisma.$executeRawUnsafe(`CREATE FUNCTION hold_first_key_write() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF nextval('key_write_seq') = 1 THEN PERFORM pg_sleep(2.5); END IF; RETURN NULL; END $$`);
+    await prisma.$executeRawUnsafe(`CREATE TRIGGER hold_first_key_write BEFORE UPDATE OF "apiKeyHash" ON whatsapp_sessions
+      FOR EACH STATEMENT EXECUTE FUNCTION hold_first_key_write()`);
+    try {
+      const regenerate = `/whatsapp-sessions/${s.pid}/regenerate-key`;
+      await injectFault(app, { path: regenerate, method: 'POST', count: 1 }); // the first passes at once
+      await injectFault(app, { path: regenerate, method: 'POST', count: 1, delayMs: 1_000 });
+      const results = await Promise.all([app.execute(RotateKey, { id: s.id }), app.execute(RotateKey, { id: s.id })]);
+      expect(results.map((r) => r.errors)).toEqual([undefined, undefined]);
+    } finally {
+      await prisma.$executeRawUnsafe(`DROP TRIGGER hold_first_key_write ON whatsapp_sessions`);
+    }
+    // Webhooks come with the provider's current key: ours must be that one.
+    const delivered = await control(app, s.pid, 'webhook', { event: 'contacts.upsert', data: [{ id: '255700000077@s.whatsapp.net', notify: 'Asha' }] });
+    expect(delivered.status).toBe(200);
   });
 
   it('a provider answer reusing a stored session id is BAD_USER_INPUT naming the field, and leaves that session alone', async () => {

@@ -224,6 +224,15 @@ export function createSessionService(deps: SessionServiceDeps) {
     }
   }
 
+  /** Stores a new API key over `expectedHash` only; false when another key was stored meanwhile. */
+  async function storeApiKey(id: string, expectedHash: string | null, apiKey: string): Promise<boolean> {
+    const { count } = await prisma.whatsAppSession.updateMany({
+      where: { id, apiKeyHash: expectedHash },
+      data: { apiKeyEncrypted: secrets.encrypt(apiKey), apiKeyHash: secrets.keyedHash(apiKey) },
+    });
+    return count === 1;
+  }
+
   async function assertAllowed(id: string, action: SessionAction) {
     const session = await load(id);
     assertActionAllowed(session.status, action);
@@ -389,17 +398,25 @@ export function createSessionService(deps: SessionServiceDeps) {
       return id;
     },
 
+    /**
+     * Rotations may overlap (two admins, two processes) and the provider keeps only the last key,
+     * so a key is stored only over the one read before asking; when another rotation stored its key
+     * meanwhile, the provider says which of the two is current.
+     */
     async rotateApiKey(id: string) {
       const session = await load(id);
       const apiKey = await callProvider(session, 'Rotate API key', () => provider.regenerateApiKey(providerId(session)));
-      const [updated] = await prisma.$transaction([
-        prisma.whatsAppSession.update({
-          where: { id },
-          data: { apiKeyEncrypted: secrets.encrypt(apiKey), apiKeyHash: secrets.keyedHash(apiKey) },
-        }),
-        prisma.sessionLog.create({ data: { sessionId: id, type: 'API_KEY_ROTATED', status: session.status, message: 'API key rotated; the old key no longer works' } }),
-      ]);
-      credentialsChanged(session.apiKeyHash, updated.apiKeyHash);
+      const replaced = [session.apiKeyHash];
+      if (!(await storeApiKey(id, session.apiKeyHash, apiKey))) {
+        const current = (await callProvider(session, 'Rotate API key', () => provider.getSession(providerId(session)))).apiKey ?? apiKey;
+        const latest = await load(id);
+        replaced.push(latest.apiKeyHash);
+        // Should a third rotation store meanwhile, it settles the same way.
+        if (latest.apiKeyHash !== secrets.keyedHash(current)) await storeApiKey(id, latest.apiKeyHash, current);
+      }
+      await log(id, { type: 'API_KEY_ROTATED', message: 'API key rotated; the old key no longer works', status: session.status });
+      const updated = await load(id);
+      credentialsChanged(...replaced, updated.apiKeyHash);
       return updated;
     },
 
