@@ -10,6 +10,7 @@ import type { Context } from '../context.ts';
 import type { Prisma } from '../lib/database.ts';
 import { badInputFromIssues, causedBy, DomainError, UnauthenticatedError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { fromPrismaError } from '../lib/prisma-errors.ts';
 import { currentRequestContext } from '../lib/request-context.ts';
 import { SubscriptionOverflowError, type AppPubSub } from '../lib/pubsub.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
@@ -45,7 +46,8 @@ function coded(error: unknown, message: string, extensions: Record<string, unkno
 /** The contract error for an expected failure, or null for anything that must be masked. */
 export function toCodedError(error: unknown): GraphQLError | null {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  const domain = isZodError(original) ? badInputFromIssues(original.issues) : original;
+  // The one place Prisma's errors are translated: none reaches a client raw.
+  const domain = isZodError(original) ? badInputFromIssues(original.issues) : (fromPrismaError(original) ?? original);
   if (domain instanceof DomainError) return coded(error, domain.message, { ...domain.extensions, code: domain.code });
   if (original instanceof GraphQLError && original.extensions?.code) return original;
   // Pothos refuses malformed connection arguments (bad cursor, negative first) with this class.

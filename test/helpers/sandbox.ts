@@ -35,7 +35,7 @@ export async function providerSession(app: TestApp, providerSessionId: string) {
 /** What the sandbox knows of a session beyond the provider API: its read marks, among others. */
 export async function sandboxState(app: TestApp, providerSessionId: string) {
   const res = await fetch(`${app.url}/sandbox/control/state`);
-  const { sessions } = (await res.json()) as { sessions: { id: number; status: string; read_marks: { id: string; remoteJid: string }[]; reads: number; qr_fetches: number }[] };
+  const { sessions } = (await res.json()) as { sessions: { id: number; status: string; read_marks: { id: string; remoteJid: string }[]; reads: number; qr_fetches: number; qr: string | null }[] };
   return sessions.find((s) => String(s.id) === providerSessionId) ?? null;
 }
 

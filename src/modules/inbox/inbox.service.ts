@@ -102,15 +102,37 @@ export function createInboxService(deps: {
     pubsub.publish('anyChatUpdated', event);
   }
 
-  /** Applies changes to existing messages (status, edit, deletion, reaction, poll votes). */
+  /**
+   * Applies a change to an existing message (status, edit, deletion), computed from the row as it is:
+   * the row is locked while the change is made, so concurrent changes apply one after the other.
+   */
   async function updateMessage(sessionId: string, providerMessageId: string, change: (m: Message) => object | null) {
-    const message = await prisma.message.findUnique({ where: { sessionId_providerMessageId: { sessionId, providerMessageId } } });
-    if (!message) return null;
-    const data = change(message);
-    if (!data) return message;
-    const updated = await prisma.message.update({ where: { id: message.id }, data });
-    publishMessage('updated', updated);
-    return updated;
+    const result = await prisma.$transaction(async (tx) => {
+      const [locked] = await tx.$queryRaw<{ id: string }[]>`
+        SELECT id FROM messages WHERE "sessionId" = ${sessionId}::uuid AND "providerMessageId" = ${providerMessageId} FOR UPDATE`;
+      if (!locked) return null;
+      const message = await tx.message.findUniqueOrThrow({ where: { id: locked.id } });
+      const data = change(message);
+      if (!data) return { message, changed: false };
+      return { message: await tx.message.update({ where: { id: message.id }, data }), changed: true };
+    });
+    if (result?.changed) publishMessage('updated', result.message);
+    return result?.message ?? null;
+  }
+
+  /** Changes a message's `content` in one statement (jsonb operators): no concurrent change is lost. */
+  async function updateContent(sessionId: string, providerMessageId: string, newContent: (content: string) => string, params: unknown[]) {
+    // $1 session, $2 provider message id; the expression's own parameters follow.
+    const content = `(CASE WHEN jsonb_typeof(content) = 'object' THEN content ELSE '{}'::jsonb END)`;
+    const [updated] = await prisma.$queryRawUnsafe<{ id: string; chatId: string; seq: bigint | number | string }[]>(
+      `UPDATE messages SET content = ${newContent(content)}, "updatedAt" = ${SQL_UTC_NOW}
+       WHERE "sessionId" = $1::uuid AND "providerMessageId" = $2
+       RETURNING id, "chatId", seq`,
+      sessionId,
+      providerMessageId,
+      ...params,
+    );
+    if (updated) publishMessage('updated', { id: updated.id, sessionId, chatId: updated.chatId, seq: BigInt(updated.seq) });
   }
 
   async function applyMessages(sessionId: string, items: InboundMessage[]) {
@@ -255,14 +277,18 @@ export function createInboxService(deps: {
     for (const chat of result.touched) publishChat(chat);
   }
 
+  /** One reaction per sender: an empty text takes the sender's reaction back. */
   async function applyReaction(sessionId: string, target: MessageKey, text: string, senderJid: string) {
-    await updateMessage(sessionId, target.id, (m) => {
-      const content = (m.content ?? {}) as { reactions?: Record<string, string> };
-      const reactions = { ...(content.reactions ?? {}) };
-      if (text) reactions[senderJid] = text;
-      else delete reactions[senderJid];
-      return { content: { ...content, reactions } };
-    });
+    if (text) {
+      await updateContent(
+        sessionId,
+        target.id,
+        (c) => `jsonb_set(${c}, '{reactions}', COALESCE(${c}->'reactions', '{}'::jsonb) || jsonb_build_object($3::text, $4::text))`,
+        [senderJid, text],
+      );
+    } else {
+      await updateContent(sessionId, target.id, (c) => `${c} #- ARRAY['reactions', $3::text]`, [senderJid]);
+    }
   }
 
   return {
@@ -307,8 +333,9 @@ export function createInboxService(deps: {
       return updateMessage(sessionId, key.id, (m) => (m.deletedAt ? null : { deletedAt: new Date(atMs) }));
     },
 
+    /** The provider sends the whole tally each time: it replaces the last one, and nothing else. */
     async applyPollResults(sessionId: string, key: MessageKey, results: { name: string; voters: string[] }[]) {
-      return updateMessage(sessionId, key.id, (m) => ({ content: { ...((m.content ?? {}) as object), pollResults: results } }));
+      await updateContent(sessionId, key.id, (c) => `${c} || jsonb_build_object('pollResults', $3::jsonb)`, [JSON.stringify(results)]);
     },
 
     async upsertChats(sessionId: string, chats: ChatUpsert[]) {

@@ -3,7 +3,7 @@
  * comes from a mutation, a webhook, the QR keeper or reconciliation, goes through applyStatus /
  * applyQr: update the row, write the log entry, publish after commit.
  */
-import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
 import { badInputFromIssues, NotFoundError } from '../../lib/errors.ts';
@@ -17,6 +17,9 @@ import { toDomainError } from '../provider/provider-errors.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { assertActionAllowed, logTypeForStatus, type SessionAction } from './session.rules.ts';
 import { CreateSessionInput, UpdateSessionInput, withoutNulls } from './session.schemas.ts';
+import { createSessionBackground, type SessionTimings } from './session.background.ts';
+
+export { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './session.background.ts';
 
 /**
  * Every provider event: all are parsed and stored. The per-kind message events repeat
@@ -46,24 +49,6 @@ export const WEBHOOK_EVENTS = [
   'contacts.update',
   'call',
 ];
-
-export interface SessionTimings {
-  /** How long a QR stays valid (the provider rotates about every 45 s). */
-  qrTtlMs: number;
-  /** Give up a connection attempt nobody scanned after this long. */
-  connectTimeoutMs: number;
-  /** How often the QR keeper looks for expiring QRs and abandoned attempts. */
-  maintenanceIntervalMs: number;
-  /** How often statuses are compared with the provider's; 0 disables. */
-  reconcileIntervalMs: number;
-}
-
-export const DEFAULT_SESSION_TIMINGS: SessionTimings = {
-  qrTtlMs: 45_000,
-  connectTimeoutMs: 180_000,
-  maintenanceIntervalMs: 5_000,
-  reconcileIntervalMs: 60_000,
-};
 
 export interface SessionServiceDeps {
   prisma: Prisma;
@@ -133,20 +118,27 @@ export function createSessionService(deps: SessionServiceDeps) {
   /**
    * The one path for status changes. Only a real change updates the row, logs and publishes; the
    * conditional update makes concurrent callers (webhook, keeper, another process) apply it once.
+   * `ifVersion`: the statusVersion read before asking the provider; a status that arrived while it
+   * was asked for is newer than the provider's answer, which is then dropped.
    */
-  async function applyStatus(sessionId: string, status: SessionStatus, opts: { message?: string; extra?: LogEntry[] } = {}) {
+  async function applyStatus(sessionId: string, status: SessionStatus, opts: { message?: string; extra?: LogEntry[]; ifVersion?: number } = {}) {
     const result = await prisma.$transaction(async (tx) => {
-      const current = await tx.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true } });
+      const current = await tx.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true, statusVersion: true } });
       if (!current) return null;
+      if (opts.ifVersion !== undefined && current.statusVersion !== opts.ifVersion) {
+        logger.info({ sessionId, answer: status, status: current.status }, 'provider answer dropped: a newer status arrived meanwhile');
+        return null;
+      }
       if (current.status === status) {
         for (const entry of opts.extra ?? []) await tx.sessionLog.create({ data: { sessionId, ...entry, status: entry.status ?? status, details: entry.details ?? undefined } });
         return null;
       }
       const leavingQr = status !== 'QR_READY';
       const updated = await tx.whatsAppSession.updateMany({
-        where: { id: sessionId, status: current.status },
+        where: { id: sessionId, statusVersion: current.statusVersion },
         data: {
           status,
+          statusVersion: { increment: 1 },
           ...(status === 'CONNECTED' ? { lastConnectedAt: now() } : {}),
           ...(leavingQr ? { qrCode: null, qrExpiresAt: null } : {}),
           ...(status === 'CONNECTED' || status === 'DISCONNECTED' || status === 'LOGGED_OUT' || status === 'EXPIRED'
@@ -170,12 +162,15 @@ export function createSessionService(deps: SessionServiceDeps) {
     return result;
   }
 
-  /** The one path for a new QR: stored with its expiry, logged, pushed; the status becomes QR_READY. */
-  /** A QR from the provider; `fetched`: we asked for it just now, so it is current right now. */
-  async function applyQr(sessionId: string, qr: string, opts: { fetched?: boolean } = {}) {
+  /**
+   * The one path for a new QR: stored with its expiry, logged, pushed; the status becomes QR_READY.
+   * `fetched`: we asked for it just now, so it is current right now. `replacing`: apply only over
+   * this QR (the one read before asking the provider); another one stored meanwhile is kept.
+   */
+  async function applyQr(sessionId: string, qr: string, opts: { fetched?: boolean; replacing?: string | null } = {}) {
     const expiresAt = new Date(clock.now() + timings.qrTtlMs);
     const result = await prisma.$transaction(async (tx) => {
-      const current = await tx.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true, qrCode: true, connectStartedAt: true } });
+      const current = await tx.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true, statusVersion: true, qrCode: true, connectStartedAt: true } });
       if (!current) return null;
       if (current.qrCode === qr) {
         // The provider has not rotated it yet: it stays valid for another term. (A repeated
@@ -189,10 +184,17 @@ export function createSessionService(deps: SessionServiceDeps) {
       // A QR means nothing once the phone has linked, nor after we stopped the attempt (a rotation
       // the provider sent just before our disconnect reached it): ignore late ones.
       if (current.status === 'CONNECTED' || (current.status === 'DISCONNECTED' && !current.connectStartedAt)) return null;
+      if (opts.replacing !== undefined && current.qrCode !== opts.replacing) return null;
       // Conditional on what was read: a status change committed meanwhile wins (READ COMMITTED).
       const updated = await tx.whatsAppSession.updateMany({
-        where: { id: sessionId, status: current.status, qrCode: current.qrCode },
-        data: { status: 'QR_READY', qrCode: qr, qrExpiresAt: expiresAt, connectStartedAt: current.connectStartedAt ?? now() },
+        where: { id: sessionId, statusVersion: current.statusVersion, qrCode: current.qrCode },
+        data: {
+          status: 'QR_READY',
+          ...(current.status !== 'QR_READY' ? { statusVersion: { increment: 1 } } : {}),
+          qrCode: qr,
+          qrExpiresAt: expiresAt,
+          connectStartedAt: current.connectStartedAt ?? now(),
+        },
       });
       if (updated.count === 0) return null;
       await tx.sessionLog.create({ data: { sessionId, type: 'QR_GENERATED', status: 'QR_READY', message: `New QR code, valid until ${expiresAt.toISOString()}` } });
@@ -206,6 +208,31 @@ export function createSessionService(deps: SessionServiceDeps) {
     if (result.statusChanged) publishStatus({ id: sessionId, status: 'QR_READY' });
   }
 
+  /**
+   * The QR of a connect answer. A different one stored while we asked (a rotation webhook of this
+   * or of the previous attempt) may be older or newer: then the provider is asked which is current.
+   */
+  async function applyAnsweredQr(before: WhatsAppSession, qr: string) {
+    const stored = await prisma.whatsAppSession.findUnique({ where: { id: before.id }, select: { qrCode: true } });
+    if (!stored || stored.qrCode === before.qrCode || stored.qrCode === qr) return applyQr(before.id, qr, { fetched: true, replacing: stored?.qrCode ?? null });
+    try {
+      const current = await provider.getQrCode(providerId(before));
+      await applyQr(before.id, current, { fetched: true, replacing: stored.qrCode });
+    } catch (error) {
+      // The stored one stays; the QR keeper replaces it when it expires.
+      logger.warn({ sessionId: before.id, err: error }, 'could not ask the provider for its current QR');
+    }
+  }
+
+  /** Stores a new API key over `expectedHash` only; false when another key was stored meanwhile. */
+  async function storeApiKey(id: string, expectedHash: string | null, apiKey: string): Promise<boolean> {
+    const { count } = await prisma.whatsAppSession.updateMany({
+      where: { id, apiKeyHash: expectedHash },
+      data: { apiKeyEncrypted: secrets.encrypt(apiKey), apiKeyHash: secrets.keyedHash(apiKey) },
+    });
+    return count === 1;
+  }
+
   async function assertAllowed(id: string, action: SessionAction) {
     const session = await load(id);
     assertActionAllowed(session.status, action);
@@ -216,90 +243,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     return session.apiKeyEncrypted ? secrets.decrypt(session.apiKeyEncrypted) : null;
   }
 
-  // --- background work: QR freshness, abandoned attempts, reconciliation -------------------------
-
-  async function refreshExpiringQrs() {
-    const margin = Math.min(5_000, timings.qrTtlMs / 4);
-    const due = await prisma.whatsAppSession.findMany({
-      where: { status: 'QR_READY', qrExpiresAt: { lte: new Date(clock.now() + margin) } },
-      take: 100,
-    });
-    for (const session of due) {
-      if (session.connectStartedAt && clock.now() - session.connectStartedAt.getTime() >= timings.connectTimeoutMs) continue;
-      // Every process runs this; whichever claims the session first in this window fetches.
-      const claimed = await prisma.whatsAppSession.updateMany({
-        where: { id: session.id, status: 'QR_READY', OR: [{ qrRefreshClaimedAt: null }, { qrRefreshClaimedAt: { lte: new Date(clock.now() - margin) } }] },
-        data: { qrRefreshClaimedAt: now() },
-      });
-      if (claimed.count === 0) continue;
-      try {
-        const qr = await provider.getQrCode(providerId(session));
-        await applyQr(session.id, qr, { fetched: true });
-      } catch (error) {
-        // The provider may have moved on (scanned, dropped); reconciliation repairs the status.
-        logger.warn({ sessionId: session.id, err: error }, 'QR refresh failed');
-      }
-    }
-  }
-
-  async function abandonStaleAttempts() {
-    const stale = await prisma.whatsAppSession.findMany({
-      where: {
-        status: { in: ['QR_READY', 'CONNECTING'] },
-        connectStartedAt: { lte: new Date(clock.now() - timings.connectTimeoutMs) },
-      },
-      take: 100,
-    });
-    for (const session of stale) {
-      // Record the reason first: the provider's own status webhook then changes nothing.
-      const applied = await applyStatus(session.id, 'DISCONNECTED', {
-        message: `Nobody scanned the QR code within ${Math.round(timings.connectTimeoutMs / 1000)} seconds; connection attempt stopped`,
-      });
-      if (!applied) continue; // another process got there first
-      await provider.disconnectSession(providerId(session)).catch((error: unknown) =>
-        logger.warn({ sessionId: session.id, err: error }, 'disconnect after give-up failed'),
-      );
-    }
-  }
-
-  async function reconcile() {
-    const sessions = await prisma.whatsAppSession.findMany({ where: { providerSessionId: { not: null } } });
-    // Every process runs this; each session is checked by whichever claims it first in a round.
-    const recent = new Date(clock.now() - Math.max(timings.reconcileIntervalMs / 2, 1_000));
-    for (const session of sessions) {
-      try {
-        const claimed = await prisma.whatsAppSession.updateMany({
-          where: { id: session.id, OR: [{ reconciledAt: null }, { reconciledAt: { lt: recent } }] },
-          data: { reconciledAt: now() },
-        });
-        if (claimed.count === 0) continue;
-        const remote = await provider.getSession(providerId(session));
-        if (remote.status !== session.status && !(remote.status === 'QR_READY' && !session.qrCode)) {
-          await applyStatus(session.id, remote.status, {
-            message: `Reconciled with the provider: status was ${session.status}, provider says ${remote.status}`,
-          });
-        }
-      } catch (error) {
-        logger.warn({ sessionId: session.id, err: error }, 'reconciliation failed');
-      }
-    }
-  }
-
-  let timers: TimerHandle[] = [];
-  let stopped = true;
-  function every(ms: number, task: () => Promise<void>, name: string) {
-    const schedule = () => {
-      if (stopped) return;
-      const handle = clock.setTimeout(() => {
-        timers = timers.filter((t) => t !== handle);
-        task()
-          .catch((error: unknown) => logger.warn({ err: error }, `${name} failed`))
-          .finally(schedule);
-      }, ms);
-      timers.push(handle);
-    };
-    schedule();
-  }
+  const background = createSessionBackground({ prisma, clock, logger, provider, timings, providerId, applyStatus, applyQr });
 
   return {
     applyStatus,
@@ -354,8 +298,11 @@ export function createSessionService(deps: SessionServiceDeps) {
         credentialsChanged(created.apiKeyHash);
         return created;
       } catch (error) {
-        // Leave nothing half-made at the provider either.
-        await provider.deleteSession(remote.id).catch((e: unknown) => logger.error({ providerSessionId: remote.id, err: e }, 'could not remove provider session after failed create'));
+        // Leave nothing half-made at the provider either, but never remove a provider session that
+        // one of ours already holds (the provider answered with an id we know).
+        const owner = await prisma.whatsAppSession.findUnique({ where: { providerSessionId: remote.id }, select: { id: true } }).catch(() => null);
+        if (owner) logger.error({ providerSessionId: remote.id, sessionId: owner.id }, 'provider answered a create with the id of an existing session');
+        else await provider.deleteSession(remote.id).catch((e: unknown) => logger.error({ providerSessionId: remote.id, err: e }, 'could not remove provider session after failed create'));
         throw error;
       }
     },
@@ -390,13 +337,32 @@ export function createSessionService(deps: SessionServiceDeps) {
       return updated;
     },
 
+    /**
+     * Webhooks (a QR, a status) may be applied while the provider is being asked: the answer is
+     * applied only over what was read before asking, never over what arrived meanwhile.
+     */
     async connect(id: string) {
       const session = await assertAllowed(id, 'CONNECT');
       await log(id, { type: 'CONNECT_REQUESTED', message: 'Connection requested', status: session.status });
-      const result = await callProvider(session, 'Connect', () => provider.connectSession(providerId(session)));
-      await prisma.whatsAppSession.update({ where: { id }, data: { connectStartedAt: now(), qrCode: null, qrExpiresAt: null } });
-      if (result.qrCode) await applyQr(id, result.qrCode);
-      else if (result.status !== session.status) await applyStatus(id, result.status);
+      // The attempt starts before the call, so that a QR webhook arriving during it is taken.
+      const startedAt = now();
+      await prisma.whatsAppSession.update({ where: { id }, data: { connectStartedAt: startedAt } });
+      let result: Awaited<ReturnType<WasenderClient['connectSession']>>;
+      try {
+        result = await callProvider(session, 'Connect', () => provider.connectSession(providerId(session)));
+      } catch (error) {
+        await prisma.whatsAppSession.updateMany({ where: { id, connectStartedAt: startedAt }, data: { connectStartedAt: session.connectStartedAt } });
+        throw error;
+      }
+      if (result.qrCode) await applyAnsweredQr(session, result.qrCode);
+      else {
+        if (result.status !== session.status) await applyStatus(id, result.status, { ifVersion: session.statusVersion });
+        // The provider made a QR without sending it: the QR keeper fetches it (unless a webhook
+        // brought one meanwhile), and the one we had, if any, is shown no longer.
+        if (result.status === 'QR_READY') {
+          await prisma.whatsAppSession.updateMany({ where: { id, status: 'QR_READY', qrCode: session.qrCode }, data: { qrExpiresAt: now() } });
+        }
+      }
       return load(id);
     },
 
@@ -432,17 +398,25 @@ export function createSessionService(deps: SessionServiceDeps) {
       return id;
     },
 
+    /**
+     * Rotations may overlap (two admins, two processes) and the provider keeps only the last key,
+     * so a key is stored only over the one read before asking; when another rotation stored its key
+     * meanwhile, the provider says which of the two is current.
+     */
     async rotateApiKey(id: string) {
       const session = await load(id);
       const apiKey = await callProvider(session, 'Rotate API key', () => provider.regenerateApiKey(providerId(session)));
-      const [updated] = await prisma.$transaction([
-        prisma.whatsAppSession.update({
-          where: { id },
-          data: { apiKeyEncrypted: secrets.encrypt(apiKey), apiKeyHash: secrets.keyedHash(apiKey) },
-        }),
-        prisma.sessionLog.create({ data: { sessionId: id, type: 'API_KEY_ROTATED', status: session.status, message: 'API key rotated; the old key no longer works' } }),
-      ]);
-      credentialsChanged(session.apiKeyHash, updated.apiKeyHash);
+      const replaced = [session.apiKeyHash];
+      if (!(await storeApiKey(id, session.apiKeyHash, apiKey))) {
+        const current = (await callProvider(session, 'Rotate API key', () => provider.getSession(providerId(session)))).apiKey ?? apiKey;
+        const latest = await load(id);
+        replaced.push(latest.apiKeyHash);
+        // Should a third rotation store meanwhile, it settles the same way.
+        if (latest.apiKeyHash !== secrets.keyedHash(current)) await storeApiKey(id, latest.apiKeyHash, current);
+      }
+      await log(id, { type: 'API_KEY_ROTATED', message: 'API key rotated; the old key no longer works', status: session.status });
+      const updated = await load(id);
+      credentialsChanged(...replaced, updated.apiKeyHash);
       return updated;
     },
 
@@ -464,26 +438,10 @@ export function createSessionService(deps: SessionServiceDeps) {
     /** The provider's status value, mapped, for webhook handlers. */
     mapProviderStatus: toSessionStatus,
 
-    async runMaintenance() {
-      await abandonStaleAttempts();
-      await refreshExpiringQrs();
-    },
-    reconcile,
-
-    startBackground() {
-      if (!stopped) return;
-      stopped = false;
-      every(timings.maintenanceIntervalMs, () => this.runMaintenance(), 'session maintenance');
-      if (timings.reconcileIntervalMs > 0) {
-        reconcile().catch((error: unknown) => logger.warn({ err: error }, 'initial reconciliation failed'));
-        every(timings.reconcileIntervalMs, reconcile, 'reconciliation');
-      }
-    },
-    stopBackground() {
-      stopped = true;
-      for (const t of timers) clock.clearTimeout(t);
-      timers = [];
-    },
+    runMaintenance: background.runMaintenance,
+    reconcile: background.reconcile,
+    startBackground: background.startBackground,
+    stopBackground: background.stopBackground,
   };
 }
 

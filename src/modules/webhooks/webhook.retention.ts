@@ -53,7 +53,7 @@ export function createWebhookRetention(deps: { prisma: Prisma; logger: Logger; o
       deleted += count;
       if (count < options.chunkSize || stopped) break;
     }
-    if (deleted) logger.info('pruned processed webhook events', { deleted, retentionDays: options.retentionDays });
+    if (deleted) logger.info({ deleted, retentionDays: options.retentionDays }, 'pruned processed webhook events');
     return deleted;
   }
 
@@ -65,7 +65,7 @@ export function createWebhookRetention(deps: { prisma: Prisma; logger: Logger; o
       timer = setInterval(() => {
         if (current) return;
         current = runRound()
-          .catch((error: unknown) => logger.error('webhook retention round failed', { err: error }))
+          .catch((error: unknown) => logger.error({ err: error }, 'webhook retention round failed'))
           .finally(() => (current = null));
       }, options.intervalMs);
       timer.unref();
