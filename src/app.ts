@@ -66,7 +66,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     const applied = await db.withMigrationAdapter((factory) => deployMigrations(factory, MIGRATIONS_DIR));
     if (applied.length) logger.info('migrations applied', { applied });
 
-    const pubsub = createAppPubSub(config.redisUrl);
+    const pubsub = createAppPubSub(config.redisUrl, logger.child({ component: 'pubsub' }));
     closers.unshift(() => pubsub.close());
 
     const encryptionKey =

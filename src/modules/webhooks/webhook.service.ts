@@ -62,7 +62,7 @@ export function createWebhookService(deps: {
     },
     (error) => {
       sessionCache.clear();
-      logger.error('session cache invalidation stopped', { error: String(error) });
+      logger.info('session cache dropped: invalidations may have been missed', { err: error });
     },
   );
 
