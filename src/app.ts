@@ -23,6 +23,7 @@ import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const MIGRATIONS_DIR = path.join(root, 'prisma/migrations');
@@ -51,23 +52,36 @@ export interface RunningApp {
   sandbox: { instance: Sandbox; token: string; baseUrl: string } | null;
 }
 
+/**
+ * Shutdown runs phase by phase: stop taking work in, let the requests in flight finish, stop the
+ * background work, then close connections to the database and Redis. Within a phase, the step
+ * registered last runs first.
+ */
+const STOP_PHASES = ['intake', 'requests', 'work', 'connections'] as const;
+type StopPhase = (typeof STOP_PHASES)[number];
+/** How long requests in flight may take to finish once shutdown begins. */
+const REQUEST_GRACE_MS = 5_000;
+/** How long WebSocket clients have to answer our close frame. */
+const WS_CLOSE_GRACE_MS = 1_000;
+
 export function buildApp(config: AppConfig, deps: AppDeps = {}) {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger(config.logLevel);
   let running: RunningApp | null = null;
-  let closers: (() => Promise<void>)[] = [];
+  let stopSteps = emptyStopSteps();
+  const onStop = (phase: StopPhase, step: () => Promise<void>) => void stopSteps[phase].unshift(step);
   let stopping: Promise<void> | null = null;
   let ready = false;
 
   async function start(): Promise<RunningApp> {
     if (running) return running;
     const db = await openDatabase({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir });
-    closers.unshift(() => db.close());
+    onStop('connections', () => db.close());
     const applied = await db.withMigrationAdapter((factory) => deployMigrations(factory, MIGRATIONS_DIR));
     if (applied.length) logger.info('migrations applied', { applied });
 
     const pubsub = createAppPubSub(config.redisUrl, logger.child({ component: 'pubsub' }));
-    closers.unshift(() => pubsub.close());
+    onStop('connections', () => pubsub.close());
 
     const encryptionKey =
       config.encryptionKey ??
@@ -82,9 +96,23 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
         else res.destroy();
       });
     });
-    closers.unshift(async () => {
+    let serverClosed: Promise<void> = Promise.resolve();
+    onStop('intake', async () => {
+      serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+    });
+    onStop('requests', async () => {
+      // A connection kept alive after its request finished holds close() open: close those as they
+      // go idle, and cut what is still running at the deadline.
+      const deadline = Date.now() + REQUEST_GRACE_MS;
+      let closed = false;
+      void serverClosed.then(() => (closed = true));
+      while (!closed && Date.now() < deadline) {
+        server.closeIdleConnections();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await serverClosed;
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -98,7 +126,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     if (config.wasender.sandbox) {
       const token = config.wasender.apiToken ?? `sandbox-${randomToken(18)}`;
       const instance = createSandbox({ personalAccessToken: token, clock, logger: logger.child({ component: 'sandbox' }), ...deps.sandbox });
-      closers.unshift(() => instance.close());
+      onStop('work', () => instance.close());
       sandbox = { instance, token, baseUrl: `${url}/sandbox/api` };
       logger.info('provider sandbox on: no WhatsApp account is used', { baseUrl: sandbox.baseUrl });
     }
@@ -115,7 +143,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       baseUrl: providerBaseUrl,
       verifyToken: (token) => provider.verifyToken(token),
     });
-    closers.unshift(() => providerSettings.close());
+    onStop('work', () => providerSettings.close());
     const provider = createWasenderClient({ ...clientOptions, baseUrl: providerBaseUrl, personalAccessToken: () => providerSettings.currentToken() });
 
     const services = createServices({
@@ -140,10 +168,13 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     });
 
     const ws = attachGraphqlWs({ server, yoga, auth: services.auth, logger: logger.child({ component: 'graphql-ws' }) });
-    closers.unshift(() => ws.close());
+    onStop('intake', async () => {
+      await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
+      await ws.close();
+    });
     services.webhookProcessor.start();
     services.sessions.startBackground();
-    closers.unshift(async () => {
+    onStop('work', async () => {
       services.sessions.stopBackground();
       await services.webhookProcessor.stop();
       await services.webhooks.drain();
@@ -153,7 +184,10 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     async function route(req: IncomingMessage, res: ServerResponse) {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (!ready) return sendJson(res, 503, { status: 'starting' });
+      if (!ready) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, 503, { status: stopping ? 'stopping' : 'starting' });
+      }
       if (pathname === '/readyz') {
         const failures: Record<string, string> = {};
         await db.ping().catch((e: Error) => (failures.database = e.message));
@@ -176,11 +210,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 
   async function stop(): Promise<void> {
     stopping ??= (async () => {
-      const toClose = closers;
-      closers = [];
+      ready = false;
+      const steps = stopSteps;
+      stopSteps = emptyStopSteps();
       running = null;
-      for (const close of toClose) {
-        await close().catch((error: unknown) => logger.warn('shutdown step failed', { error: String(error) }));
+      for (const phase of STOP_PHASES) {
+        for (const step of steps[phase]) {
+          await step().catch((error: unknown) => logger.warn('shutdown step failed', { phase, err: error }));
+        }
       }
     })();
     return stopping;
@@ -190,3 +227,28 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 }
 
 export type App = ReturnType<typeof buildApp>;
+
+function emptyStopSteps(): Record<StopPhase, (() => Promise<void>)[]> {
+  return { intake: [], requests: [], work: [], connections: [] };
+}
+
+/** Sends each socket a close frame, and cuts those that have not closed after `graceMs`. */
+async function closeSockets(sockets: Set<WebSocket>, code: number, reason: string, graceMs: number) {
+  await Promise.all(
+    [...sockets].map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          if (socket.readyState === socket.CLOSED) return resolve();
+          const timer = setTimeout(() => {
+            socket.terminate();
+            resolve();
+          }, graceMs);
+          socket.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          socket.close(code, reason);
+        }),
+    ),
+  );
+}

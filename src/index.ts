@@ -2,6 +2,8 @@
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 
+const SHUTDOWN_LIMIT_MS = 9_000;
+
 async function main() {
   let config;
   try {
@@ -16,6 +18,11 @@ async function main() {
   const app = buildApp(config);
   const shutdown = (signal: string) => {
     console.error(`${signal}: shutting down`);
+    // Orchestrators kill after 10 s or so: give up just before, saying so.
+    setTimeout(() => {
+      console.error(`${signal}: shutdown took longer than ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
     app.stop().then(
       () => process.exit(0),
       () => process.exit(1),
