@@ -17,7 +17,7 @@ describe('SIGTERM', () => {
     if (app?.child.exitCode === null) app.child.kill('SIGKILL');
   });
 
-  it('closes WebSockets with 1001, answers the request in flight and exits 0 within 10 s', async () => {
+  it('closes WebSockets with 1001, answers the request in flight and exits 0 within 10 s', { timeout: 90_000 }, async () => {
     app = await startEntryPoint({ DATA_DIR: 'memory://', ADMIN_TOKEN, NODE_ENV: 'development' });
 
     let connected!: () => void;

@@ -37,7 +37,7 @@ export async function startEntryPoint(env: Record<string, string>): Promise<Entr
     await eventually(async () => {
       if (gone) throw new Error(`the entry point exited early:\n${out}\n${err}`);
       return (await fetch(`${url}/readyz`)).status === 200;
-    }, 30_000);
+    }, 60_000);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
