@@ -17,6 +17,7 @@ import { deployMigrations } from './lib/migrations.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
 import { createSecretBox, loadOrCreateDevKey, randomToken } from './lib/crypto.ts';
+import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
@@ -50,6 +51,10 @@ export interface RunningApp {
   liveStats: () => import('./http/subscription-hub.ts').HubStats;
   /** The built-in provider sandbox and its personal access token, when it is on. */
   sandbox: { instance: Sandbox; token: string; baseUrl: string } | null;
+  /** The admin token in force: ADMIN_TOKEN, or one generated for development; null in production without it. */
+  adminToken: { value: string; generated: boolean } | null;
+  /** Where the provider posts webhooks. */
+  webhookUrl: string;
 }
 
 /**
@@ -87,6 +92,11 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       config.encryptionKey ??
       (config.dataDir.startsWith('memory://') ? randomBytes(32) : await loadOrCreateDevKey(config.dataDir));
     const secrets = createSecretBox(encryptionKey);
+    const adminToken: RunningApp['adminToken'] = config.adminToken
+      ? { value: config.adminToken, generated: false }
+      : config.production
+        ? null
+        : { value: await loadOrCreateDevAdminToken(config.dataDir), generated: true };
 
     // Bind the port first: the sandbox URL and the webhook URL depend on it.
     const server = createServer((req, res) => {
@@ -121,6 +131,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     const { port } = server.address() as AddressInfo;
     const url = `http://${deps.host && deps.host !== '0.0.0.0' ? deps.host : 'localhost'}:${port}`;
     const publicUrl = config.publicUrl ?? url;
+    const webhookUrl = `${publicUrl}/api/whatsapp/webhook`;
 
     let sandbox: RunningApp['sandbox'] = null;
     if (config.wasender.sandbox) {
@@ -152,10 +163,10 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       clock,
       logger,
       secrets,
-      adminToken: config.adminToken,
+      adminToken: adminToken?.value ?? null,
       provider,
       providerSettings,
-      webhookUrl: () => `${publicUrl}/api/whatsapp/webhook`,
+      webhookUrl: () => webhookUrl,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
     });
     const yoga = createYogaServer({
@@ -165,6 +176,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       services,
       logger,
       graphiql: config.graphiql,
+      graphiqlToken: config.production ? null : (adminToken?.value ?? null),
     });
 
     const ws = attachGraphqlWs({ server, yoga, auth: services.auth, logger: logger.child({ component: 'graphql-ws' }) });
@@ -202,7 +214,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       sendJson(res, 404, { error: 'not found' });
     }
 
-    running = { url, yoga, db, services, pubsub, server, sandbox, liveStats: () => ws.hub.stats() };
+    running = { url, yoga, db, services, pubsub, server, sandbox, adminToken, webhookUrl, liveStats: () => ws.hub.stats() };
     ready = true;
     logger.info('listening', { url, database: db.kind, pubsub: config.redisUrl ? 'redis' : 'memory' });
     return running;

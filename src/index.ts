@@ -1,6 +1,7 @@
 /** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { startBanner } from './start-banner.ts';
 
 const SHUTDOWN_LIMIT_MS = 9_000;
 
@@ -30,7 +31,9 @@ async function main() {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  await app.start();
+  const running = await app.start();
+  // For people, not log collectors: production output stays JSON lines only.
+  if (!config.production) process.stdout.write(startBanner(running, config));
 }
 
 main().catch((error: unknown) => {
