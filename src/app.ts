@@ -180,7 +180,8 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     });
 
     const ws = attachGraphqlWs({ server, yoga, auth: services.auth, logger: logger.child({ component: 'graphql-ws' }) });
-    onStop('intake', async () => {
+    // After the server stopped accepting (intake), before waiting on HTTP requests.
+    onStop('requests', async () => {
       await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
       await ws.close();
     });
