@@ -18,6 +18,7 @@ import { deployMigrations } from './lib/migrations.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
 import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './lib/crypto.ts';
+import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
@@ -26,6 +27,7 @@ import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modul
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const MIGRATIONS_DIR = path.join(root, 'prisma/migrations');
@@ -53,6 +55,10 @@ export interface RunningApp {
   liveStats: () => import('./http/subscription-hub.ts').HubStats;
   /** The built-in provider sandbox and its personal access token, when it is on. */
   sandbox: { instance: Sandbox; token: string; baseUrl: string } | null;
+  /** The admin token in force: ADMIN_TOKEN, or one generated for development; null in production without it. */
+  adminToken: { value: string; generated: boolean } | null;
+  /** Where the provider posts webhooks. */
+  webhookUrl: string;
 }
 
 function isAdminBearer(req: IncomingMessage, adminToken: string | null): boolean {
@@ -60,28 +66,46 @@ function isAdminBearer(req: IncomingMessage, adminToken: string | null): boolean
   return adminToken !== null && token !== null && safeEqual(token, adminToken);
 }
 
+/**
+ * Shutdown runs phase by phase: stop taking work in, let the requests in flight finish, stop the
+ * background work, then close connections to the database and Redis. Within a phase, the step
+ * registered last runs first.
+ */
+const STOP_PHASES = ['intake', 'requests', 'work', 'connections'] as const;
+type StopPhase = (typeof STOP_PHASES)[number];
+/** How long requests in flight may take to finish once shutdown begins. */
+const REQUEST_GRACE_MS = 5_000;
+/** How long WebSocket clients have to answer our close frame. */
+const WS_CLOSE_GRACE_MS = 1_000;
+
 export function buildApp(config: AppConfig, deps: AppDeps = {}) {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
   let running: RunningApp | null = null;
-  let closers: (() => Promise<void>)[] = [];
+  let stopSteps = emptyStopSteps();
+  const onStop = (phase: StopPhase, step: () => Promise<void>) => void stopSteps[phase].unshift(step);
   let stopping: Promise<void> | null = null;
   let ready = false;
 
   async function start(): Promise<RunningApp> {
     if (running) return running;
     const db = await openDatabase({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir });
-    closers.unshift(() => db.close());
+    onStop('connections', () => db.close());
     const applied = await db.withMigrationAdapter((factory) => deployMigrations(factory, MIGRATIONS_DIR));
     if (applied.length) logger.info({ applied }, 'migrations applied');
 
-    const pubsub = createAppPubSub(config.redisUrl);
-    closers.unshift(() => pubsub.close());
+    const pubsub = createAppPubSub(config.redisUrl, logger.child({ component: 'pubsub' }));
+    onStop('connections', () => pubsub.close());
 
     const encryptionKey =
       config.encryptionKey ??
       (config.dataDir.startsWith('memory://') ? randomBytes(32) : await loadOrCreateDevKey(config.dataDir));
     const secrets = createSecretBox(encryptionKey);
+    const adminToken: RunningApp['adminToken'] = config.adminToken
+      ? { value: config.adminToken, generated: false }
+      : config.production
+        ? null
+        : { value: await loadOrCreateDevAdminToken(config.dataDir), generated: true };
 
     // Bind the port first: the sandbox URL and the webhook URL depend on it.
     const server = createServer((req, res) => {
@@ -96,9 +120,23 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
         }),
       );
     });
-    closers.unshift(async () => {
+    let serverClosed: Promise<void> = Promise.resolve();
+    onStop('intake', async () => {
+      serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+    });
+    onStop('requests', async () => {
+      // A connection kept alive after its request finished holds close() open: close those as they
+      // go idle, and cut what is still running at the deadline.
+      const deadline = Date.now() + REQUEST_GRACE_MS;
+      let closed = false;
+      void serverClosed.then(() => (closed = true));
+      while (!closed && Date.now() < deadline) {
+        server.closeIdleConnections();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await serverClosed;
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -107,6 +145,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     const { port } = server.address() as AddressInfo;
     const url = `http://${deps.host && deps.host !== '0.0.0.0' ? deps.host : 'localhost'}:${port}`;
     const publicUrl = config.publicUrl ?? url;
+    const webhookUrl = `${publicUrl}/api/whatsapp/webhook`;
 
     let sandbox: RunningApp['sandbox'] = null;
     if (config.wasender.sandbox) {
@@ -119,7 +158,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
         ...(config.production ? { authorizeControl: (req: IncomingMessage) => isAdminBearer(req, config.adminToken) } : {}),
         ...deps.sandbox,
       });
-      closers.unshift(() => instance.close());
+      onStop('work', () => instance.close());
       sandbox = { instance, token, baseUrl: `${url}/sandbox/api` };
       logger.info({ baseUrl: sandbox.baseUrl }, 'provider sandbox on: no WhatsApp account is used');
     }
@@ -136,7 +175,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       baseUrl: providerBaseUrl,
       verifyToken: (token) => provider.verifyToken(token),
     });
-    closers.unshift(() => providerSettings.close());
+    onStop('work', () => providerSettings.close());
     const provider = createWasenderClient({ ...clientOptions, baseUrl: providerBaseUrl, personalAccessToken: () => providerSettings.currentToken() });
 
     const services = createServices({
@@ -145,10 +184,10 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       clock,
       logger,
       secrets,
-      adminToken: config.adminToken,
+      adminToken: adminToken?.value ?? null,
       provider,
       providerSettings,
-      webhookUrl: () => `${publicUrl}/api/whatsapp/webhook`,
+      webhookUrl: () => webhookUrl,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
       webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
     });
@@ -159,14 +198,19 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       services,
       logger,
       graphiql: config.graphiql,
+      graphiqlToken: config.production ? null : (adminToken?.value ?? null),
     });
 
     const ws = attachGraphqlWs({ server, yoga, auth: services.auth, logger: logger.child({ component: 'graphql-ws' }) });
-    closers.unshift(() => ws.close());
+    // After the server stopped accepting (intake), before waiting on HTTP requests.
+    onStop('requests', async () => {
+      await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
+      await ws.close();
+    });
     services.webhookProcessor.start();
     services.sessions.startBackground();
     services.webhookRetention.start();
-    closers.unshift(async () => {
+    onStop('work', async () => {
       services.sessions.stopBackground();
       await services.webhookRetention.stop();
       await services.webhookProcessor.stop();
@@ -177,7 +221,10 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     async function route(req: IncomingMessage, res: ServerResponse) {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (!ready) return sendJson(res, 503, { status: 'starting' });
+      if (!ready) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, 503, { status: stopping ? 'stopping' : 'starting' });
+      }
       if (pathname === '/readyz') {
         const failures: Record<string, string> = {};
         await db.ping().catch((e: Error) => (failures.database = e.message));
@@ -192,7 +239,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       sendJson(res, 404, { error: 'not found' });
     }
 
-    running = { url, yoga, db, services, pubsub, server, sandbox, liveStats: () => ws.hub.stats() };
+    running = { url, yoga, db, services, pubsub, server, sandbox, adminToken, webhookUrl, liveStats: () => ws.hub.stats() };
     ready = true;
     logger.info({ url, database: db.kind, pubsub: config.redisUrl ? 'redis' : 'memory' }, 'listening');
     return running;
@@ -200,11 +247,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 
   async function stop(): Promise<void> {
     stopping ??= (async () => {
-      const toClose = closers;
-      closers = [];
+      ready = false;
+      const steps = stopSteps;
+      stopSteps = emptyStopSteps();
       running = null;
-      for (const close of toClose) {
-        await close().catch((error: unknown) => logger.warn({ err: error }, 'shutdown step failed'));
+      for (const phase of STOP_PHASES) {
+        for (const step of steps[phase]) {
+          await step().catch((error: unknown) => logger.warn({ phase, err: error }, 'shutdown step failed'));
+        }
       }
     })();
     return stopping;
@@ -214,3 +264,28 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 }
 
 export type App = ReturnType<typeof buildApp>;
+
+function emptyStopSteps(): Record<StopPhase, (() => Promise<void>)[]> {
+  return { intake: [], requests: [], work: [], connections: [] };
+}
+
+/** Sends each socket a close frame, and cuts those that have not closed after `graceMs`. */
+async function closeSockets(sockets: Set<WebSocket>, code: number, reason: string, graceMs: number) {
+  await Promise.all(
+    [...sockets].map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          if (socket.readyState === socket.CLOSED) return resolve();
+          const timer = setTimeout(() => {
+            socket.terminate();
+            resolve();
+          }, graceMs);
+          socket.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          socket.close(code, reason);
+        }),
+    ),
+  );
+}

@@ -1,6 +1,9 @@
 /** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { startBanner } from './start-banner.ts';
+
+const SHUTDOWN_LIMIT_MS = 9_000;
 
 async function main() {
   let config;
@@ -16,6 +19,11 @@ async function main() {
   const app = buildApp(config);
   const shutdown = (signal: string) => {
     console.error(`${signal}: shutting down`);
+    // Orchestrators kill after 10 s or so: give up just before, saying so.
+    setTimeout(() => {
+      console.error(`${signal}: shutdown took longer than ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
     app.stop().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -23,7 +31,9 @@ async function main() {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  await app.start();
+  const running = await app.start();
+  // For people, not log collectors: production output stays JSON lines only.
+  if (!config.production) process.stdout.write(startBanner(running, config));
 }
 
 main().catch((error: unknown) => {

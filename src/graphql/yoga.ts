@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
 import { PothosValidationError } from '@pothos/core';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import type { IncomingMessage } from 'node:http';
+import { createYoga, type GraphiQLOptions, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { Prisma } from '../lib/database.ts';
 import { badInputFromIssues, causedBy, DomainError, UnauthenticatedError } from '../lib/errors.ts';
@@ -15,6 +16,7 @@ import { currentRequestContext } from '../lib/request-context.ts';
 import { SubscriptionOverflowError, type AppPubSub } from '../lib/pubsub.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import type { Services } from '../services.ts';
+import { GRAPHIQL_DEFAULT_DOCUMENT, GRAPHIQL_DEFAULT_VARIABLES } from './graphiql-document.ts';
 
 export interface YogaDeps {
   schema: GraphQLSchema;
@@ -24,6 +26,8 @@ export interface YogaDeps {
   logger: Logger;
   /** GraphiQL and introspection (off in production unless enabled). */
   graphiql: boolean;
+  /** The admin token GraphiQL is opened with for requests from this machine (development only). */
+  graphiqlToken?: string | null;
 }
 
 /** What graphql-ws passes into the context: the viewer resolved once at connection_init. */
@@ -75,6 +79,26 @@ function useNoIntrospection(): Plugin<Context> {
   };
 }
 
+function graphiqlOptions(token: string | null): GraphiQLOptions {
+  const headers = JSON.stringify({ Authorization: `Bearer ${token ?? '<token>'}` }, null, 2);
+  return {
+    title: 'whatsapp-graphql',
+    headers,
+    defaultQuery: GRAPHIQL_DEFAULT_DOCUMENT,
+    defaultTabs: [{ query: GRAPHIQL_DEFAULT_DOCUMENT, variables: GRAPHIQL_DEFAULT_VARIABLES, headers }],
+  };
+}
+
+/**
+ * A request made on this machine, not passed on by a proxy (which would make every client look
+ * local): only those get GraphiQL with the development token filled in.
+ */
+function fromLoopback(request: Request, serverContext: unknown): boolean {
+  if (request.headers.has('x-forwarded-for') || request.headers.has('forwarded')) return false;
+  const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket.remoteAddress ?? '';
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
 export function createYogaServer(deps: YogaDeps) {
   const { logger } = deps;
   return createYoga<WsInitialContext & Record<string, unknown>, Context>({
@@ -85,7 +109,8 @@ export function createYogaServer(deps: YogaDeps) {
     // strings in memory, so it is loaded on the first GraphiQL visit, never when GraphiQL is off.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     graphiql: deps.graphiql
-      ? { title: 'whatsapp-graphql', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) }
+      ? (request, ...serverContext) =>
+          graphiqlOptions(deps.graphiqlToken && fromLoopback(request, serverContext[0]) ? deps.graphiqlToken : null)
       : false,
     logging: {
       debug: (...args) => logger.debug(String(args[0])),

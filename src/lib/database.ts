@@ -60,6 +60,22 @@ export interface Database {
   close(): Promise<void>;
 }
 
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Readiness must answer even when the database hangs. */
+const PING_TIMEOUT_MS = 2_000;
+
+async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface DatabaseOptions {
   /** PostgreSQL URL; when absent, PGlite at `dataDir` (or in memory when dataDir is 'memory://'). */
   databaseUrl?: string | undefined;
@@ -69,7 +85,9 @@ export interface DatabaseOptions {
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // While the server is unreachable, a request fails after CONNECT_TIMEOUT_MS (webhooks: 503, the
+    // provider retries) rather than waiting on the operating system's connect timeout, minutes.
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
     pool.on('error', () => {}); // an idle client's broken connection is replaced on next checkout
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     return {
@@ -86,9 +104,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
           await migrationPool.end().catch(() => {});
         }
       },
-      ping: async () => {
-        await pool.query('select 1');
-      },
+      ping: () => withTimeout(pool.query('select 1'), PING_TIMEOUT_MS, 'database did not answer in time').then(() => {}),
       close: async () => {
         await prisma.$disconnect().catch(() => {});
         await pool.end().catch(() => {});

@@ -1,12 +1,12 @@
 /**
  * The one typed pub/sub. Topics are scoped by session (or job) id, so an event reaches only the
- * listeners of that id through the event target's map. In-memory by default; with REDIS_URL the
- * Redis event target carries every event to every process.
+ * listeners of that id through the event target's map. Events are delivered in-process at once;
+ * with REDIS_URL a relay also carries them to the other processes (and theirs to us).
  */
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { setMaxListeners } from 'node:events';
-import { Redis } from 'ioredis';
 import { BoundedQueue } from './bounded-queue.ts';
+import type { Logger } from './logger.ts';
+import { createRedisRelay, type RedisRelay } from './redis-relay.ts';
 
 export interface SessionEvent {
   sessionId: string;
@@ -75,6 +75,11 @@ export interface AppPubSub {
    * its last cursor.
    */
   subscribe<K extends keyof PubSubChannels>(...topic: TopicArgs<K>): AsyncIterableIterator<Payload<K>>;
+  /**
+   * Runs `listener` whenever other processes' events may have been missed (the link to them dropped
+   * or came back), so in-process caches can stop trusting themselves. Returns the unregistration.
+   */
+  onGap(listener: () => void): () => void;
 }
 
 export const SUBSCRIPTION_BUFFER = 10_000;
@@ -88,16 +93,21 @@ export class SubscriptionOverflowError extends Error {
 }
 
 /**
- * Yoga's createPubSub, with bounded subscriptions: its Repeater throws inside the event
- * dispatch (taking the process down) once 1024 pushes wait.
+ * Yoga's createPubSub, with bounded subscriptions (its Repeater throws inside the event dispatch,
+ * taking the process down, once 1024 pushes wait) and events delivered locally before the relay
+ * carries them to the other processes.
  */
-function createBoundedPubSub(eventTarget: EventTarget, buffer: number): AppPubSub {
+function createBoundedPubSub(buffer: number, relay: RedisRelay | null, local: EventTarget): AppPubSub {
   const topicOf = (channel: string, id: unknown) => (id === undefined ? channel : `${channel}:${String(id)}`);
+  /** Local subscriptions per topic: the relay listens to a topic while any is open. */
+  const listening = new Map<string, number>();
   return {
     publish(channel, ...args) {
       const [idOrPayload, payload] = args as unknown[];
       const topic = args.length > 1 ? topicOf(channel, idOrPayload) : channel;
-      eventTarget.dispatchEvent(new CustomEvent(topic, { detail: args.length > 1 ? payload : idOrPayload }));
+      const detail = args.length > 1 ? payload : idOrPayload;
+      local.dispatchEvent(new CustomEvent(topic, { detail }));
+      relay?.send(topic, detail);
     },
     subscribe(...[channel, id]) {
       const topic = topicOf(channel, id);
@@ -105,18 +115,37 @@ function createBoundedPubSub(eventTarget: EventTarget, buffer: number): AppPubSu
       const queue = new BoundedQueue<Payload<typeof channel>>({
         max: buffer,
         overflowError: () => new SubscriptionOverflowError(),
-        onEnd: () => eventTarget.removeEventListener(topic, listener),
+        onEnd: () => {
+          local.removeEventListener(topic, listener);
+          const left = (listening.get(topic) ?? 1) - 1;
+          if (left > 0) return void listening.set(topic, left);
+          listening.delete(topic);
+          relay?.stopListening(topic);
+        },
       });
-      eventTarget.addEventListener(topic, listener);
+      local.addEventListener(topic, listener);
+      const count = listening.get(topic) ?? 0;
+      listening.set(topic, count + 1);
+      if (count === 0) relay?.listen(topic);
       return queue;
     },
+    onGap: (listener) => relay?.onGap(listener) ?? (() => {}),
   };
+}
+
+/** Some events may have been missed: the pub/sub link between processes dropped or came back. */
+export class EventsMissedError extends Error {
+  constructor() {
+    super('Events of other processes may have been missed.');
+    this.name = 'EventsMissedError';
+  }
 }
 
 /**
  * Runs `handle` for every event of a topic until the returned function is called. For in-process
- * caches that another process may make stale: should the subscription end (overflow), `onLost`
- * runs so the cache can drop everything rather than trust what it holds.
+ * caches that another process may make stale: whenever events may have been missed (this reader
+ * overflowed, or the link to the other processes dropped or came back), `onLost` runs so the cache
+ * can drop everything rather than trust what it holds, and following goes on.
  */
 export function followEvents<K extends keyof PubSubChannels>(
   pubsub: AppPubSub,
@@ -124,11 +153,23 @@ export function followEvents<K extends keyof PubSubChannels>(
   handle: (event: Payload<K>) => void,
   onLost: (error: unknown) => void,
 ): () => Promise<void> {
-  const events = (pubsub.subscribe as (...t: unknown[]) => AsyncIterableIterator<Payload<K>>)(...topic);
-  void (async () => {
-    for await (const event of events) handle(event);
-  })().catch(onLost);
+  let stopped = false;
+  let events: AsyncIterableIterator<Payload<K>>;
+  const follow = () => {
+    events = (pubsub.subscribe as (...t: unknown[]) => AsyncIterableIterator<Payload<K>>)(...topic);
+    void (async () => {
+      for await (const event of events) handle(event);
+    })().catch((error: unknown) => {
+      if (stopped) return;
+      onLost(error);
+      follow();
+    });
+  };
+  follow();
+  const stopGaps = pubsub.onGap(() => onLost(new EventsMissedError()));
   return async () => {
+    stopped = true;
+    stopGaps();
     await events.return?.();
   };
 }
@@ -145,28 +186,16 @@ export interface PubSubHandle {
   close(): Promise<void>;
 }
 
-export function createAppPubSub(redisUrl: string | null): PubSubHandle {
-  if (!redisUrl) {
-    const target = new EventTarget();
-    // One listener per distinct subscription of a topic: many is normal here, not a leak.
-    setMaxListeners(0, target);
-    return { pubsub: createBoundedPubSub(target, SUBSCRIPTION_BUFFER), ping: async () => {}, close: async () => {} };
-  }
-  const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true };
-  const publishClient = new Redis(redisUrl, options);
-  const subscribeClient = new Redis(redisUrl, options);
-  // ioredis reconnects by itself; readiness reports the outage meanwhile.
-  publishClient.on('error', () => {});
-  subscribeClient.on('error', () => {});
-  const pubsub = createBoundedPubSub(createRedisEventTarget({ publishClient, subscribeClient }) as unknown as EventTarget, SUBSCRIPTION_BUFFER);
+export function createAppPubSub(redisUrl: string | null, logger: Logger): PubSubHandle {
+  const local = new EventTarget();
+  // One listener per distinct subscription of a topic: many is normal here, not a leak.
+  setMaxListeners(0, local);
+  const relay = redisUrl
+    ? createRedisRelay(redisUrl, (topic, detail) => local.dispatchEvent(new CustomEvent(topic, { detail })), logger)
+    : null;
   return {
-    pubsub,
-    ping: async () => {
-      if ((await publishClient.ping()) !== 'PONG') throw new Error('redis did not answer PONG');
-    },
-    close: async () => {
-      publishClient.disconnect();
-      subscribeClient.disconnect();
-    },
+    pubsub: createBoundedPubSub(SUBSCRIPTION_BUFFER, relay, local),
+    ping: async () => relay?.ping(),
+    close: async () => relay?.close(),
   };
 }

@@ -81,7 +81,7 @@ export function createWebhookService(deps: {
     },
     (error) => {
       sessionCache.clear();
-      logger.error({ err: error }, 'session cache invalidation stopped');
+      logger.info({ err: error }, 'session cache dropped: invalidations may have been missed');
     },
   );
 
