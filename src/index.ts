@@ -1,6 +1,7 @@
 /** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './lib/logger.ts';
 import { startBanner } from './start-banner.ts';
 
 const SHUTDOWN_LIMIT_MS = 9_000;
@@ -16,12 +17,13 @@ async function main() {
     }
     throw error;
   }
-  const app = buildApp(config);
+  const logger = createLogger({ level: config.logLevel });
+  const app = buildApp(config, { logger });
   const shutdown = (signal: string) => {
-    console.error(`${signal}: shutting down`);
+    logger.info({ signal }, 'shutting down');
     // Orchestrators kill after 10 s or so: give up just before, saying so.
     setTimeout(() => {
-      console.error(`${signal}: shutdown took longer than ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`);
+      logger.error({ signal, limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown took too long; exiting anyway');
       process.exit(1);
     }, SHUTDOWN_LIMIT_MS).unref();
     app.stop().then(
