@@ -20,6 +20,7 @@ import { createSecretBox, loadOrCreateDevKey, randomToken } from './lib/crypto.t
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
+import type { WebhookProcessing } from './modules/webhooks/webhook.processor.ts';
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,8 @@ export interface AppDeps {
   /** Host to bind; tests use 127.0.0.1. */
   host?: string;
   sessionTimings?: Partial<SessionTimings>;
+  /** Retries, back-off and retention of webhook application (tests make them short). */
+  webhookProcessing?: Partial<WebhookProcessing>;
   /** Options for the built-in sandbox (when it is on). */
   sandbox?: Partial<SandboxOptions>;
   provider?: Partial<WasenderClientOptions>;
@@ -129,6 +132,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       providerSettings,
       webhookUrl: () => `${publicUrl}/api/whatsapp/webhook`,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
+      webhookProcessing: deps.webhookProcessing,
     });
     const yoga = createYogaServer({
       schema: buildSchema(),
