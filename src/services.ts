@@ -45,7 +45,7 @@ export function createServices(deps: ServiceDeps): Services {
   const webhookProcessor = createWebhookProcessor({
     prisma: deps.prisma,
     logger: deps.logger,
-    applySession: createWebhookApplier({ sessions, inbox, logger: deps.logger }),
+    applySession: createWebhookApplier({ sessions, inbox }),
     prunePendingStatuses: (retentionMs) => inbox.prunePendingStatuses(retentionMs),
     processing: deps.webhookProcessing,
   });

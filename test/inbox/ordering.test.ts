@@ -180,9 +180,9 @@ function scenarios(name: string, setup: () => Promise<{ apps: [TestApp, TestApp]
     });
 
     it('applies a burst across many sessions in order, each event once', async () => {
-      const sessions = await Promise.all(Array.from({ length: 5 }, (_, i) => signedSession(`Burst ${i}`)));
+      const sessions = await Promise.all(Array.from({ length: 4 }, (_, i) => signedSession(`Burst ${i}`)));
       const before = await Promise.all(sessions.map(logs));
-      const perSession = 8;
+      const perSession = 6;
       const customer = '255781000004';
       const shop = '255781000005';
       await Promise.all(

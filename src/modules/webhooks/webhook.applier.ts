@@ -4,7 +4,6 @@
  * (one statement); any other event first writes what is pending, so the order is kept. It stops at
  * the first event that fails, so nothing behind it goes ahead of it.
  */
-import type { Logger } from '../../lib/logger.ts';
 import {
   normalizeWebhookEvent,
   parseWebhookEnvelope,
@@ -16,8 +15,8 @@ import type { InboxService, StatusChange } from '../inbox/inbox.service.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import type { SessionOutcome, StoredWebhook } from './webhook.processor.ts';
 
-export function createWebhookApplier(deps: { sessions: SessionService; inbox: InboxService; logger: Logger }) {
-  const { sessions, inbox, logger } = deps;
+export function createWebhookApplier(deps: { sessions: SessionService; inbox: InboxService }) {
+  const { sessions, inbox } = deps;
 
   async function applyOne(sessionId: string, item: NormalizedWebhookEvent, envelopeTimestampMs: number) {
     switch (item.type) {
@@ -149,7 +148,6 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
       const single = await applyBatched(sessionId, [events[i]!]);
       if (single.error !== undefined) {
         const error = single.error instanceof Error ? single.error : new Error(String(single.error));
-        logger.warn('webhook event could not be applied', { sessionId, webhookEventId: events[i]!.id, event: events[i]!.event, err: error });
         return { applied: i, failure: { error, permanent: error instanceof WebhookPayloadError } };
       }
     }

@@ -92,9 +92,13 @@ export function createWebhookProcessor(deps: {
          RETURNING l."sessionId"),
        created AS (
          INSERT INTO webhook_session_leases ("sessionId", "claimedUntil", "claimToken")
-         SELECT p."sessionId", ${SQL_UTC_NOW} + make_interval(secs => $1), $2::uuid FROM pending p
-         WHERE NOT EXISTS (SELECT 1 FROM webhook_session_leases x WHERE x."sessionId" = p."sessionId")
-         ORDER BY p.first LIMIT $3
+         SELECT n."sessionId", ${SQL_UTC_NOW} + make_interval(secs => $1), $2::uuid
+         FROM (
+           SELECT p."sessionId" FROM pending p
+           WHERE NOT EXISTS (SELECT 1 FROM webhook_session_leases x WHERE x."sessionId" = p."sessionId")
+           ORDER BY p.first LIMIT $3) n
+         -- Two processes creating the same rows wait on each other in one order: no deadlock.
+         ORDER BY n."sessionId"
          ON CONFLICT ("sessionId") DO NOTHING
          RETURNING "sessionId")
        SELECT "sessionId" FROM claimed UNION ALL SELECT "sessionId" FROM created`,
@@ -197,6 +201,17 @@ export function createWebhookProcessor(deps: {
     const token = randomUUID();
     const sessionIds = await claimSessions(token);
     if (sessionIds.length === 0) return false;
+    try {
+      await applyClaimed(sessionIds, token);
+    } catch (error) {
+      // Let the sessions go now rather than when the lease runs out; what was applied is applied again.
+      await release(sessionIds, token).catch(() => {});
+      throw error;
+    }
+    return true;
+  }
+
+  async function applyClaimed(sessionIds: string[], token: string) {
     const events = await eventsOf(sessionIds);
     const applied: string[] = [];
     const failed: { sessionId: string; event: StoredWebhook; failure: NonNullable<SessionOutcome['failure']> }[] = [];
@@ -225,7 +240,6 @@ export function createWebhookProcessor(deps: {
       token,
     );
     for (const f of failed) await recordFailure(f.sessionId, f.event, f.failure, token);
-    return true;
   }
 
   async function drain() {
