@@ -24,6 +24,7 @@ import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
 import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
+import type { WebhookProcessing } from './modules/webhooks/webhook.processor.ts';
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
@@ -39,6 +40,8 @@ export interface AppDeps {
   host?: string;
   sessionTimings?: Partial<SessionTimings>;
   webhookRetention?: Partial<Omit<WebhookRetentionOptions, 'retentionDays'>>;
+  /** Retries, back-off and retention of webhook application (tests make them short). */
+  webhookProcessing?: Partial<WebhookProcessing>;
   /** Options for the built-in sandbox (when it is on). */
   sandbox?: Partial<SandboxOptions>;
   provider?: Partial<WasenderClientOptions>;
@@ -190,6 +193,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       webhookUrl: () => webhookUrl,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
       webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
+      webhookProcessing: deps.webhookProcessing,
     });
     const yoga = createYogaServer({
       schema: buildSchema(),

@@ -12,7 +12,7 @@ import { createInboxService, type InboxService } from './modules/inbox/inbox.ser
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
 import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
-import { createWebhookProcessor, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
+import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
 import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
 
@@ -28,6 +28,7 @@ export interface ServiceDeps {
   webhookUrl: () => string;
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
+  webhookProcessing?: Partial<WebhookProcessing>;
 }
 
 export interface Services {
@@ -47,7 +48,9 @@ export function createServices(deps: ServiceDeps): Services {
   const webhookProcessor = createWebhookProcessor({
     prisma: deps.prisma,
     logger: deps.logger,
-    apply: createWebhookApplier({ sessions, inbox, logger: deps.logger }),
+    applySession: createWebhookApplier({ sessions, inbox }),
+    prunePendingStatuses: (retentionMs) => inbox.prunePendingStatuses(retentionMs),
+    processing: deps.webhookProcessing,
   });
   const webhooks = createWebhookService({
     prisma: deps.prisma,

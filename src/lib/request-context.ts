@@ -24,3 +24,8 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
 export function currentRequestContext(): RequestContext | undefined {
   return storage.getStore();
 }
+
+/** Runs background work started from within a request as work of its own. */
+export function outsideRequest<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

@@ -22,10 +22,12 @@ const MESSAGE_SEQ_LOCK = 7_301_001;
 
 /** Delivery statuses only move forward; FAILED and READ/PLAYED end the line. */
 const STATUS_RANK: Record<MessageStatus, number> = { PENDING: 0, SENT: 1, RECEIVED: 1, DELIVERED: 2, READ: 3, PLAYED: 4, FAILED: 5 };
-/** The same ranks of the stored status `m.status`, in SQL. */
-const STATUS_RANK_SQL = `(CASE m.status ${Object.entries(STATUS_RANK)
-  .map(([status, rank]) => `WHEN '${status}' THEN ${rank}`)
-  .join(' ')} END)`;
+/** The same ranks, in SQL, of a status column or expression. */
+function statusRankSql(status: string) {
+  return `(CASE ${status} ${Object.entries(STATUS_RANK)
+    .map(([name, rank]) => `WHEN '${name}' THEN ${rank}`)
+    .join(' ')} END)`;
+}
 
 /** A delivery status reported for one of the session's messages (by WhatsApp's message id). */
 export interface StatusChange {
@@ -228,6 +230,7 @@ export function createInboxService(deps: {
       )
         .map((r) => ({ id: r.id, sessionId, chatId: r.chatId, direction: r.direction, seq: BigInt(r.seq), timestamp: new Date(r.timestamp) }))
         .sort((a, b) => (a.seq < b.seq ? -1 : 1));
+      if (inserted.length) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
 
       // Every touched chat's last message and unread count, in one statement.
       const touched: { id: string; sessionId: string }[] = [];
@@ -277,6 +280,25 @@ export function createInboxService(deps: {
     for (const chat of result.touched) publishChat(chat);
   }
 
+  /**
+   * Delivery statuses that came before their messages, applied to the messages just inserted (in the
+   * inserting transaction, so each is published once, already carrying its status).
+   */
+  async function takePendingStatuses(tx: Pick<Prisma, '$executeRawUnsafe'>, sessionId: string, providerMessageIds: string[]) {
+    await tx.$executeRawUnsafe(
+      `WITH taken AS (
+         DELETE FROM pending_message_statuses
+         WHERE "sessionId" = $1::uuid AND "providerMessageId" = ANY($2::text[])
+         RETURNING "providerMessageId" AS pid, status)
+       UPDATE messages m SET status = taken.status, "updatedAt" = ${SQL_UTC_NOW}
+       FROM taken
+       WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = taken.pid
+         AND ${statusRankSql('taken.status')} > ${statusRankSql('m.status')}`,
+      sessionId,
+      providerMessageIds,
+    );
+  }
+
   /** One reaction per sender: an empty text takes the sender's reaction back. */
   async function applyReaction(sessionId: string, target: MessageKey, text: string, senderJid: string) {
     if (text) {
@@ -297,7 +319,8 @@ export function createInboxService(deps: {
 
     /**
      * Delivery statuses of many messages in one statement. Statuses only move forward, so of several
-     * for one message the furthest counts, and none moves a message back.
+     * for one message the furthest counts, and none moves a message back. A status for a message we
+     * do not have yet is kept until it arrives (providers reorder).
      */
     async applyStatuses(sessionId: string, changes: StatusChange[]) {
       const furthest = new Map<string, MessageStatus>();
@@ -307,16 +330,31 @@ export function createInboxService(deps: {
       }
       if (furthest.size === 0) return;
       const updated = await prisma.$queryRawUnsafe<{ id: string; chatId: string; seq: bigint | number | string }[]>(
-        `UPDATE messages m SET status = u.status::"MessageStatus", "updatedAt" = ${SQL_UTC_NOW}
-         FROM unnest($2::text[], $3::text[], $4::int[]) AS u(pid, status, rank)
-         WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = u.pid AND u.rank > ${STATUS_RANK_SQL}
+        `WITH u AS (SELECT * FROM unnest($2::text[], $3::text[]) AS u(pid, status)),
+         kept AS (
+           INSERT INTO pending_message_statuses ("sessionId", "providerMessageId", status, "receivedAt")
+           SELECT $1::uuid, u.pid, u.status::"MessageStatus", ${SQL_UTC_NOW} FROM u
+           WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = u.pid)
+           ON CONFLICT ("sessionId", "providerMessageId") DO UPDATE SET status = EXCLUDED.status, "receivedAt" = EXCLUDED."receivedAt"
+           WHERE ${statusRankSql('EXCLUDED.status')} > ${statusRankSql('pending_message_statuses.status')})
+         UPDATE messages m SET status = u.status::"MessageStatus", "updatedAt" = ${SQL_UTC_NOW}
+         FROM u
+         WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = u.pid
+           AND ${statusRankSql('u.status')} > ${statusRankSql('m.status')}
          RETURNING m.id, m."chatId", m.seq`,
         sessionId,
         [...furthest.keys()],
         [...furthest.values()],
-        [...furthest.values()].map((status) => STATUS_RANK[status]),
       );
       for (const m of updated) publishMessage('updated', { id: m.id, sessionId, chatId: m.chatId, seq: BigInt(m.seq) });
+    },
+
+    /** Drops kept delivery statuses older than the retention: their messages never came. */
+    async prunePendingStatuses(retentionMs: number): Promise<number> {
+      return prisma.$executeRawUnsafe(
+        `DELETE FROM pending_message_statuses WHERE "receivedAt" < ${SQL_UTC_NOW} - make_interval(secs => $1)`,
+        retentionMs / 1000,
+      );
     },
 
     async applySent(sessionId: string, key: MessageKey, success: boolean, message: InboundMessage) {

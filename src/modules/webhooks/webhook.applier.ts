@@ -1,22 +1,22 @@
 /**
- * Turns stored webhook events into domain changes. Consecutive messages of a session are written
- * in one batch (one transaction for many webhooks), and so are consecutive delivery statuses (one
- * statement); any other event of that session first writes what is pending, so each session's
- * order is kept.
+ * Turns one session's stored webhook events into domain changes, in order. Consecutive messages are
+ * written in one batch (one transaction for many webhooks), and so are consecutive delivery statuses
+ * (one statement); any other event first writes what is pending, so the order is kept. It stops at
+ * the first event that fails, so nothing behind it goes ahead of it.
  */
-import type { Logger } from '../../lib/logger.ts';
 import {
   normalizeWebhookEvent,
   parseWebhookEnvelope,
   type InboundMessage,
   type NormalizedWebhookEvent,
+  WebhookPayloadError,
 } from '../../provider/webhook-events.ts';
 import type { InboxService, StatusChange } from '../inbox/inbox.service.ts';
 import type { SessionService } from '../sessions/session.service.ts';
-import type { StoredWebhook } from './webhook.processor.ts';
+import type { SessionOutcome, StoredWebhook } from './webhook.processor.ts';
 
-export function createWebhookApplier(deps: { sessions: SessionService; inbox: InboxService; logger: Logger }) {
-  const { sessions, inbox, logger } = deps;
+export function createWebhookApplier(deps: { sessions: SessionService; inbox: InboxService }) {
+  const { sessions, inbox } = deps;
 
   async function applyOne(sessionId: string, item: NormalizedWebhookEvent, envelopeTimestampMs: number) {
     switch (item.type) {
@@ -67,60 +67,90 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
     }
   }
 
-  /** A run of consecutive events of one session that are written together. */
+  /** A run of consecutive events' items of one kind, written together. */
   type Run =
-    | { kind: 'messages'; items: InboundMessage[]; eventIds: string[] }
-    | { kind: 'statuses'; items: StatusChange[]; eventIds: string[] };
+    | { kind: 'messages'; items: InboundMessage[]; firstEvent: number }
+    | { kind: 'statuses'; items: StatusChange[]; firstEvent: number };
 
-  return async function apply(events: StoredWebhook[]): Promise<Map<string, Error>> {
-    const failures = new Map<string, Error>();
-    const runs = new Map<string, Run>();
+  /** Thrown when a run fails: events before `firstEvent` are fully applied. */
+  class RunFailed extends Error {
+    constructor(
+      readonly firstEvent: number,
+      readonly error: unknown,
+    ) {
+      super('run failed');
+    }
+  }
 
-    const flush = async (sessionId: string) => {
-      const run = runs.get(sessionId);
+  /**
+   * Applies the events in order, batching runs, and stops at the first failure. Resolves to how many
+   * events from the start are fully applied, and the error that stopped it.
+   */
+  async function applyBatched(sessionId: string, events: StoredWebhook[]): Promise<{ applied: number; error?: unknown }> {
+    let run: Run | null = null;
+    const flush = async () => {
       if (!run) return;
-      runs.delete(sessionId);
+      const current: Run = run;
+      run = null;
       try {
-        if (run.kind === 'messages') await inbox.applyMessages(sessionId, run.items);
-        else await inbox.applyStatuses(sessionId, run.items);
+        if (current.kind === 'messages') await inbox.applyMessages(sessionId, current.items);
+        else await inbox.applyStatuses(sessionId, current.items);
       } catch (error) {
-        for (const id of run.eventIds) failures.set(id, error as Error);
+        throw new RunFailed(current.firstEvent, error);
       }
     };
-
-    /** Adds to the session's run; a run of the other kind is written first, so order is kept. */
-    const append = async <K extends Run['kind']>(sessionId: string, kind: K, items: Extract<Run, { kind: K }>['items'], eventId: string) => {
-      if (runs.get(sessionId)?.kind !== kind) await flush(sessionId);
-      const run = runs.get(sessionId) ?? ({ kind, items: [], eventIds: [] } as unknown as Run);
-      (run.items as unknown[]).push(...items);
-      run.eventIds.push(eventId);
-      runs.set(sessionId, run);
+    /** Adds to the run; a run of the other kind is written first, so order is kept. */
+    const append = async <K extends Run['kind']>(kind: K, item: Extract<Run, { kind: K }>['items'][number], index: number) => {
+      if (run && run.kind !== kind) await flush();
+      run ??= { kind, items: [], firstEvent: index } as Run;
+      (run.items as unknown[]).push(item);
     };
 
-    for (const stored of events) {
-      if (!stored.sessionId) continue;
-      const sessionId = stored.sessionId;
-      try {
+    let index = 0;
+    try {
+      for (; index < events.length; index++) {
+        const stored = events[index]!;
         const envelope = parseWebhookEnvelope(stored.payload);
         const timestampMs = envelope.timestampMs ?? Date.now();
-        for (const item of normalizeWebhookEvent(envelope)) {
-          if (item.type === 'message') await append(sessionId, 'messages', [item.message], stored.id);
+        const items = normalizeWebhookEvent(envelope);
+        for (const item of items) {
+          if (item.type === 'message') await append('messages', item.message, index);
           else if (item.type === 'message.status') {
-            await append(sessionId, 'statuses', [{ id: item.key.id, status: item.status === 'ERROR' ? 'FAILED' : item.status }], stored.id);
+            await append('statuses', { id: item.key.id, status: item.status === 'ERROR' ? 'FAILED' : item.status }, index);
           } else if (item.type === 'message.receipt') {
             // Group receipts are per member; the message counts as delivered/read once anyone has.
-            await append(sessionId, 'statuses', [{ id: item.key.id, status: item.status }], stored.id);
+            await append('statuses', { id: item.key.id, status: item.status }, index);
           } else {
-            await flush(sessionId);
+            await flush();
             await applyOne(sessionId, item, timestampMs);
           }
         }
-      } catch (error) {
-        logger.warn({ webhookEventId: stored.id, event: stored.event, err: error }, 'webhook event could not be applied');
-        failures.set(stored.id, error as Error);
+      }
+      await flush();
+      return { applied: events.length };
+    } catch (error) {
+      if (error instanceof RunFailed) return { applied: error.firstEvent, error: error.error };
+      // The event at `index` failed; a run it is part of was not written, so neither was its start.
+      return { applied: (run as Run | null)?.firstEvent ?? index, error };
+    }
+  }
+
+  /**
+   * Applies one session's events in order and stops at the first that fails: `applied` events from
+   * the start are done, and `failure` (if any) is that of the next one.
+   */
+  return async function applySession(sessionId: string, events: StoredWebhook[]): Promise<SessionOutcome> {
+    const batched = await applyBatched(sessionId, events);
+    if (batched.error === undefined) return { applied: batched.applied };
+    // A failed run names no single event: find it by applying the rest one at a time. Writing an
+    // event again is harmless (messages are unique by id, statuses only move forward).
+    for (let i = batched.applied; i < events.length; i++) {
+      const single = await applyBatched(sessionId, [events[i]!]);
+      if (single.error !== undefined) {
+        const error = single.error instanceof Error ? single.error : new Error(String(single.error));
+        return { applied: i, failure: { error, permanent: error instanceof WebhookPayloadError } };
       }
     }
-    for (const sessionId of [...runs.keys()]) await flush(sessionId);
-    return failures;
+    return { applied: events.length };
   };
 }

@@ -1,10 +1,15 @@
 /**
- * Applies stored webhook events in arrival order. Workers in any number of processes claim batches
- * with SKIP LOCKED and a lease, so each event is applied by one worker; a crashed worker's lease
- * runs out and another retries. An event that keeps failing is parked with its error.
+ * Applies stored webhook events, each session's in the order they were stored, across any number of
+ * processes. A process claims sessions (a lease per session, taken with SKIP LOCKED), so one session
+ * has one claimant at a time while different sessions run in parallel; it applies the session's
+ * events in `seq` order and stops at the first failure. The failed event is retried with back-off
+ * while the session's later events wait behind it; after its last attempt it is parked with its
+ * reason, and the session moves on. A crashed claimant's lease runs out and another takes over.
  */
+import { randomUUID } from 'node:crypto';
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { outsideRequest } from '../../lib/request-context.ts';
 
 export interface StoredWebhook {
   id: string;
@@ -14,68 +19,253 @@ export interface StoredWebhook {
   attempts: number;
 }
 
+/** What became of a session's events: the first `applied` are done; the next one failed, if any. */
+export interface SessionOutcome {
+  applied: number;
+  /** `permanent`: it can never succeed (e.g. an unreadable payload), so it is parked at once. */
+  failure?: { error: Error; permanent: boolean };
+}
+
+export interface WebhookProcessing {
+  /** Attempts of one event before it is parked. */
+  maxAttempts: number;
+  /** Back-off before the n-th retry: retryBaseMs × 2^(n-1), at most retryMaxMs. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How often to look for events other processes stored, and for retries that are due. */
+  pollIntervalMs: number;
+  /** How long a delivery status for an unknown message is kept for it to arrive. */
+  pendingStatusRetentionMs: number;
+}
+
+export const DEFAULT_WEBHOOK_PROCESSING: WebhookProcessing = {
+  maxAttempts: 8,
+  retryBaseMs: 500,
+  retryMaxMs: 60_000,
+  pollIntervalMs: 2_000,
+  pendingStatusRetentionMs: 24 * 60 * 60_000,
+};
+
+/** A claimant that stops answering loses its sessions after this long. */
 const LEASE_SECONDS = 60;
-const BATCH = 200;
+/** Sessions one process takes per round. */
+const SESSIONS_PER_ROUND = 16;
+/** Events of one session applied per round: batching many is what keeps ingest fast. */
+const EVENTS_PER_SESSION = 500;
+/** Sessions of a round applied at once. */
+const PARALLEL_SESSIONS = 4;
+/** Stale pending statuses are looked for at most this often (and at least once per retention). */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 export function createWebhookProcessor(deps: {
   prisma: Prisma;
   logger: Logger;
-  apply: (events: StoredWebhook[]) => Promise<Map<string, Error>>;
-  maxAttempts?: number;
-  pollIntervalMs?: number;
+  applySession: (sessionId: string, events: StoredWebhook[]) => Promise<SessionOutcome>;
+  /** Drops delivery statuses kept longer than the retention for messages that never came. */
+  prunePendingStatuses: (retentionMs: number) => Promise<number>;
+  processing?: Partial<WebhookProcessing>;
 }) {
   const { prisma, logger } = deps;
-  const maxAttempts = deps.maxAttempts ?? 8;
+  const settings = { ...DEFAULT_WEBHOOK_PROCESSING, ...deps.processing };
   let running: Promise<void> | null = null;
   let again = false;
   let poller: NodeJS.Timeout | null = null;
+  const retryTimers = new Set<NodeJS.Timeout>();
+  let lastPruneAt = 0;
   let stopped = false;
 
-  async function claim(): Promise<StoredWebhook[]> {
-    const rows = await prisma.$queryRawUnsafe<(StoredWebhook & { seq: bigint | number })[]>(
-      `UPDATE webhook_events SET "claimedUntil" = ${SQL_UTC_NOW} + make_interval(secs => $1), attempts = attempts + 1
-       WHERE id IN (
-         SELECT id FROM webhook_events
-         WHERE "processedAt" IS NULL AND ("claimedUntil" IS NULL OR "claimedUntil" < ${SQL_UTC_NOW})
-         ORDER BY seq LIMIT $2
-         FOR UPDATE SKIP LOCKED)
-       RETURNING id, "sessionId", event, payload, attempts, seq`,
+  /** Takes up to SESSIONS_PER_ROUND sessions with pending events, oldest first; returns their ids. */
+  async function claimSessions(token: string): Promise<string[]> {
+    // A session gets its lease row the first time it has work; that insert is the claim itself.
+    const rows = await prisma.$queryRawUnsafe<{ sessionId: string }[]>(
+      `WITH pending AS (
+         SELECT "sessionId", min(seq) AS first FROM webhook_events
+         WHERE "processedAt" IS NULL AND "sessionId" IS NOT NULL
+         GROUP BY "sessionId"),
+       claimed AS (
+         UPDATE webhook_session_leases l
+         SET "claimedUntil" = ${SQL_UTC_NOW} + make_interval(secs => $1), "claimToken" = $2::uuid
+         WHERE l."sessionId" IN (
+           SELECT f."sessionId" FROM webhook_session_leases f JOIN pending p ON p."sessionId" = f."sessionId"
+           WHERE f."claimedUntil" IS NULL OR f."claimedUntil" < ${SQL_UTC_NOW}
+           ORDER BY p.first LIMIT $3
+           FOR UPDATE OF f SKIP LOCKED)
+         RETURNING l."sessionId"),
+       created AS (
+         INSERT INTO webhook_session_leases ("sessionId", "claimedUntil", "claimToken")
+         SELECT n."sessionId", ${SQL_UTC_NOW} + make_interval(secs => $1), $2::uuid
+         FROM (
+           SELECT p."sessionId" FROM pending p
+           WHERE NOT EXISTS (SELECT 1 FROM webhook_session_leases x WHERE x."sessionId" = p."sessionId")
+           ORDER BY p.first LIMIT $3) n
+         -- Two processes creating the same rows wait on each other in one order: no deadlock.
+         ORDER BY n."sessionId"
+         ON CONFLICT ("sessionId") DO NOTHING
+         RETURNING "sessionId")
+       SELECT "sessionId" FROM claimed UNION ALL SELECT "sessionId" FROM created`,
       LEASE_SECONDS,
-      BATCH,
+      token,
+      SESSIONS_PER_ROUND,
     );
-    return rows.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
+    return rows.map((r) => r.sessionId);
+  }
+
+  /**
+   * The claimed sessions' next events, in order. Read after the claim, in a fresh snapshot: it sees
+   * everything the previous claimant marked applied before it let the session go.
+   */
+  async function eventsOf(sessionIds: string[]): Promise<Map<string, StoredWebhook[]>> {
+    const rows = await prisma.$queryRawUnsafe<(StoredWebhook & { sessionId: string })[]>(
+      `SELECT e.id, e."sessionId", e.event, e.payload, e.attempts
+       FROM unnest($1::uuid[]) AS s(id)
+       CROSS JOIN LATERAL (
+         SELECT w.id, w."sessionId", w.event, w.payload, w.attempts, w.seq FROM webhook_events w
+         WHERE w."processedAt" IS NULL AND w."sessionId" = s.id
+         ORDER BY w.seq LIMIT $2) e
+       ORDER BY e.seq`,
+      sessionIds,
+      EVENTS_PER_SESSION,
+    );
+    const bySession = new Map<string, StoredWebhook[]>();
+    for (const row of rows) {
+      const list = bySession.get(row.sessionId) ?? [];
+      list.push(row);
+      bySession.set(row.sessionId, list);
+    }
+    return bySession;
+  }
+
+  function retryDelayMs(attempts: number) {
+    return Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.max(0, attempts - 1));
+  }
+
+  /** The session's failed event: held back (the session waits) until its retry, or parked. */
+  async function recordFailure(sessionId: string, event: StoredWebhook, failure: NonNullable<SessionOutcome['failure']>, token: string) {
+    const attempts = event.attempts + 1;
+    const reason = failure.error.message.slice(0, 2000);
+    const context = { sessionId, webhookEventId: event.id, event: event.event, attempts, err: failure.error };
+    if (failure.permanent || attempts >= settings.maxAttempts) {
+      logger.error(context, 'webhook event parked: it could not be applied, and the session moves on without it');
+      const session = await prisma.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true } });
+      await prisma.$transaction([
+        prisma.$executeRawUnsafe(
+          `UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, "parkedAt" = ${SQL_UTC_NOW}, attempts = $2, error = $3 WHERE id = $1::uuid`,
+          event.id,
+          attempts,
+          reason,
+        ),
+        ...(session
+          ? [
+              prisma.sessionLog.create({
+                data: {
+                  sessionId,
+                  type: 'ERROR',
+                  status: session.status,
+                  message: `A ${event.event} webhook could not be applied after ${attempts} attempt${attempts === 1 ? '' : 's'} and was set aside: ${reason}`,
+                  details: { webhookEventId: event.id, event: event.event, attempts, error: reason },
+                },
+              }),
+            ]
+          : []),
+        release([sessionId], token),
+      ]);
+      return;
+    }
+    const delayMs = retryDelayMs(attempts);
+    logger.warn({ ...context, retryInMs: delayMs }, 'webhook event failed; the session waits for its retry');
+    await prisma.$executeRawUnsafe(
+      `WITH failed AS (UPDATE webhook_events SET attempts = $2, error = $3 WHERE id = $1::uuid)
+       UPDATE webhook_session_leases SET "claimedUntil" = ${SQL_UTC_NOW} + make_interval(secs => $5)
+       WHERE "sessionId" = $4::uuid AND "claimToken" = $6::uuid`,
+      event.id,
+      attempts,
+      reason,
+      sessionId,
+      delayMs / 1000,
+      token,
+    );
+    scheduleKick(delayMs);
+  }
+
+  /** Lets the sessions go, if this claim still holds them. */
+  function release(sessionIds: string[], token: string) {
+    return prisma.$executeRawUnsafe(
+      `UPDATE webhook_session_leases SET "claimedUntil" = NULL, "claimToken" = NULL
+       WHERE "sessionId" = ANY($1::uuid[]) AND "claimToken" = $2::uuid`,
+      sessionIds,
+      token,
+    );
+  }
+
+  /** One round: claim sessions, apply each one's events in order, record the outcome. */
+  async function round(): Promise<boolean> {
+    const token = randomUUID();
+    const sessionIds = await claimSessions(token);
+    if (sessionIds.length === 0) return false;
+    try {
+      await applyClaimed(sessionIds, token);
+    } catch (error) {
+      // Let the sessions go now rather than when the lease runs out; what was applied is applied again.
+      await release(sessionIds, token).catch(() => {});
+      throw error;
+    }
+    return true;
+  }
+
+  async function applyClaimed(sessionIds: string[], token: string) {
+    const events = await eventsOf(sessionIds);
+    const applied: string[] = [];
+    const failed: { sessionId: string; event: StoredWebhook; failure: NonNullable<SessionOutcome['failure']> }[] = [];
+    const queue = [...sessionIds];
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL_SESSIONS, queue.length) }, async () => {
+        for (let sessionId = queue.shift(); sessionId; sessionId = queue.shift()) {
+          const list = events.get(sessionId) ?? [];
+          if (list.length === 0) continue;
+          const outcome = await deps.applySession(sessionId, list).catch(
+            (error: unknown): SessionOutcome => ({ applied: 0, failure: { error: error instanceof Error ? error : new Error(String(error)), permanent: false } }),
+          );
+          for (const event of list.slice(0, outcome.applied)) applied.push(event.id);
+          if (outcome.failure) failed.push({ sessionId, event: list[outcome.applied]!, failure: outcome.failure });
+        }
+      }),
+    );
+    const failedSessions = new Set(failed.map((f) => f.sessionId));
+    // Marked applied and let go in one statement, so the next claimant never sees one without the other.
+    await prisma.$executeRawUnsafe(
+      `WITH done AS (UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, error = NULL WHERE id = ANY($1::uuid[]))
+       UPDATE webhook_session_leases SET "claimedUntil" = NULL, "claimToken" = NULL
+       WHERE "sessionId" = ANY($2::uuid[]) AND "claimToken" = $3::uuid`,
+      applied,
+      sessionIds.filter((id) => !failedSessions.has(id)),
+      token,
+    );
+    for (const f of failed) await recordFailure(f.sessionId, f.event, f.failure, token);
   }
 
   async function drain() {
-    for (;;) {
-      const batch = await claim();
-      if (batch.length === 0) return;
-      const failures = await deps.apply(batch);
-      const done = batch.filter((e) => !failures.has(e.id)).map((e) => e.id);
-      if (done.length) {
-        await prisma.$executeRawUnsafe(
-          `UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, "claimedUntil" = NULL, error = NULL WHERE id = ANY($1::uuid[])`,
-          done,
-        );
-      }
-      for (const [id, error] of failures) {
-        const event = batch.find((e) => e.id === id)!;
-        const parked = event.attempts >= maxAttempts;
-        logger.error(
-          { webhookEventId: id, sessionId: event.sessionId, event: event.event, err: error },
-          parked ? 'webhook event parked after repeated failures' : 'webhook event failed; will retry',
-        );
-        await prisma.webhookEvent.update({
-          where: { id },
-          data: {
-            error: error.message.slice(0, 2000),
-            // Retry after a short pause rather than the whole lease; park for good after maxAttempts.
-            claimedUntil: new Date(Date.now() + Math.min(60_000, 500 * 2 ** event.attempts)),
-            ...(parked ? { processedAt: new Date() } : {}),
-          },
-        });
-      }
-    }
+    while (!stopped && (await round()));
+  }
+
+  async function pruneIfDue() {
+    const every = Math.min(PRUNE_EVERY_MS, settings.pendingStatusRetentionMs);
+    if (Date.now() - lastPruneAt < every) return;
+    lastPruneAt = Date.now();
+    await prune();
+  }
+
+  async function prune() {
+    const dropped = await deps.prunePendingStatuses(settings.pendingStatusRetentionMs);
+    if (dropped) logger.info({ dropped }, 'delivery statuses dropped: their messages never arrived');
+  }
+
+  function scheduleKick(delayMs: number) {
+    const timer = setTimeout(() => {
+      retryTimers.delete(timer);
+      kick();
+    }, delayMs);
+    timer.unref();
+    retryTimers.add(timer);
   }
 
   function kick(): void {
@@ -84,12 +274,13 @@ export function createWebhookProcessor(deps: {
       again = true;
       return;
     }
-    running = (async () => {
+    // Background work, even when a webhook's request kicked it: its lines carry no request's id.
+    running = outsideRequest(async () => {
       do {
         again = false;
         await drain().catch((error: unknown) => logger.error({ err: error }, 'webhook processing failed'));
       } while (again && !stopped);
-    })().finally(() => {
+    }).finally(() => {
       running = null;
     });
   }
@@ -100,16 +291,23 @@ export function createWebhookProcessor(deps: {
     async idle() {
       while (running) await running;
     },
+    /** Drops delivery statuses whose messages never came within the retention. */
+    prune,
     start() {
       stopped = false;
-      // Picks up events other processes stored, and retries after failures.
-      poller = setInterval(kick, deps.pollIntervalMs ?? 2_000);
+      // Picks up events other processes stored and retries that are due; prunes now and then.
+      poller = setInterval(() => {
+        kick();
+        pruneIfDue().catch((error: unknown) => logger.error({ err: error }, 'pruning pending delivery statuses failed'));
+      }, settings.pollIntervalMs);
       poller.unref();
       kick();
     },
     async stop() {
       stopped = true;
       if (poller) clearInterval(poller);
+      for (const timer of retryTimers) clearTimeout(timer);
+      retryTimers.clear();
       await this.idle();
     },
   };
