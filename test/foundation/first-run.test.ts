@@ -92,8 +92,8 @@ describe('the first run', () => {
   it('generates and fills in nothing in production', { timeout: 90_000 }, async () => {
     const key = { ENCRYPTION_KEY: 'ab'.repeat(32) };
     const [withToken, withoutToken] = await Promise.all([
-      startTestApp({ env: { NODE_ENV: 'production', GRAPHIQL: '1', ...key } }),
-      startTestApp({ env: { NODE_ENV: 'production', ADMIN_TOKEN: '', ...key } }),
+      startTestApp({ env: { NODE_ENV: 'production', WASENDER_SANDBOX: '1', GRAPHIQL: '1', ...key } }),
+      startTestApp({ env: { NODE_ENV: 'production', WASENDER_SANDBOX: '1', ADMIN_TOKEN: '', ...key } }),
     ]);
     apps.push(withToken, withoutToken);
     const html = await graphiqlHtml(withToken.url);

@@ -124,7 +124,8 @@ describe('the migration for webhook rows stored before', () => {
         JSON.stringify({ event: 'messages.received', sessionId: 'the-api-key-of-the-session', timestamp: 1_700_000_000, data: { messages: { key: { id: '3EB0OLD000000000000001' } } } }),
       );
 
-      expect(await db.withMigrationAdapter((f) => deployMigrations(f, MIGRATIONS_DIR))).toEqual([ours]);
+      await cp(path.join(MIGRATIONS_DIR, ours), path.join(dir, ours), { recursive: true });
+      expect(await db.withMigrationAdapter((f) => deployMigrations(f, dir))).toEqual([ours]);
       const [row] = await db.prisma.$queryRawUnsafe<{ dedupeKey: string; payload: Record<string, unknown> }[]>(
         `SELECT "dedupeKey", payload FROM webhook_events`,
       );

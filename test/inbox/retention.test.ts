@@ -32,10 +32,17 @@ async function processedDaysAgo(app: TestApp, eventIds: string[], days: number) 
   );
 }
 
-/** An event received long ago that no worker has finished: it is held under a lease that outlives the test. */
+/** An event received long ago that no worker has finished: its session is held under a lease that outlives the test. */
 async function unprocessedSince(app: TestApp, eventId: string, days: number) {
-  await app.running.db.prisma.$executeRawUnsafe(
-    `UPDATE webhook_events SET "processedAt" = NULL, "claimedUntil" = (now() AT TIME ZONE 'UTC') + interval '1 day',
+  const prisma = app.running.db.prisma;
+  await prisma.$executeRawUnsafe(
+    `INSERT INTO webhook_session_leases ("sessionId", "claimedUntil", "claimToken")
+       SELECT "sessionId", (now() AT TIME ZONE 'UTC') + interval '1 day', gen_random_uuid() FROM webhook_events WHERE id = $1::uuid
+     ON CONFLICT ("sessionId") DO UPDATE SET "claimedUntil" = EXCLUDED."claimedUntil", "claimToken" = EXCLUDED."claimToken"`,
+    eventId,
+  );
+  await prisma.$executeRawUnsafe(
+    `UPDATE webhook_events SET "processedAt" = NULL,
        "receivedAt" = (now() AT TIME ZONE 'UTC') - make_interval(days => $2::int) WHERE id = $1::uuid`,
     eventId,
     days,
