@@ -97,7 +97,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     let sandbox: RunningApp['sandbox'] = null;
     if (config.wasender.sandbox) {
       const token = config.wasender.apiToken ?? `sandbox-${randomToken(18)}`;
-      const instance = createSandbox({ personalAccessToken: token, clock, logger: logger.child({ component: 'sandbox' }), ...deps.sandbox });
+      const instance = createSandbox({ personalAccessToken: token, clock, logger: logger.child({ component: 'sandbox' }), ...config.sandbox, ...deps.sandbox });
       closers.unshift(() => instance.close());
       sandbox = { instance, token, baseUrl: `${url}/sandbox/api` };
       logger.info('provider sandbox on: no WhatsApp account is used', { baseUrl: sandbox.baseUrl });

@@ -5,12 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Credentials } from './credentials.ts';
+import { bearer, type Credentials } from './credentials.ts';
 import { HttpError, readJson, readRaw } from './http.ts';
+import type { LidDirectory } from './lids.ts';
 import { digitsOf, type Outbound } from './outbound.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStore } from './state.ts';
+import type { Deliver } from './webhooks.ts';
 import { validateSend, validateSessionBody, validationError } from './validation.ts';
 import type { ErrorWording } from './wording.ts';
 
@@ -19,6 +21,8 @@ export interface ApiDeps {
   outbound: Outbound;
   rateLimits: RateLimits;
   credentials: Credentials;
+  lids: LidDirectory;
+  deliver: Deliver;
   wording: ErrorWording;
   sessionLimit: number;
 }
@@ -29,7 +33,7 @@ const PRESENCE_TYPES = ['composing', 'recording', 'available', 'unavailable', 'p
 export const sessionScope = (s: SandboxSession) => `session:${s.id}`;
 
 export function createApi(deps: ApiDeps) {
-  const { store, outbound, rateLimits, credentials, wording } = deps;
+  const { store, outbound, rateLimits, credentials, lids, deliver, wording } = deps;
   const json = (req: IncomingMessage) => readJson(req, wording);
   const notFound = () => new HttpError(404, { success: false, message: wording.notFound });
 
@@ -117,10 +121,17 @@ export function createApi(deps: ApiDeps) {
       pattern: '/whatsapp-sessions/:id/connect',
       handler({ params }) {
         const s = sessionById(params.id!);
+        const wasWaiting = s.status === 'need_scan';
         const result = store.connect(s);
         if (result.status === 'connected') return ok({ status: 'connected', message: 'Session already initialized' });
         if (result.status === 'connecting') return ok({ status: 'connecting' });
-        return ok({ status: 'NEED_SCAN', qrCode: result.qr });
+        const qr = result.qr;
+        // As the provider does: the status change and the QR also arrive by webhook.
+        const after = async () => {
+          if (!wasWaiting) await deliver(s, 'session.status', { status: 'need_scan' });
+          if (s.qr === qr) await deliver(s, 'qrcode.updated', { qr });
+        };
+        return { ...ok({ status: 'NEED_SCAN', qrCode: qr }), after };
       },
     },
     {
@@ -175,7 +186,7 @@ export function createApi(deps: ApiDeps) {
       pattern: '/user',
       handler({ session: s }) {
         if (s.status !== 'connected') throw new HttpError(400, { success: false, message: wording.notConnected });
-        return ok({ id: `${digitsOf(s.phone_number)}:12@s.whatsapp.net`, name: s.name, lid: `${digitsOf(s.phone_number).slice(-8)}000000@lid` });
+        return ok({ id: `${digitsOf(s.phone_number)}:12@s.whatsapp.net`, name: s.name, lid: lids.lidOf(digitsOf(s.phone_number)) });
       },
     },
     {
@@ -293,7 +304,7 @@ export function createApi(deps: ApiDeps) {
       handler({ params }) {
         const pn = params.pn!;
         if (!pn.endsWith('@s.whatsapp.net')) throw validationError(wording, { pn: [wording.mustEndWith('pn', '@s.whatsapp.net')] });
-        return ok({ lid: `${digitsOf(pn).split('').reverse().join('')}00@lid` });
+        return ok({ lid: lids.lidOf(digitsOf(pn)) });
       },
     },
     {
@@ -302,7 +313,9 @@ export function createApi(deps: ApiDeps) {
       handler({ params }) {
         const lid = params.lid!;
         if (!lid.endsWith('@lid')) throw validationError(wording, { lid: [wording.mustEndWith('lid', '@lid')] });
-        return ok({ pn: `${digitsOf(lid).slice(0, -2).split('').reverse().join('')}@s.whatsapp.net` });
+        const phone = lids.phoneOf(lid);
+        if (!phone) throw new HttpError(404, { success: false, message: wording.noPhoneForLid });
+        return ok({ pn: `${phone}@s.whatsapp.net` });
       },
     },
     {
@@ -322,12 +335,20 @@ export function createApi(deps: ApiDeps) {
   const sessionRouter = createRouter(sessionRoutes);
 
   return {
+    /** Whose rate-limit window a call counts against: its session's, else the account's. */
+    scopeOf(req: IncomingMessage): string {
+      const key = bearer(req);
+      const session = key ? store.byApiKey(key) : null;
+      return session ? sessionScope(session) : 'account';
+    },
+
     /** Answers one API call (`path` without the `/api` prefix); throws HttpError for error answers. */
     async handle(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {
       const method = req.method ?? 'GET';
       const account = accountRouter.match(method, path);
       if (account) {
         credentials.requirePat(req);
+        rateLimits.record('account');
         return account.route.handler({ req, params: account.params, query });
       }
       // Anything else under the account's paths still asks for the account's token first.
@@ -338,8 +359,7 @@ export function createApi(deps: ApiDeps) {
       const session = credentials.requireSessionKey(req, path);
       const matched = sessionRouter.match(method, path);
       if (!matched) throw notFound();
-      const reply = await matched.route.handler({ req, params: matched.params, query, session });
-      return { ...reply, headers: { ...rateLimits.headers(sessionScope(session)), ...reply.headers } };
+      return matched.route.handler({ req, params: matched.params, query, session });
     },
   };
 }

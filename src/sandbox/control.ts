@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Faults } from './faults.ts';
 import { HttpError, readJson } from './http.ts';
-import type { Inbound } from './inbound.ts';
+import { CHAT_KINDS, type Inbound, type InboundMessage } from './inbound.ts';
 import type { Outbound } from './outbound.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStatus, SessionStore } from './state.ts';
@@ -35,6 +35,11 @@ export function createControl(deps: ControlDeps) {
 
   function requireConnected(s: SandboxSession) {
     if (s.status !== 'connected') throw new HttpError(409, { message: `The session is ${s.status}, not connected` });
+  }
+
+  /** `messages.upsert` carries an array; the `*.received` events one object. */
+  function deliverMessage(s: SandboxSession, event: string, message: InboundMessage) {
+    return deliver(s, event, { messages: event === 'messages.upsert' ? [message.payload] : message.payload });
   }
 
   const routes: Route[] = [
@@ -89,11 +94,23 @@ export function createControl(deps: ControlDeps) {
         const s = sessionOf(params.id!);
         const body = await json(req);
         requireConnected(s);
-        const { id, payload, group } = inbound.message(body);
-        await deliver(s, 'messages.received', { messages: payload });
-        await deliver(s, group ? 'messages-group.received' : 'messages-personal.received', { messages: payload });
-        await deliver(s, 'messages.upsert', { messages: [payload] });
-        return { status: 200, body: { id } };
+        const message = inbound.message(body);
+        const { events, ignoredBy } = CHAT_KINDS[message.kind];
+        if (ignoredBy && s[ignoredBy]) return { status: 200, body: { id: message.id, ignored: true } };
+        for (const event of events) await deliverMessage(s, event, message);
+        return { status: 200, body: { id: message.id } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/sessions/:id/from-phone',
+      async handler({ req, params }) {
+        const s = sessionOf(params.id!);
+        const body = await json(req);
+        requireConnected(s);
+        const message = inbound.fromPhone(s, body);
+        await deliverMessage(s, 'messages.upsert', message);
+        return { status: 200, body: { id: message.id } };
       },
     },
     {
@@ -118,7 +135,10 @@ export function createControl(deps: ControlDeps) {
         const body = await json(req);
         if (!s.webhook_url) throw new HttpError(409, { message: 'The session has no webhook URL' });
         if (typeof body.event !== 'string') throw new HttpError(422, { message: 'event is required' });
-        const status = await deliver(s, body.event, body.data ?? null, { timestamp: typeof body.timestamp === 'number' ? body.timestamp : undefined });
+        const status = await deliver(s, body.event, body.data ?? null, {
+          timestamp: typeof body.timestamp === 'number' ? body.timestamp : undefined,
+          withoutSessionId: body.withoutSessionId === true,
+        });
         return { status: 200, body: { status } };
       },
     },

@@ -8,6 +8,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Work the provider does after answering (webhooks it sends once the call has returned). */
+  after?: () => Promise<unknown>;
 }
 
 export interface RouteInput {

@@ -6,7 +6,8 @@
  * the product that uses it.
  *
  * This file only composes the parts: state.ts (sessions), api-routes.ts (the provider API),
- * webhooks.ts, control.ts, rate-limits.ts, faults.ts, inbound.ts and outbound.ts (messages).
+ * webhooks.ts, control.ts, rate-limits.ts, faults.ts, inbound.ts and outbound.ts (messages),
+ * lids.ts (who is behind an `@lid`) and wording.ts (error sentences).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { systemClock, type Clock } from '../lib/clock.ts';
@@ -17,19 +18,25 @@ import { createCredentials } from './credentials.ts';
 import { createFaults } from './faults.ts';
 import { HttpError, send } from './http.ts';
 import { createInbound } from './inbound.ts';
+import { createLidDirectory } from './lids.ts';
 import { createOutbound } from './outbound.ts';
 import { createRateLimits } from './rate-limits.ts';
 import type { Reply } from './router.ts';
 import { createScheduler } from './scheduler.ts';
 import { createSessionStore } from './state.ts';
 import { createWebhookSender } from './webhooks.ts';
-import { ERROR_WORDINGS } from './wording.ts';
+import { ERROR_WORDINGS, type ErrorWordingName } from './wording.ts';
 
 export interface SandboxOptions {
   personalAccessToken: string;
   clock?: Clock;
   logger?: Logger;
+  /** Sessions the account may have (the plan's limit); default 10. */
   sessionLimit?: number;
+  /** `alternate`: every error body words its text differently (same statuses and shapes). */
+  errorWording?: ErrorWordingName;
+  /** Share (0–1) of inbound messages sent without `pushName` and `messageTimestamp`; default 0. */
+  bareShare?: number;
   qrRotateMs?: number;
   /** Account protection: one message per this many ms per session. */
   sendIntervalMs?: number;
@@ -52,7 +59,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? silentLogger;
   const now = () => clock.now();
-  const wording = ERROR_WORDINGS.standard;
+  const wording = ERROR_WORDINGS[opts.errorWording ?? 'standard'];
   const scheduler = createScheduler(clock);
   const { deliver } = createWebhookSender({
     fetch: opts.fetch ?? fetch,
@@ -65,10 +72,11 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const store = createSessionStore({ now, scheduler, deliver, qrRotateMs: opts.qrRotateMs ?? 45_000 });
   const rateLimits = createRateLimits({ now, planPerMinute: opts.planPerMinute ?? 256, sendIntervalMs: opts.sendIntervalMs ?? 5_000, wording });
   const outbound = createOutbound({ now, scheduler, deliver, deliveryDelayMs: opts.deliveryDelayMs ?? 300 });
-  const inbound = createInbound({ now });
+  const lids = createLidDirectory();
+  const inbound = createInbound({ now, lids, wording, bareShare: opts.bareShare ?? 0 });
   const faults = createFaults();
   const credentials = createCredentials({ personalAccessToken: opts.personalAccessToken, store, wording });
-  const api = createApi({ store, outbound, rateLimits, credentials, wording, sessionLimit: opts.sessionLimit ?? 10 });
+  const api = createApi({ store, outbound, rateLimits, credentials, lids, deliver, wording, sessionLimit: opts.sessionLimit ?? 10 });
   const control = createControl({ store, outbound, inbound, faults, deliver, wording });
 
   async function apiCall(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {
@@ -82,21 +90,26 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
 
   return {
     async handle(req, res, pathname) {
+      // Every API answer, errors included, carries the rate-limit headers of its caller's window.
+      const apiPath = pathname.startsWith('/api/') ? pathname.slice('/api'.length) : null;
+      const scope = apiPath !== null ? api.scopeOf(req) : null;
+      const limitHeaders = () => (scope ? rateLimits.headers(scope) : {});
       try {
         const query = new URL(req.url ?? '/', 'http://sandbox').searchParams;
         let reply: Reply;
-        if (pathname.startsWith('/api/')) reply = await apiCall(req, pathname.slice('/api'.length), query);
+        if (apiPath !== null) reply = await apiCall(req, apiPath, query);
         else if (pathname.startsWith('/control/')) reply = await control.handle(req, pathname.slice('/control'.length), query);
         else throw new HttpError(404, { success: false, message: wording.notFound });
-        if (!res.destroyed) send(res, reply.status, reply.body, reply.headers);
+        if (!res.destroyed) send(res, reply.status, reply.body, { ...limitHeaders(), ...reply.headers });
+        if (reply.after) void reply.after().catch((error: unknown) => log.error('sandbox follow-up failed', { err: error }));
       } catch (error) {
         if (error instanceof HttpError) {
           req.resume();
-          if (!res.destroyed) send(res, error.status, error.body);
+          if (!res.destroyed) send(res, error.status, error.body, limitHeaders());
           return;
         }
         log.error('sandbox error', { err: error });
-        if (!res.destroyed) send(res, 500, { success: false, message: wording.serverError });
+        if (!res.destroyed) send(res, 500, { success: false, message: wording.serverError }, limitHeaders());
       }
     },
     async close() {
