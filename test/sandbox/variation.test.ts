@@ -293,7 +293,7 @@ describe('sandbox settings', () => {
     }
   });
 
-  it('reads the session limit, the wording and the bare share from the environment, and the app passes them on', async () => {
+  it('reads the session limit, the wording and the bare share from the environment, and the app passes them on', { timeout: 90_000 }, async () => {
     expect(loadConfig({}).sandbox).toEqual({ sessionLimit: 10, errorWording: 'standard', bareShare: 0 });
     expect(() => loadConfig({ SANDBOX_ERROR_WORDING: 'poetic' })).toThrow(/SANDBOX_ERROR_WORDING/);
     expect(() => loadConfig({ SANDBOX_BARE_SHARE: '2' })).toThrow(/SANDBOX_BARE_SHARE/);
