@@ -12,7 +12,6 @@ import { digitsOf, type Outbound } from './outbound.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStore } from './state.ts';
-import type { Deliver } from './webhooks.ts';
 import { validateSend, validateSessionBody, validationError } from './validation.ts';
 import type { ErrorWording } from './wording.ts';
 
@@ -22,7 +21,6 @@ export interface ApiDeps {
   rateLimits: RateLimits;
   credentials: Credentials;
   lids: LidDirectory;
-  deliver: Deliver;
   wording: ErrorWording;
   sessionLimit: number;
 }
@@ -33,7 +31,7 @@ const PRESENCE_TYPES = ['composing', 'recording', 'available', 'unavailable', 'p
 export const sessionScope = (s: SandboxSession) => `session:${s.id}`;
 
 export function createApi(deps: ApiDeps) {
-  const { store, outbound, rateLimits, credentials, lids, deliver, wording } = deps;
+  const { store, outbound, rateLimits, credentials, lids, wording } = deps;
   const json = (req: IncomingMessage) => readJson(req, wording);
   const notFound = () => new HttpError(404, { success: false, message: wording.notFound });
 
@@ -121,17 +119,10 @@ export function createApi(deps: ApiDeps) {
       pattern: '/whatsapp-sessions/:id/connect',
       handler({ params }) {
         const s = sessionById(params.id!);
-        const wasWaiting = s.status === 'need_scan';
         const result = store.connect(s);
         if (result.status === 'connected') return ok({ status: 'connected', message: 'Session already initialized' });
         if (result.status === 'connecting') return ok({ status: 'connecting' });
-        const qr = result.qr;
-        // As the provider does: the status change and the QR also arrive by webhook.
-        const after = async () => {
-          if (!wasWaiting) await deliver(s, 'session.status', { status: 'need_scan' });
-          if (s.qr === qr) await deliver(s, 'qrcode.updated', { qr });
-        };
-        return { ...ok({ status: 'NEED_SCAN', qrCode: qr }), after };
+        return { ...ok({ status: 'NEED_SCAN', qrCode: result.qr }), after: result.report };
       },
     },
     {

@@ -76,7 +76,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const inbound = createInbound({ now, lids, wording, bareShare: opts.bareShare ?? 0 });
   const faults = createFaults();
   const credentials = createCredentials({ personalAccessToken: opts.personalAccessToken, store, wording });
-  const api = createApi({ store, outbound, rateLimits, credentials, lids, deliver, wording, sessionLimit: opts.sessionLimit ?? 10 });
+  const api = createApi({ store, outbound, rateLimits, credentials, lids, wording, sessionLimit: opts.sessionLimit ?? 10 });
   const control = createControl({ store, outbound, inbound, faults, deliver, wording });
 
   async function apiCall(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {

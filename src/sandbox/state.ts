@@ -181,9 +181,13 @@ export function createSessionStore(deps: { now: () => number; scheduler: Schedul
       return s.api_key;
     },
 
-    /** Starts (or refreshes) a link: a new QR; already linked or linking sessions stay as they are. */
-    connect(s: SandboxSession): { status: SessionStatus; qr: string | null } {
-      if (s.status === 'connected' || s.status === 'connecting') return { status: s.status, qr: null };
+    /**
+     * Starts (or refreshes) a link: a new QR; linked or linking sessions stay as they are.
+     * `report` sends what the provider sends once it has answered: `session.status` need_scan
+     * (when the status changed) and the QR as `qrcode.updated` (unless it rotated meanwhile).
+     */
+    connect(s: SandboxSession): { status: SessionStatus; qr: string | null; report: () => Promise<void> } {
+      if (s.status === 'connected' || s.status === 'connecting') return { status: s.status, qr: null, report: async () => {} };
       const wasWaiting = s.status === 'need_scan';
       rotateQr(s);
       if (!wasWaiting) {
@@ -191,7 +195,12 @@ export function createSessionStore(deps: { now: () => number; scheduler: Schedul
         s.updated_at = isoSeconds(now());
         log(s, 'status_change');
       }
-      return { status: 'need_scan', qr: s.qr };
+      const qr = s.qr;
+      const report = async () => {
+        if (!wasWaiting) await deliver(s, 'session.status', { status: 'need_scan' });
+        if (s.qr === qr) await deliver(s, 'qrcode.updated', { qr });
+      };
+      return { status: 'need_scan', qr, report };
     },
 
     /** The phone scans the QR. */
