@@ -2,7 +2,8 @@
  * Every English sentence the sandbox puts in an error body, in one place. The provider's real
  * sentences are only partly known (shared/wasender-api.md §1.3, §9), so a second wording exists:
  * with it every error text differs while statuses and shapes stay, which proves a client reads
- * status codes and fields, not prose.
+ * status codes and fields, not prose. The alternate sentences avoid the standard ones' key words
+ * (limit, plan, connected, state…) so that a client matching words is caught too.
  */
 
 export type ErrorWordingName = 'standard' | 'alternate';
@@ -90,10 +91,10 @@ const alternate: ErrorWording = {
   messageNotFound: 'No such record.',
   notFound: 'Route could not be resolved.',
   validationFailed: 'The given data was invalid.',
-  sessionLimit: 'Plan quota exhausted.',
+  sessionLimit: 'No room for another number on this account.',
   notConnected: 'WhatsApp is offline for this number; link it first',
   notInitialized: 'No pairing code yet: start the link first',
-  notFailed: 'This record cannot be retried in its present state.',
+  notFailed: 'Only records that went wrong may be retried.',
   serverError: 'Something broke on our side.',
   malformedJson: 'Request payload could not be decoded.',
   tooLarge: 'Payload exceeds the permitted size.',
@@ -106,7 +107,7 @@ const alternate: ErrorWording = {
   notUrl: (label) => `${label} must be a link.`,
   notArray: (label) => `${label} expects a list.`,
   notInteger: (label) => `${label} expects a whole number.`,
-  taken: (label) => `${label} is in use already.`,
+  taken: (label) => `${label} belongs to another number.`,
   onlyOneOf: (fields) => `Pick a single attachment among ${fields.join(' / ')}.`,
   contactShape: (label) => `${label} needs both name and phone.`,
   between: (label, min, max) => `${label} lies outside ${min}…${max}.`,
