@@ -159,6 +159,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
         logger: logger.child({ component: 'sandbox' }),
         // In production the endpoints that fake phones and users are the admin's alone.
         ...(config.production ? { authorizeControl: (req: IncomingMessage) => isAdminBearer(req, config.adminToken) } : {}),
+        ...config.sandbox,
         ...deps.sandbox,
       });
       onStop('work', () => instance.close());

@@ -35,6 +35,10 @@ const EnvSchema = z.object({
   GRAPHIQL: bool.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int('must be a whole number of days').min(1, 'must be at least 1').default(7),
+  // The provider sandbox's plan and variation (src/sandbox).
+  SANDBOX_SESSION_LIMIT: z.coerce.number().int().min(1).default(10),
+  SANDBOX_ERROR_WORDING: z.enum(['standard', 'alternate']).default('standard'),
+  SANDBOX_BARE_SHARE: z.coerce.number().min(0).max(1).default(0),
 });
 
 export interface AppConfig {
@@ -58,6 +62,8 @@ export interface AppConfig {
     /** Serve the local provider sandbox and point the client at it. */
     sandbox: boolean;
   };
+  /** The sandbox's settings (src/sandbox/sandbox.ts SandboxOptions). */
+  sandbox: { sessionLimit: number; errorWording: 'standard' | 'alternate'; bareShare: number };
 }
 
 export class ConfigError extends Error {
@@ -112,5 +118,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       baseUrl: e.WASENDER_BASE_URL.replace(/\/+$/, ''),
       sandbox: e.WASENDER_SANDBOX ?? !e.WASENDER_API_TOKEN,
     },
+    sandbox: { sessionLimit: e.SANDBOX_SESSION_LIMIT, errorWording: e.SANDBOX_ERROR_WORDING, bareShare: e.SANDBOX_BARE_SHARE },
   };
 }

@@ -3,6 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSandbox, type SandboxOptions } from './sandbox.ts';
 
+export type ServedSandbox = Awaited<ReturnType<typeof serveSandbox>>;
+
 export async function serveSandbox(opts: SandboxOptions & { port?: number; host?: string }) {
   const sandbox = createSandbox(opts);
   const server = createServer((req, res) => {

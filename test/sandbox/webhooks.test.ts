@@ -63,8 +63,14 @@ afterAll(async () => {
 });
 
 describe('sandbox webhooks', () => {
-  it('signs every delivery with the webhook secret and puts the API key in the envelope', async () => {
-    await client().connectSession(session.id);
+  it('reports connect by webhook, signs every delivery with the webhook secret and puts the API key in the envelope', async () => {
+    const connected = await client().connectSession(session.id);
+    // As the provider does, connect also reports need_scan and the first QR by webhook.
+    await until(() => deliveries.length === 2);
+    expect(take().map((d) => d.body)).toMatchObject([
+      { event: 'session.status', sessionId: session.apiKey, data: { status: 'need_scan' } },
+      { event: 'qrcode.updated', sessionId: session.apiKey, data: { qr: connected.qrCode } },
+    ]);
     clock.advance(45_000);
     await until(() => deliveries.length === 1);
     const [rotation] = take();
