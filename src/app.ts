@@ -80,6 +80,8 @@ type StopPhase = (typeof STOP_PHASES)[number];
 const REQUEST_GRACE_MS = 5_000;
 /** How long WebSocket clients have to answer our close frame. */
 const WS_CLOSE_GRACE_MS = 1_000;
+/** How long start-up waits for the link to Redis before going on without it. */
+const REDIS_START_WAIT_MS = 5_000;
 
 export function buildApp(config: AppConfig, deps: AppDeps = {}) {
   const clock = deps.clock ?? systemClock;
@@ -99,6 +101,9 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 
     const pubsub = createAppPubSub(config.redisUrl, logger.child({ component: 'pubsub' }));
     onStop('connections', () => pubsub.close());
+    // A process that starts while Redis is away still serves (its own subscribers, webhooks); it
+    // just reports not ready until the link is up.
+    if (!(await pubsub.linked(REDIS_START_WAIT_MS))) logger.warn('redis not reachable at start: events reach only this process until it is');
 
     const encryptionKey =
       config.encryptionKey ??

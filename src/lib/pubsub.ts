@@ -183,6 +183,8 @@ export interface PubSubHandle {
   pubsub: AppPubSub;
   /** Redis answers (when configured). */
   ping(): Promise<void>;
+  /** Waits (at most `timeoutMs`) for the link to the other processes; true when there is one or none is needed. */
+  linked(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -196,6 +198,7 @@ export function createAppPubSub(redisUrl: string | null, logger: Logger): PubSub
   return {
     pubsub: createBoundedPubSub(SUBSCRIPTION_BUFFER, relay, local),
     ping: async () => relay?.ping(),
+    linked: async (timeoutMs) => (relay ? relay.linked(timeoutMs) : true),
     close: async () => relay?.close(),
   };
 }

@@ -17,6 +17,8 @@ export interface RedisRelay {
   stopListening(topic: string): void;
   /** Runs `listener` whenever other processes' events may have been missed: the link dropped or came back. */
   onGap(listener: () => void): () => void;
+  /** Resolves true once the link is up (subscriptions made), or false after `timeoutMs`. */
+  linked(timeoutMs: number): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export function createRedisRelay(redisUrl: string, deliver: (topic: string, payl
   const subscriber = new Redis(redisUrl, options);
   const topics = new Set<string>();
   const gapListeners = new Set<() => void>();
+  const linkWaiters = new Set<() => void>();
   let linked = false;
   let closed = false;
   const ignore = () => {};
@@ -56,6 +59,8 @@ export function createRedisRelay(redisUrl: string, deliver: (topic: string, payl
         if (!linked) logger.info('redis link up');
         linked = true;
         gap();
+        for (const waiter of linkWaiters) waiter();
+        linkWaiters.clear();
       },
       (error: unknown) => logger.warn({ err: error }, 'redis resubscription failed'),
     );
@@ -95,6 +100,19 @@ export function createRedisRelay(redisUrl: string, deliver: (topic: string, payl
       gapListeners.add(listener);
       return () => gapListeners.delete(listener);
     },
+    linked(timeoutMs) {
+      if (linked) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const done = (value: boolean) => {
+          clearTimeout(timer);
+          linkWaiters.delete(onLink);
+          resolve(value);
+        };
+        const onLink = () => done(true);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        linkWaiters.add(onLink);
+      });
+    },
     async ping() {
       if (publisher.status !== 'ready' || subscriber.status !== 'ready' || !linked) throw new Error('redis unreachable');
       let timer: NodeJS.Timeout | undefined;
@@ -110,6 +128,8 @@ export function createRedisRelay(redisUrl: string, deliver: (topic: string, payl
     async close() {
       closed = true;
       gapListeners.clear();
+      for (const waiter of linkWaiters) waiter();
+      linkWaiters.clear();
       publisher.disconnect();
       subscriber.disconnect();
     },

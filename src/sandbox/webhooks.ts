@@ -61,6 +61,8 @@ export function createWebhookSender(deps: {
   }
 
   const acknowledged = (status: number) => status >= 200 && status < 300;
+  /** Per session, the last first delivery still waiting for its answer. */
+  const inFlight = new Map<number, Promise<number>>();
 
   function redeliver(target: WebhookTarget, body: string, attempt: number) {
     scheduler.later(retry.baseDelayMs * 2 ** (attempt - 1), () => {
@@ -78,7 +80,13 @@ export function createWebhookSender(deps: {
     const timestamp = opts.timestamp ?? (MILLISECOND_EVENTS.has(event) ? now : Math.floor(now / 1000));
     const envelope = opts.withoutSessionId ? { event, timestamp, data } : { event, timestamp, sessionId: target.api_key, data };
     const body = JSON.stringify(envelope);
-    const status = await post(target, body);
+    // One session's events go out one after another, each once the previous was answered, so a
+    // receiver sees them in the order they happened (redeliveries aside).
+    const previous = inFlight.get(target.id);
+    const sending = previous ? previous.then(() => post(target, body)) : post(target, body);
+    inFlight.set(target.id, sending);
+    const status = await sending;
+    if (inFlight.get(target.id) === sending) inFlight.delete(target.id);
     if (!acknowledged(status)) {
       logger.info({ event, status }, 'webhook not acknowledged; will redeliver');
       if (retry.attempts > 0) redeliver(target, body, 1);

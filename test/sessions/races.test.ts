@@ -101,6 +101,25 @@ describe('session races', () => {
     expect(logs.some((m) => m.startsWith('Reconciled with the provider'))).toBe(false);
   });
 
+  it('a QR fetched while the phone scanned does not take the session back to QR_READY', async () => {
+    const s = await created('Scanned during refresh');
+    await app.data(ConnectSession, { id: s.id });
+    await settled(app);
+    // The QR is about to expire, so the QR keeper fetches the next one; the provider is slow to answer.
+    await app.running.db.prisma.whatsAppSession.update({ where: { id: s.dbId }, data: { qrExpiresAt: new Date() } });
+    const late = fakeQr('late');
+    await injectFault(app, { path: `/whatsapp-sessions/${s.pid}/qrcode`, method: 'GET', count: 1, delayMs: STALL_MS, status: 200, body: { success: true, data: { qrCode: late } } });
+    const refreshing = inFlight(app.running.services.sessions.runMaintenance());
+    await eventually(async () => (await row(s.dbId)).qrRefreshClaimedAt !== null);
+    // The phone has scanned: the link is being made.
+    await control(app, s.pid, 'webhook', { event: 'session.status', data: { status: 'connecting' } });
+    await eventually(async () => (await row(s.dbId)).status === 'CONNECTING');
+    expect(refreshing.returned).toBe(false);
+
+    await refreshing.result;
+    expect((await app.data(GetSession, { id: s.id })).session).toMatchObject({ status: 'CONNECTING', qrCode: null });
+  });
+
   it('two deleteSession calls at once give one id and one NOT_FOUND', async () => {
     const s = await created('Deleted twice');
     // Both pass their checks before either deletes.

@@ -37,7 +37,7 @@ export interface SessionBackgroundDeps {
   timings: SessionTimings;
   providerId(session: WhatsAppSession): string;
   applyStatus(sessionId: string, status: SessionStatus, opts: { message?: string; ifVersion?: number }): Promise<unknown>;
-  applyQr(sessionId: string, qr: string, opts: { fetched?: boolean }): Promise<void>;
+  applyQr(sessionId: string, qr: string, opts: { fetched?: boolean; ifVersion?: number }): Promise<void>;
 }
 
 export function createSessionBackground(deps: SessionBackgroundDeps) {
@@ -60,7 +60,7 @@ export function createSessionBackground(deps: SessionBackgroundDeps) {
       if (claimed.count === 0) continue;
       try {
         const qr = await provider.getQrCode(providerId(session));
-        await applyQr(session.id, qr, { fetched: true });
+        await applyQr(session.id, qr, { fetched: true, ifVersion: session.statusVersion });
       } catch (error) {
         // The provider may have moved on (scanned, dropped); reconciliation repairs the status.
         logger.warn({ sessionId: session.id, err: error }, 'QR refresh failed');

@@ -167,11 +167,16 @@ export function createSessionService(deps: SessionServiceDeps) {
    * `fetched`: we asked for it just now, so it is current right now. `replacing`: apply only over
    * this QR (the one read before asking the provider); another one stored meanwhile is kept.
    */
-  async function applyQr(sessionId: string, qr: string, opts: { fetched?: boolean; replacing?: string | null } = {}) {
+  /**
+   * `ifVersion`: the status version read before asking the provider; the fetched QR is dropped if
+   * the status moved meanwhile (the phone scanned while we asked: CONNECTING must not go back).
+   */
+  async function applyQr(sessionId: string, qr: string, opts: { fetched?: boolean; replacing?: string | null; ifVersion?: number } = {}) {
     const expiresAt = new Date(clock.now() + timings.qrTtlMs);
     const result = await prisma.$transaction(async (tx) => {
       const current = await tx.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true, statusVersion: true, qrCode: true, connectStartedAt: true } });
       if (!current) return null;
+      if (opts.ifVersion !== undefined && current.statusVersion !== opts.ifVersion) return null;
       if (current.qrCode === qr) {
         // The provider has not rotated it yet: it stays valid for another term. (A repeated
         // webhook proves nothing about now, so only a fresh fetch extends it.)
