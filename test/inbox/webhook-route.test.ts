@@ -4,6 +4,7 @@ import { connectedSession, inbound, postWebhook as post, settled, textEvent, typ
 import { providerSession } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
 import { DeleteSession, RotateKey } from '../sessions/documents.ts';
+import { encodeMessageCursor } from '../../src/modules/inbox/cursor.ts';
 import { MessageReceived } from './documents.ts';
 
 describe('webhook route', () => {
@@ -89,6 +90,10 @@ describe('webhook route', () => {
 
   it('answers 5xx when the event cannot be stored, and stores the retry once the database is back', async () => {
     const prisma = app.running.db.prisma;
+    // Resume from the last message stored so far, as a client does: the retried message comes
+    // whether its redelivery lands before or after the subscription starts.
+    const last = await prisma.message.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
+    const after = encodeMessageCursor(last?.seq ?? 0n);
     await prisma.$executeRawUnsafe('ALTER TABLE webhook_events RENAME TO webhook_events_offline');
     let id: string;
     try {
@@ -100,8 +105,7 @@ describe('webhook route', () => {
       await prisma.$executeRawUnsafe('ALTER TABLE webhook_events_offline RENAME TO webhook_events');
     }
     // The provider retries the delivery (the sandbox's redelivery with backoff).
-    const feed = ws.subscribe(MessageReceived, { sessionId: session.id });
-    await new Promise((r) => setTimeout(r, 100));
+    const feed = ws.subscribe(MessageReceived, { sessionId: session.id, after });
     const { messageReceived } = await feed.next(15_000);
     expect(messageReceived).toMatchObject({ providerMessageId: id!, text: 'are you there?' });
     await settled(app);

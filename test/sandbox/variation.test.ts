@@ -5,28 +5,20 @@
  * ignored chat kinds, rate-limit headers on every answer, the session limit and a second wording
  * of every error.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { serveSandbox, type ServedSandbox } from '../../src/sandbox/serve.ts';
 import { startTestApp } from '../helpers/app.ts';
+import { startWebhookReceiver, type Delivery, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const PAT = 'pat-variation-test-0123456789';
 
-interface Delivery {
-  signature: string | undefined;
-  body: { event: string; timestamp?: number; sessionId?: string; data: any };
-}
-
-const deliveries: Delivery[] = [];
-let receiver: Server;
-let receiverUrl: string;
+let receiver: WebhookReceiver;
 let served: ServedSandbox;
 let session: { id: number; api_key: string; webhook_secret: string };
 let nextPhone = 1;
 
-const take = () => deliveries.splice(0);
+const take = () => receiver.take();
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(check()).toBe(true);
@@ -55,34 +47,25 @@ async function linkedSession(base: { apiUrl: string; controlUrl: string }, setti
   const phone = `+2557130${String(nextPhone++).padStart(5, '0')}`;
   const created = await call(base.apiUrl, 'POST', '/whatsapp-sessions', {
     token: PAT,
-    body: { name: 'Variation', phone_number: phone, account_protection: false, log_messages: true, webhook_url: receiverUrl, webhook_enabled: true, ...settings },
+    body: { name: 'Variation', phone_number: phone, account_protection: false, log_messages: true, webhook_url: receiver.url, webhook_enabled: true, ...settings },
   });
   expect(created.status).toBe(200);
   const s = created.body.data;
   await call(base.apiUrl, 'POST', `/whatsapp-sessions/${s.id}/connect`, { token: PAT });
-  await until(() => deliveries.some((d) => d.body.sessionId === s.api_key && d.body.event === 'qrcode.updated'));
+  await until(() => receiver.deliveries.some((d) => d.body.sessionId === s.api_key && d.body.event === 'qrcode.updated'));
   expect((await call(base.controlUrl, 'POST', `/sessions/${s.id}/scan`, { body: {} })).status).toBe(200);
   take();
   return s as typeof session;
 }
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      deliveries.push({ signature: req.headers['x-webhook-signature'] as string | undefined, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startWebhookReceiver();
   served = await serveSandbox({ personalAccessToken: PAT });
   session = await linkedSession(served);
 });
 afterAll(async () => {
   await served.close();
-  await new Promise<void>((r) => receiver.close(() => r()));
+  await receiver.close();
 });
 
 describe('sandbox variation', () => {
@@ -168,17 +151,17 @@ describe('sandbox variation', () => {
   });
 
   it('reports connect as need_scan and the first QR; a repeated connect only sends the new QR', async () => {
-    const created = await api('POST', '/whatsapp-sessions', { token: PAT, body: { name: 'Connect', phone_number: '+255713099001', account_protection: false, log_messages: false, webhook_url: receiverUrl, webhook_enabled: true } });
+    const created = await api('POST', '/whatsapp-sessions', { token: PAT, body: { name: 'Connect', phone_number: '+255713099001', account_protection: false, log_messages: false, webhook_url: receiver.url, webhook_enabled: true } });
     const s = created.body.data;
     const first = await api('POST', `/whatsapp-sessions/${s.id}/connect`, { token: PAT });
-    await until(() => deliveries.length === 2);
+    await until(() => receiver.deliveries.length === 2);
     expect(take().map((d) => [d.body.event, d.body.data])).toEqual([
       ['session.status', { status: 'need_scan' }],
       ['qrcode.updated', { qr: first.body.data.qrCode }],
     ]);
     const again = await api('POST', `/whatsapp-sessions/${s.id}/connect`, { token: PAT });
     expect(again.body.data.qrCode).not.toBe(first.body.data.qrCode);
-    await until(() => deliveries.length === 1);
+    await until(() => receiver.deliveries.length === 1);
     expect(take()[0]!.body).toMatchObject({ event: 'qrcode.updated', data: { qr: again.body.data.qrCode } });
   });
 

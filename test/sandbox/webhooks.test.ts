@@ -2,24 +2,15 @@
  * A test receiver gets the sandbox's webhooks for a whole session life, signed as the provider
  * signs them and shaped as the contract describes.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { createWasenderClient, type ProviderSession } from '../../src/provider/wasender-client.ts';
 import { serveSandbox } from '../../src/sandbox/serve.ts';
-
-interface Delivery {
-  signature: string | undefined;
-  body: { event: string; timestamp: number; sessionId: string; data: any };
-}
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const PAT = 'pat-webhook-test-0123456789';
 const clock = new ManualClock(Date.now());
-const deliveries: Delivery[] = [];
-let answer = 200;
-let receiver: Server;
-let receiverUrl: string;
+let receiver: WebhookReceiver;
 let served: Awaited<ReturnType<typeof serveSandbox>>;
 let session: ProviderSession;
 const client = () => createWasenderClient({ baseUrl: served.apiUrl, personalAccessToken: PAT });
@@ -29,56 +20,47 @@ async function control(action: string, body: object = {}) {
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
 }
-const take = () => deliveries.splice(0);
+const take = () => receiver.take();
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(check()).toBe(true);
 };
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      deliveries.push({ signature: req.headers['x-webhook-signature'] as string | undefined, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      res.writeHead(answer).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startWebhookReceiver();
   served = await serveSandbox({ personalAccessToken: PAT, clock, qrRotateMs: 45_000, deliveryDelayMs: 400, webhookRetry: { attempts: 3, baseDelayMs: 1_000 } });
   session = await client().createSession({
     name: 'Hooks',
     phoneNumber: '+255712000001',
     accountProtection: false,
     logMessages: true,
-    webhookUrl: receiverUrl,
+    webhookUrl: receiver.url,
     webhookEnabled: true,
     webhookEvents: [],
   });
 });
 afterAll(async () => {
   await served.close();
-  await new Promise<void>((r) => receiver.close(() => r()));
+  await receiver.close();
 });
 
 describe('sandbox webhooks', () => {
   it('reports connect by webhook, signs every delivery with the webhook secret and puts the API key in the envelope', async () => {
     const connected = await client().connectSession(session.id);
     // As the provider does, connect also reports need_scan and the first QR by webhook.
-    await until(() => deliveries.length === 2);
+    await until(() => receiver.deliveries.length === 2);
     expect(take().map((d) => d.body)).toMatchObject([
       { event: 'session.status', sessionId: session.apiKey, data: { status: 'need_scan' } },
       { event: 'qrcode.updated', sessionId: session.apiKey, data: { qr: connected.qrCode } },
     ]);
     clock.advance(45_000);
-    await until(() => deliveries.length === 1);
+    await until(() => receiver.deliveries.length === 1);
     const [rotation] = take();
     expect(rotation!.signature).toBe(session.webhookSecret);
     expect(rotation!.body).toMatchObject({ event: 'qrcode.updated', sessionId: session.apiKey, data: { qr: expect.stringMatching(/^2@/) } });
     expect(rotation!.body.timestamp).toBeLessThan(1e12); // seconds
     clock.advance(45_000);
-    await until(() => deliveries.length === 1);
+    await until(() => receiver.deliveries.length === 1);
     expect(take()[0]!.body.data.qr).not.toBe(rotation!.body.data.qr);
   });
 
@@ -134,7 +116,7 @@ describe('sandbox webhooks', () => {
   it('follows a send with message.sent and messages.update 2 → 3 → 4 in milliseconds, then receipts', async () => {
     const sent = await client().session(session.apiKey!).sendMessage({ to: '+255700000005', text: 'order ready' });
     clock.advance(1_000);
-    await until(() => deliveries.length === 4);
+    await until(() => receiver.deliveries.length === 4);
     const got = take();
     expect(got.map((d) => d.body.event)).toEqual(['message.sent', 'messages.update', 'messages.update', 'messages.update']);
     expect(got[0]!.body.data).toMatchObject({ key: { fromMe: true, remoteJid: '255700000005@s.whatsapp.net' }, message: { conversation: 'order ready' }, success: true });
@@ -148,16 +130,16 @@ describe('sandbox webhooks', () => {
   });
 
   it('redelivers after a non-2xx answer, with back-off', async () => {
-    answer = 500;
+    receiver.answer = 500;
     const { status } = await control('webhook', { event: 'chats.update', data: [{ id: '255700000001@s.whatsapp.net', unreadCount: 0 }] });
     expect(status).toBe(500);
     expect(take()).toHaveLength(1);
-    answer = 200;
+    receiver.answer = 200;
     clock.advance(999);
     await new Promise((r) => setTimeout(r, 50));
     expect(take()).toHaveLength(0);
     clock.advance(1);
-    await until(() => deliveries.length === 1);
+    await until(() => receiver.deliveries.length === 1);
     expect(take()[0]!.body.event).toBe('chats.update');
     clock.advance(60_000);
     await new Promise((r) => setTimeout(r, 50));
