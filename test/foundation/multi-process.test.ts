@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startDeployment, startTestApp, type TestApp, type TestDeployment } from '../helpers/app.ts';
 import { postWebhook, textEvent } from '../helpers/inbox.ts';
 import { providerSession, sandboxState } from '../helpers/sandbox.ts';
 import { createTestDatabase, serviceAvailable, type TestDatabase } from '../helpers/database.ts';
@@ -15,22 +15,14 @@ import { ConnectSession, CreateSession, GetSession, newSession, RotateKey, Sessi
 const enabled = serviceAvailable('DATABASE_URL') && serviceAvailable('REDIS_URL');
 
 describe.runIf(enabled)('several processes on PostgreSQL and Redis', () => {
-  let db: TestDatabase;
+  let deployment: TestDeployment;
   let first: TestApp;
   let second: TestApp;
-  // One deployment: every process has the same key for secrets at rest.
-  const sharedKey = randomBytes(32).toString('hex');
   beforeAll(async () => {
-    db = await createTestDatabase();
-    [first, second] = await Promise.all([
-      startTestApp({ databaseUrl: db.url, redis: true, sessionTimings: { reconcileIntervalMs: 0 }, env: { ENCRYPTION_KEY: sharedKey } }),
-      startTestApp({ databaseUrl: db.url, redis: true, sessionTimings: { reconcileIntervalMs: 0 }, env: { ENCRYPTION_KEY: sharedKey } }),
-    ]);
+    deployment = await startDeployment(2, { redis: true, sessionTimings: { reconcileIntervalMs: 0 } });
+    [first, second] = deployment.apps as [TestApp, TestApp];
   });
-  afterAll(async () => {
-    await Promise.all([first?.stop(), second?.stop()]);
-    await db?.drop();
-  });
+  afterAll(() => deployment?.stop());
 
   it('reports Redis in readiness', async () => {
     const res = await fetch(`${second.url}/readyz`);

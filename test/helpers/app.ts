@@ -8,7 +8,8 @@ import { buildApp, type AppDeps, type RunningApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { createTestDatabase } from './database.ts';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -95,6 +96,30 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     },
     async stop() {
       await app.stop();
+      await db.drop();
+    },
+  };
+}
+
+export interface TestDeployment {
+  db: TestDatabase;
+  apps: TestApp[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Several processes of one deployment: one fresh database and one encryption key (and one Redis with
+ * `redis: true`), as processes behind a load balancer share them.
+ */
+export async function startDeployment(count: number, opts: TestAppOptions = {}): Promise<TestDeployment> {
+  const db = await createTestDatabase();
+  const env = { ENCRYPTION_KEY: randomBytes(32).toString('hex'), ...opts.env };
+  const apps = await Promise.all(Array.from({ length: count }, () => startTestApp({ ...opts, databaseUrl: db.url, env })));
+  return {
+    db,
+    apps,
+    async stop() {
+      await Promise.all(apps.map((app) => app.stop()));
       await db.drop();
     },
   };

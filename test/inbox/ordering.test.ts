@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, serviceAvailable, type TestDatabase } from '../helpers/database.ts';
+import { eventually, startDeployment, startTestApp, type TestApp } from '../helpers/app.ts';
+import { serviceAvailable } from '../helpers/database.ts';
 import { connectedSession, postWebhook, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { providerSession } from '../helpers/sandbox.ts';
 import { GetSession, SessionLogs } from '../sessions/documents.ts';
@@ -225,15 +225,7 @@ scenarios('webhook order on one embedded instance', async () => {
 
 describe.runIf(serviceAvailable('DATABASE_URL'))('across processes', () => {
   scenarios('webhook order on two instances sharing PostgreSQL', async () => {
-    const db: TestDatabase = await createTestDatabase();
-    const env = { ENCRYPTION_KEY: randomBytes(32).toString('hex') };
-    const [first, second] = await Promise.all([startTestApp({ databaseUrl: db.url, webhookProcessing, env }), startTestApp({ databaseUrl: db.url, webhookProcessing, env })]);
-    return {
-      apps: [first, second],
-      stop: async () => {
-        await Promise.all([first.stop(), second.stop()]);
-        await db.drop();
-      },
-    };
+    const deployment = await startDeployment(2, { webhookProcessing });
+    return { apps: deployment.apps as [TestApp, TestApp], stop: deployment.stop };
   });
 });

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, serviceAvailable, type TestDatabase } from '../helpers/database.ts';
+import { startDeployment, startTestApp, type TestApp, type TestDeployment } from '../helpers/app.ts';
+import { serviceAvailable } from '../helpers/database.ts';
 import { connectedSession, postWebhook, settled, textEvent, type ConnectedSession } from '../helpers/inbox.ts';
 import { providerSession } from '../helpers/sandbox.ts';
 
@@ -101,18 +101,14 @@ describe('webhook event retention', () => {
 });
 
 describe.runIf(serviceAvailable('DATABASE_URL'))('webhook event retention across processes', () => {
-  let db: TestDatabase;
+  let deployment: TestDeployment;
   let first: TestApp;
   let second: TestApp;
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = { ENCRYPTION_KEY: randomBytes(32).toString('hex') };
-    [first, second] = await Promise.all([startTestApp({ databaseUrl: db.url, env }), startTestApp({ databaseUrl: db.url, env })]);
+    deployment = await startDeployment(2);
+    [first, second] = deployment.apps as [TestApp, TestApp];
   });
-  afterAll(async () => {
-    await Promise.all([first?.stop(), second?.stop()]);
-    await db?.drop();
-  });
+  afterAll(() => deployment?.stop());
 
   it('prunes once per round, whichever process runs it', async () => {
     const session = await connectedSession(first, 'Two processes');
