@@ -6,7 +6,7 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
-import { badInputFromIssues, NotFoundError } from '../../lib/errors.ts';
+import { BadUserInputError, badInputFromIssues, NotFoundError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { AppPubSub } from '../../lib/pubsub.ts';
 import type { SessionStatus, SessionLogType } from '../../generated/prisma/enums.ts';
@@ -262,6 +262,10 @@ export function createSessionService(deps: SessionServiceDeps) {
       const parsed = CreateSessionInput.safeParse(raw);
       if (!parsed.success) throw badInputFromIssues(parsed.error.issues);
       const input = parsed.data;
+      // Before the provider, so that nothing is made there (the unique index settles a race).
+      if (await prisma.whatsAppSession.findUnique({ where: { phoneNumber: input.phoneNumber }, select: { id: true } })) {
+        throw new BadUserInputError({ phoneNumber: 'is already used by another session' });
+      }
       const webhookUrl = deps.webhookUrl();
       const remote = await callProvider(null, 'Create session', () =>
         provider.createSession({
