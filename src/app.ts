@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppConfig } from './config.ts';
+import { publicUrlProblem, type AppConfig } from './config.ts';
 import { buildSchema } from './graphql/schema.ts';
 import { createYogaServer, type YogaServer } from './graphql/yoga.ts';
 import { attachGraphqlWs } from './http/graphql-ws.ts';
@@ -171,6 +171,9 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       sandbox = { instance, token, baseUrl: `${url}/sandbox/api` };
       logger.info({ baseUrl: sandbox.baseUrl }, 'provider sandbox on: no WhatsApp account is used');
     }
+    // The real provider posts only to a public HTTPS URL (production refuses to start without one).
+    const webhookUrlProblem = sandbox ? null : publicUrlProblem(publicUrl);
+    if (webhookUrlProblem) logger.warn({ publicUrl, reason: webhookUrlProblem }, 'PUBLIC_URL cannot receive the provider\'s webhooks: sessions will hear nothing from it until it is a public HTTPS URL');
     const providerBaseUrl = sandbox?.baseUrl ?? config.wasender.baseUrl;
     // Retry back-off runs on real time even when tests inject a manual clock.
     const clientOptions = { logger: logger.child({ component: 'provider' }), ...deps.provider };
@@ -197,6 +200,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       provider,
       providerSettings,
       webhookUrl: () => webhookUrl,
+      webhookUrlProblem: () => webhookUrlProblem,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
       webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
       webhookProcessing: deps.webhookProcessing,

@@ -26,6 +26,8 @@ export interface ServiceDeps {
   provider: WasenderClient;
   providerSettings: ProviderSettingsService;
   webhookUrl: () => string;
+  /** Why the provider cannot reach webhookUrl, or null when it can. */
+  webhookUrlProblem?: () => string | null;
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
   webhookProcessing?: Partial<WebhookProcessing>;
