@@ -53,7 +53,7 @@ async function startProvider() {
       return String(body.data.id);
     },
     async details(id: string) {
-      return (await api('GET', `/whatsapp-sessions/${id}`)).body.data as { webhook_url: string | null; webhook_events: string[] | null; webhook_enabled: boolean };
+      return (await api('GET', `/whatsapp-sessions/${id}`)).body.data as unknown as { webhook_url: string | null; webhook_events: string[] | null; webhook_enabled: boolean };
     },
     async deliver(id: string, event: string, data: unknown) {
       const res = await fetch(`${provider.controlUrl}/sessions/${id}/webhook`, {

@@ -245,7 +245,7 @@ builder.mutationFields((t) => {
       description:
         'Adopts sessions that exist at the provider but not here (made in its dashboard or by another system): sets our webhook URL and events there and stores their credentials. ' +
         'With providerSessionIds, exactly those, or BAD_USER_INPUT on providerSessionIds naming each that cannot be adopted (unknown at the provider, already ours, a phone number another session uses) and nothing changed. ' +
-        'Without, every provider session not yet ours whose number is free. Returns the sessions adopted.',
+        'Without (null or omitted), every provider session not yet ours whose number is free; an empty list adopts nothing. Returns the sessions adopted.',
       authScopes: { admin: true },
       args: { providerSessionIds: t.arg.stringList({ required: false, description: 'The provider\'s own session ids; all not yet ours when omitted.' }) },
       resolve: async (query, _root, args, ctx) => {

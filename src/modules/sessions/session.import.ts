@@ -6,7 +6,7 @@
  * Outcome per id: `importProviderSessions(ids)` adopts exactly the ids given, or refuses the whole
  * call with BAD_USER_INPUT on `providerSessionIds` naming every id it cannot adopt (unknown at the
  * provider, already ours, or with a phone number one of ours uses or none valid), changing nothing.
- * Without ids it adopts every provider session not yet ours and skips (with a warning line) those
+ * Without ids (null; an empty list adopts nothing) it adopts every provider session not yet ours and skips (with a warning line) those
  * whose number cannot be ours; the answer is the sessions adopted, so what is missing was skipped.
  */
 import type { Prisma } from '../../lib/database.ts';
