@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppConfig } from './config.ts';
+import { publicUrlProblem, type AppConfig } from './config.ts';
 import { buildSchema } from './graphql/schema.ts';
 import { createYogaServer, type YogaServer } from './graphql/yoga.ts';
 import { attachGraphqlWs } from './http/graphql-ws.ts';
@@ -171,6 +171,9 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       sandbox = { instance, token, baseUrl: `${url}/sandbox/api` };
       logger.info({ baseUrl: sandbox.baseUrl }, 'provider sandbox on: no WhatsApp account is used');
     }
+    // The real provider posts only to a public HTTPS URL (production refuses to start without one).
+    const webhookUrlProblem = sandbox ? null : publicUrlProblem(publicUrl);
+    if (webhookUrlProblem) logger.warn({ publicUrl, reason: webhookUrlProblem }, 'PUBLIC_URL cannot receive the provider\'s webhooks: sessions will hear nothing from it until it is a public HTTPS URL');
     const providerBaseUrl = sandbox?.baseUrl ?? config.wasender.baseUrl;
     // Retry back-off runs on real time even when tests inject a manual clock.
     const clientOptions = { logger: logger.child({ component: 'provider' }), ...deps.provider };
@@ -197,6 +200,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       provider,
       providerSettings,
       webhookUrl: () => webhookUrl,
+      webhookUrlProblem: () => webhookUrlProblem,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
       webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
       webhookProcessing: deps.webhookProcessing,
@@ -220,6 +224,10 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     services.webhookProcessor.start();
     services.sessions.startBackground();
     services.webhookRetention.start();
+    // In the background: start-up does not wait on the provider.
+    const webhookSync = services.webhookSync.syncWebhookUrls().catch((error: unknown) => logger.warn({ err: error }, 'webhook URL sync failed'));
+    // A slow provider must not hold shutdown past its deadline: what is not done is redone next start.
+    onStop('work', () => Promise.race([webhookSync.then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]));
     onStop('work', async () => {
       services.sessions.stopBackground();
       await services.webhookRetention.stop();

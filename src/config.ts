@@ -1,6 +1,7 @@
 /**
  * Configuration: the environment is parsed once, here, with every problem reported together.
  */
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 
 const bool = z
@@ -77,6 +78,45 @@ export function parseEncryptionKey(value: string): Buffer {
   return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
 }
 
+/** Addresses the provider cannot reach: loopback, private, carrier-grade NAT, link-local, unique-local. */
+const PRIVATE_ADDRESSES = (() => {
+  const list = new BlockList();
+  for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
+    list.addSubnet(net, bits, 'ipv4');
+  }
+  for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10]] as const) list.addSubnet(net, bits, 'ipv6');
+  return list;
+})();
+
+function isPrivateHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const ipVersion = isIP(host);
+  if (ipVersion === 4) return PRIVATE_ADDRESSES.check(host, 'ipv4');
+  if (ipVersion === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
+    return mapped ? PRIVATE_ADDRESSES.check(mapped[1]!, 'ipv4') : PRIVATE_ADDRESSES.check(host, 'ipv6');
+  }
+  // Names that never resolve publicly: localhost, mDNS and internal zones, single labels.
+  return host === 'localhost' || /\.(localhost|local|internal)$/.test(host) || !host.includes('.');
+}
+
+/**
+ * Why the provider cannot post webhooks to this base URL, or null when it can: it requires a public
+ * HTTPS URL (shared/wasender-api.md §3.1), so plain HTTP and loopback or private addresses receive
+ * nothing from it.
+ */
+export function publicUrlProblem(publicUrl: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(publicUrl);
+  } catch {
+    return `${publicUrl} is not a URL`;
+  }
+  if (parsed.protocol !== 'https:') return `${publicUrl} is not HTTPS, and the provider posts webhooks to public HTTPS URLs only`;
+  if (isPrivateHost(parsed.hostname)) return `${publicUrl} is a loopback or private address the provider cannot reach`;
+  return null;
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   // Empty variables count as unset, as in most deployment tools.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -98,6 +138,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       variable: 'WASENDER_API_TOKEN',
       message: 'is required when NODE_ENV=production: set WASENDER_API_TOKEN to the provider\'s token, or WASENDER_SANDBOX=1 to run on the built-in sandbox on purpose',
     });
+  }
+  // The real provider posts only to a public HTTPS URL: a production deployment without one would
+  // run sessions that never hear from it. (Outside production: a warning at start, see app.ts.)
+  const realProvider = !(e.WASENDER_SANDBOX ?? !e.WASENDER_API_TOKEN);
+  if (production && realProvider && e.WASENDER_API_TOKEN) {
+    const problem = e.PUBLIC_URL ? publicUrlProblem(e.PUBLIC_URL) : 'is required when NODE_ENV=production with the real provider';
+    if (problem) productionIssues.push({ variable: 'PUBLIC_URL', message: e.PUBLIC_URL ? `${problem}: set PUBLIC_URL to this deployment's public HTTPS base URL` : `${problem}: set it to this deployment's public HTTPS base URL, e.g. https://wa.example.com` });
   }
   if (productionIssues.length) throw new ConfigError(productionIssues);
   return {

@@ -11,6 +11,8 @@ import { createAuthService, type AuthService } from './modules/auth/auth.service
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
+import { createSessionImport, type SessionImport } from './modules/sessions/session.import.ts';
+import { createWebhookSync, type WebhookSync } from './modules/sessions/session.webhook-sync.ts';
 import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
@@ -26,6 +28,8 @@ export interface ServiceDeps {
   provider: WasenderClient;
   providerSettings: ProviderSettingsService;
   webhookUrl: () => string;
+  /** Why the provider cannot reach webhookUrl, or null when it can. */
+  webhookUrlProblem?: () => string | null;
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
   webhookProcessing?: Partial<WebhookProcessing>;
@@ -36,6 +40,8 @@ export interface Services {
   auth: AuthService;
   providerSettings: ProviderSettingsService;
   sessions: SessionService;
+  sessionImport: SessionImport;
+  webhookSync: WebhookSync;
   inbox: InboxService;
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
@@ -65,6 +71,8 @@ export function createServices(deps: ServiceDeps): Services {
     auth: createAuthService(deps),
     providerSettings: deps.providerSettings,
     sessions,
+    sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning }),
+    webhookSync: createWebhookSync(deps),
     inbox,
     webhooks,
     webhookProcessor,

@@ -92,7 +92,7 @@ describe('configuration', () => {
     });
 
     it('runs on the provider with a token, or on the sandbox when asked to explicitly', () => {
-      expect(loadConfig({ ...production, WASENDER_API_TOKEN: 'tok-1234' }).wasender.sandbox).toBe(false);
+      expect(loadConfig({ ...production, WASENDER_API_TOKEN: 'tok-1234', PUBLIC_URL: 'https://wa.example.com' }).wasender.sandbox).toBe(false);
       expect(loadConfig({ ...production, WASENDER_SANDBOX: '1' }).wasender.sandbox).toBe(true);
     });
 

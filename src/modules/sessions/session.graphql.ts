@@ -240,6 +240,21 @@ builder.mutationFields((t) => {
     disconnectSession: lifecycle('Disconnects the session from WhatsApp.', 'disconnect'),
     restartSession: lifecycle('Restarts a connected session without a new scan.', 'restart'),
     regenerateSessionApiKey: lifecycle('Rotates the provider\'s API key of the session; the old key stops working.', 'rotateApiKey'),
+    importProviderSessions: t.prismaField({
+      type: ['WhatsAppSession'],
+      description:
+        'Adopts sessions that exist at the provider but not here (made in its dashboard or by another system): sets our webhook URL and events there and stores their credentials. ' +
+        'With providerSessionIds, exactly those, or BAD_USER_INPUT on providerSessionIds naming each that cannot be adopted (unknown at the provider, already ours, a phone number another session uses) and nothing changed. ' +
+        'Without (null or omitted), every provider session not yet ours whose number is free; an empty list adopts nothing. Returns the sessions adopted.',
+      authScopes: { admin: true },
+      args: { providerSessionIds: t.arg.stringList({ required: false, description: 'The provider\'s own session ids; all not yet ours when omitted.' }) },
+      resolve: async (query, _root, args, ctx) => {
+        const adopted = await ctx.services.sessionImport.importProviderSessions(args.providerSessionIds);
+        const sessions = await ctx.prisma.whatsAppSession.findMany({ ...query, where: { id: { in: adopted.map((s) => s.id) } } });
+        const order = new Map(adopted.map((s, i) => [s.id, i]));
+        return sessions.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      },
+    }),
     deleteSession: t.field({
       type: 'ID',
       description: 'Deletes the session at the provider and here; returns its id.',

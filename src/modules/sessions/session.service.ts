@@ -6,7 +6,7 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
-import { badInputFromIssues, NotFoundError } from '../../lib/errors.ts';
+import { BadUserInputError, badInputFromIssues, NotFoundError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { AppPubSub } from '../../lib/pubsub.ts';
 import type { SessionStatus, SessionLogType } from '../../generated/prisma/enums.ts';
@@ -59,6 +59,8 @@ export interface SessionServiceDeps {
   provider: WasenderClient;
   /** Where the provider must post this deployment's webhooks. */
   webhookUrl: () => string;
+  /** Why the provider cannot reach webhookUrl (not a public HTTPS URL), or null when it can. */
+  webhookUrlProblem?: () => string | null;
   timings: SessionTimings;
 }
 
@@ -244,6 +246,12 @@ export function createSessionService(deps: SessionServiceDeps) {
     return session;
   }
 
+  /** The log entry telling why no webhooks will arrive, when the provider cannot reach our URL. */
+  function webhookUrlWarning(): { type: 'ERROR'; message: string } | null {
+    const problem = deps.webhookUrlProblem?.() ?? null;
+    return problem ? { type: 'ERROR', message: `No webhooks will arrive (no status changes, no messages): PUBLIC_URL ${problem}` } : null;
+  }
+
   function decryptedApiKey(session: WhatsAppSession): string | null {
     return session.apiKeyEncrypted ? secrets.decrypt(session.apiKeyEncrypted) : null;
   }
@@ -262,6 +270,10 @@ export function createSessionService(deps: SessionServiceDeps) {
       const parsed = CreateSessionInput.safeParse(raw);
       if (!parsed.success) throw badInputFromIssues(parsed.error.issues);
       const input = parsed.data;
+      // Before the provider, so that nothing is made there (the unique index settles a race).
+      if (await prisma.whatsAppSession.findUnique({ where: { phoneNumber: input.phoneNumber }, select: { id: true } })) {
+        throw new BadUserInputError({ phoneNumber: 'is already used by another session' });
+      }
       const webhookUrl = deps.webhookUrl();
       const remote = await callProvider(null, 'Create session', () =>
         provider.createSession({
@@ -298,6 +310,8 @@ export function createSessionService(deps: SessionServiceDeps) {
           await tx.sessionLog.create({
             data: { sessionId: session.id, type: 'CREATED', status: session.status, message: `Session "${session.name}" created for ${session.phoneNumber}` },
           });
+          const unreachable = webhookUrlWarning();
+          if (unreachable) await tx.sessionLog.create({ data: { sessionId: session.id, ...unreachable, status: session.status } });
           return session;
         });
         credentialsChanged(created.apiKeyHash);
@@ -439,6 +453,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     },
 
     apiKeyOf: decryptedApiKey,
+    webhookUrlWarning,
 
     /** The provider's status value, mapped, for webhook handlers. */
     mapProviderStatus: toSessionStatus,
