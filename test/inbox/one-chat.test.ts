@@ -149,6 +149,28 @@ describe('one person, one chat', () => {
     }
   });
 
+  it('a contact event naming the lid of a phone contact moves the lid chat to the phone; one under the lid updates the phone contact', async () => {
+    const digits = '255740000006';
+    const lid = await lidOf(digits);
+    await injectFault(app, { path: '/pn-from-lid', status: 404, count: 1, body: { success: false, message: 'not found' } });
+    try {
+      await inbound(app, s, { from: `+${digits}`, text: 'hello', pushName: 'Fatuma', lid: 'only' });
+    } finally {
+      await clearFaults(app);
+    }
+    const [lidChat] = await chatsOf(digits);
+    expect(lidChat).toMatchObject({ remoteJid: lid, phoneNumber: null });
+
+    await replay(app, s, 'contacts.upsert', [{ jid: `${digits}@s.whatsapp.net`, lid, name: 'Fatuma Shop', notify: 'Fatuma' }]);
+    const [chat, ...others] = await chatsOf(digits);
+    expect(others).toEqual([]);
+    expect(chat).toMatchObject({ id: lidChat!.id, remoteJid: `${digits}@s.whatsapp.net`, phoneNumber: `+${digits}`, name: 'Fatuma Shop', unreadCount: 1 });
+
+    await replay(app, s, 'contacts.update', [{ jid: lid, imgUrl: 'https://pps.whatsapp.net/v/t61/fatuma.jpg' }]);
+    const contacts = await contactsOf(digits, lid);
+    expect(contacts.map((c) => [c.jid, c.lid, c.name, c.imgUrl])).toEqual([[`${digits}@s.whatsapp.net`, lid, 'Fatuma Shop', 'https://pps.whatsapp.net/v/t61/fatuma.jpg']]);
+  });
+
   it('keeps one contact for a group participant writing by phone, by lid, and by lid alone', async () => {
     const digits = '255740000005';
     const group = '120363000000000515@g.us';

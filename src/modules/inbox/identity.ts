@@ -78,6 +78,17 @@ export function createIdentityResolver(deps: { prisma: Prisma; provider: Wasende
   }
 
   return {
+    /** The phone JID remembered for a lid (contacts only, no provider call), or the JID itself. */
+    async knownJid(sessionId: string, jid: string): Promise<string> {
+      if (!isLidJid(jid)) return jid;
+      const [known] = await prisma.$queryRawUnsafe<{ phoneNumber: string }[]>(
+        `SELECT "phoneNumber" FROM contacts WHERE "sessionId" = $1::uuid AND lid = $2 AND "phoneNumber" IS NOT NULL LIMIT 1`,
+        sessionId,
+        jid,
+      );
+      return known ? phoneJidOf(known.phoneNumber) : jid;
+    },
+
     /**
      * The lid↔phone pairs a batch needs: from the batch itself, then remembered contacts, then the
      * provider. Call it before the inserting transaction (it may call the provider).

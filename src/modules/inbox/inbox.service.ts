@@ -16,7 +16,7 @@ import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import { toDomainError } from '../provider/provider-errors.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
-import { createIdentityResolver, identityOf, mergeLidPairs } from './identity.ts';
+import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, type MergeOutcome } from './identity.ts';
 
 /** Serialises message inserts (see above); any constant shared by all processes. */
 const MESSAGE_SEQ_LOCK = 7_301_001;
@@ -143,6 +143,20 @@ export function createInboxService(deps: {
       ...params,
     );
     if (updated) publishMessage('updated', { id: updated.id, sessionId, chatId: updated.chatId, seq: BigInt(updated.seq) });
+  }
+
+  function publishMerge(sessionId: string, merged: MergeOutcome) {
+    for (const id of merged.deletedChatIds) publishChatDeleted({ id, sessionId });
+    for (const id of merged.updatedChatIds) publishChat({ id, sessionId });
+  }
+
+  /** A lid↔phone pair learnt outside a message batch: merged under the same lock as message inserts. */
+  async function mergePair(sessionId: string, lid: string, phoneJid: string) {
+    const merged = await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
+      return mergeLidPairs(tx, sessionId, new Map([[lid, phoneJid]]));
+    });
+    publishMerge(sessionId, merged);
   }
 
   async function applyMessages(sessionId: string, items: InboundMessage[]) {
@@ -393,7 +407,8 @@ export function createInboxService(deps: {
     },
 
     async upsertChats(sessionId: string, chats: ChatUpsert[]) {
-      for (const c of chats) {
+      for (const given of chats) {
+        const c = { ...given, jid: await identities.knownJid(sessionId, given.jid) };
         const data = {
           ...(c.name ? { name: c.name } : {}),
           ...(c.unreadCount != null ? { unreadCount: c.unreadCount } : {}),
@@ -407,13 +422,18 @@ export function createInboxService(deps: {
       }
     },
 
-    async deleteChat(sessionId: string, jid: string) {
+    async deleteChat(sessionId: string, lidOrJid: string) {
+      const jid = await identities.knownJid(sessionId, lidOrJid);
       const gone = await prisma.$queryRaw<{ id: string }[]>`DELETE FROM chats WHERE "sessionId" = ${sessionId}::uuid AND "remoteJid" = ${jid} RETURNING id`;
       for (const chat of gone) publishChatDeleted({ id: chat.id, sessionId });
     },
 
     async upsertContacts(sessionId: string, contacts: ContactUpsert[]) {
-      for (const c of contacts) {
+      for (const given of contacts) {
+        // One person, one contact: a phone contact naming its lid takes over what was kept under it.
+        if (given.phone && isLidJid(given.lid)) await mergePair(sessionId, given.lid, phoneJidOf(given.phone));
+        const jid = await identities.knownJid(sessionId, given.jid);
+        const c = jid === given.jid ? given : { ...given, jid, lid: given.jid };
         const data = {
           ...(c.name ? { name: c.name } : {}),
           ...(c.notify ? { pushName: c.notify } : {}),
