@@ -152,6 +152,11 @@ export function createInboxService(deps: {
 
   /** A lid↔phone pair learnt outside a message batch: merged under the same lock as message inserts. */
   async function mergePair(sessionId: string, lid: string, phoneJid: string) {
+    // Contact lists arrive in bulk: take the shared lock only when something is kept under the lid.
+    const [kept] = await prisma.$queryRaw<unknown[]>`
+      SELECT 1 FROM chats WHERE "sessionId" = ${sessionId}::uuid AND "remoteJid" = ${lid}
+      UNION ALL SELECT 1 FROM contacts WHERE "sessionId" = ${sessionId}::uuid AND jid = ${lid} LIMIT 1`;
+    if (!kept) return;
     const merged = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
       return mergeLidPairs(tx, sessionId, new Map([[lid, phoneJid]]));
