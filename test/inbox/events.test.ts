@@ -112,7 +112,9 @@ describe('provider events', () => {
         messageTimestamp: nowS(),
       },
     });
-    const c = await chat('98765432109876@lid');
+    // One person, one chat: keyed by the phone JID the payload carries, not the lid.
+    expect(await chat('98765432109876@lid')).toBeUndefined();
+    const c = await chat('255780000003@s.whatsapp.net');
     expect(c).toMatchObject({ phoneNumber: '+255780000003', name: 'Lidia' });
     expect(c!.messages.edges[0]!.node).toMatchObject({ senderPhone: '+255780000003', text: 'from a lid' });
   });

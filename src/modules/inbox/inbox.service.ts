@@ -16,6 +16,7 @@ import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import { toDomainError } from '../provider/provider-errors.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, type MergeOutcome } from './identity.ts';
 
 /** Serialises message inserts (see above); any constant shared by all processes. */
 const MESSAGE_SEQ_LOCK = 7_301_001;
@@ -84,6 +85,7 @@ export function createInboxService(deps: {
   sessions: SessionService;
 }) {
   const { prisma, pubsub, logger } = deps;
+  const identities = createIdentityResolver(deps);
 
   function publishMessage(topic: 'received' | 'updated', m: Pick<Message, 'id' | 'sessionId' | 'chatId' | 'seq'>) {
     const event: MessageEvent = { id: m.id, sessionId: m.sessionId, chatId: m.chatId, seq: m.seq.toString() };
@@ -102,6 +104,12 @@ export function createInboxService(deps: {
     const event = { id: chat.id, sessionId: chat.sessionId };
     pubsub.publish('chatUpdated', chat.sessionId, event);
     pubsub.publish('anyChatUpdated', event);
+  }
+
+  function publishChatDeleted(chat: { id: string; sessionId: string }) {
+    const event = { id: chat.id, sessionId: chat.sessionId };
+    pubsub.publish('chatDeleted', chat.sessionId, event);
+    pubsub.publish('anyChatDeleted', event);
   }
 
   /**
@@ -137,6 +145,25 @@ export function createInboxService(deps: {
     if (updated) publishMessage('updated', { id: updated.id, sessionId, chatId: updated.chatId, seq: BigInt(updated.seq) });
   }
 
+  function publishMerge(sessionId: string, merged: MergeOutcome) {
+    for (const id of merged.deletedChatIds) publishChatDeleted({ id, sessionId });
+    for (const id of merged.updatedChatIds) publishChat({ id, sessionId });
+  }
+
+  /** A lid↔phone pair learnt outside a message batch: merged under the same lock as message inserts. */
+  async function mergePair(sessionId: string, lid: string, phoneJid: string) {
+    // Contact lists arrive in bulk: take the shared lock only when something is kept under the lid.
+    const [kept] = await prisma.$queryRaw<unknown[]>`
+      SELECT 1 FROM chats WHERE "sessionId" = ${sessionId}::uuid AND "remoteJid" = ${lid}
+      UNION ALL SELECT 1 FROM contacts WHERE "sessionId" = ${sessionId}::uuid AND jid = ${lid} LIMIT 1`;
+    if (!kept) return;
+    const merged = await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
+      return mergeLidPairs(tx, sessionId, new Map([[lid, phoneJid]]));
+    });
+    publishMerge(sessionId, merged);
+  }
+
   async function applyMessages(sessionId: string, items: InboundMessage[]) {
     // Edits, deletions and reactions change earlier messages rather than adding one.
     const fresh: InboundMessage[] = [];
@@ -146,18 +173,23 @@ export function createInboxService(deps: {
       else if (m.reaction) await applyReaction(sessionId, { id: m.reaction.targetId, remoteJid: m.chatJid, fromMe: false, participant: null }, m.reaction.text, m.senderJid ?? m.remoteJid);
       else fresh.push(m);
     }
-    const unique = [...new Map(fresh.map((m) => [m.id, m])).values()];
+    // Keyed by the phone JID wherever the person's lid↔phone pair is known (resolved here, as it
+    // may ask the provider, which no transaction should wait on).
+    const pairs = await identities.resolve(sessionId, fresh);
+    const unique = [...new Map(fresh.map((m) => [m.id, m])).values()].map((m) => {
+      const who = identityOf(m, pairs);
+      return { ...m, chatJid: who.chatJid, senderPhone: who.senderPhone, contactJid: who.contactJid };
+    });
     if (unique.length === 0) return;
 
     const result = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
+      const merged = await mergeLidPairs(tx, sessionId, pairs);
       // Contacts for 1:1 senders (groups: the participant), then chats, each in one statement.
       const contacts = new Map<string, { jid: string; phoneNumber: string | null; pushName: string | null; lid: string | null }>();
       for (const m of unique) {
-        if (m.fromMe) continue;
-        const jid = m.isGroup ? m.senderJid : m.chatJid;
-        if (!jid) continue;
-        contacts.set(jid, { jid, phoneNumber: m.senderPhone, pushName: m.pushName, lid: m.senderLid });
+        if (m.fromMe || !m.contactJid) continue;
+        contacts.set(m.contactJid, { jid: m.contactJid, phoneNumber: m.senderPhone, pushName: m.pushName, lid: m.senderLid });
       }
       await bulkInsert(tx, {
         table: 'contacts',
@@ -171,7 +203,7 @@ export function createInboxService(deps: {
         },
         conflictOn: ['sessionId', 'jid'],
       });
-      const firstByChat = new Map<string, InboundMessage>();
+      const firstByChat = new Map<string, (typeof unique)[number]>();
       for (const m of unique) if (!firstByChat.has(m.chatJid)) firstByChat.set(m.chatJid, m);
       const chatsOfBatch = [...firstByChat].map(([jid, first]) => {
         const group = isGroupJid(jid);
@@ -205,7 +237,7 @@ export function createInboxService(deps: {
 
       // Messages already stored (a redelivery) are skipped by the unique key and not returned.
       const inserted = (
-        await bulkInsert<InboundMessage, { id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }>(tx, {
+        await bulkInsert<(typeof unique)[number], { id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }>(tx, {
           table: 'messages',
           rows: unique,
           shared: { sessionId: { type: 'uuid', value: sessionId } },
@@ -274,9 +306,12 @@ export function createInboxService(deps: {
           updates.map((u) => u.inbound),
         );
       }
-      return { inserted, touched };
+      return { inserted, touched, merged };
     });
+    for (const id of result.merged.deletedChatIds) publishChatDeleted({ id, sessionId });
     for (const m of result.inserted) publishMessage(m.direction === 'INBOUND' ? 'received' : 'updated', m);
+    const touchedIds = new Set(result.touched.map((c) => c.id));
+    for (const id of result.merged.updatedChatIds) if (!touchedIds.has(id)) publishChat({ id, sessionId });
     for (const chat of result.touched) publishChat(chat);
   }
 
@@ -377,7 +412,8 @@ export function createInboxService(deps: {
     },
 
     async upsertChats(sessionId: string, chats: ChatUpsert[]) {
-      for (const c of chats) {
+      for (const given of chats) {
+        const c = { ...given, jid: await identities.knownJid(sessionId, given.jid) };
         const data = {
           ...(c.name ? { name: c.name } : {}),
           ...(c.unreadCount != null ? { unreadCount: c.unreadCount } : {}),
@@ -391,17 +427,18 @@ export function createInboxService(deps: {
       }
     },
 
-    async deleteChat(sessionId: string, jid: string) {
+    async deleteChat(sessionId: string, lidOrJid: string) {
+      const jid = await identities.knownJid(sessionId, lidOrJid);
       const gone = await prisma.$queryRaw<{ id: string }[]>`DELETE FROM chats WHERE "sessionId" = ${sessionId}::uuid AND "remoteJid" = ${jid} RETURNING id`;
-      for (const chat of gone) {
-        const event = { id: chat.id, sessionId };
-        pubsub.publish('chatDeleted', sessionId, event);
-        pubsub.publish('anyChatDeleted', event);
-      }
+      for (const chat of gone) publishChatDeleted({ id: chat.id, sessionId });
     },
 
     async upsertContacts(sessionId: string, contacts: ContactUpsert[]) {
-      for (const c of contacts) {
+      for (const given of contacts) {
+        // One person, one contact: a phone contact naming its lid takes over what was kept under it.
+        if (given.phone && isLidJid(given.lid)) await mergePair(sessionId, given.lid, phoneJidOf(given.phone));
+        const jid = await identities.knownJid(sessionId, given.jid);
+        const c = jid === given.jid ? given : { ...given, jid, lid: given.jid };
         const data = {
           ...(c.name ? { name: c.name } : {}),
           ...(c.notify ? { pushName: c.notify } : {}),
