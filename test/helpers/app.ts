@@ -52,6 +52,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...(opts.redis && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    // The sandbox's settings from the environment, so a suite can run against another variant
+    // (CI runs some with SANDBOX_ERROR_WORDING=alternate); a test's own env still wins.
+    ...sandboxEnv(),
     ...opts.env,
   });
   const app = buildApp(config, {
@@ -98,6 +101,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       await db.drop();
     },
   };
+}
+
+function sandboxEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('SANDBOX_') && e[1] !== undefined));
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */
