@@ -53,5 +53,3 @@ export function createProviderFailureLog(deps: { prisma: Prisma; logger: Logger 
 
   return { recordFailure, callProvider };
 }
-
-export type ProviderFailureLog = ReturnType<typeof createProviderFailureLog>;

@@ -99,8 +99,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     if (known.length) pubsub.publish('sessionCredentialsChanged', { apiKeyHashes: known });
   }
 
-  const failures = createProviderFailureLog({ prisma, logger });
-  const { callProvider, recordFailure } = failures;
+  const { callProvider, recordFailure } = createProviderFailureLog({ prisma, logger });
 
   /**
    * The one path for status changes. Only a real change updates the row, logs and publishes; the
