@@ -4,8 +4,9 @@ export type ProviderErrorCode =
   | 'SESSION_LIMIT'
   | 'NOT_FOUND'
   | 'VALIDATION'
+  /** A 400/422 naming no field: the provider would not do it now, which the caller's context explains. */
+  | 'REFUSED'
   | 'RATE_LIMITED'
-  | 'NOT_CONNECTED'
   | 'INVALID_STATE'
   | 'UNAVAILABLE'
   | 'TIMEOUT'
@@ -45,16 +46,18 @@ export class ProviderError extends Error {
   }
 }
 
-/** The error code for a provider answer, from its HTTP status and message. */
-export function classify(status: number, message: string, hasFieldErrors: boolean): ProviderErrorCode {
-  if (/not connected|not initiali[sz]ed|connect first/i.test(message)) return 'NOT_CONNECTED';
+/**
+ * The error code for a provider answer, from its HTTP status alone. The provider's sentences are
+ * not documented and vary (shared/wasender-api.md §1.3), so they are carried in messages but never
+ * decide: what a refusal means is for the caller to say, from the action and the session's state.
+ */
+export function classify(status: number, hasFieldErrors: boolean): ProviderErrorCode {
   if (status === 401) return 'UNAUTHORIZED';
-  if (status === 403) return /limit|subscription|plan|trial|upgrade/i.test(message) ? 'SESSION_LIMIT' : 'UNAUTHORIZED';
+  if (status === 403) return 'SESSION_LIMIT';
   if (status === 404) return 'NOT_FOUND';
   if (status === 409) return 'INVALID_STATE';
   if (status === 429) return 'RATE_LIMITED';
-  if (status === 422 || status === 400) return hasFieldErrors ? 'VALIDATION' : /already|state|status/i.test(message) ? 'INVALID_STATE' : 'VALIDATION';
+  if (status === 400 || status === 422) return hasFieldErrors ? 'VALIDATION' : 'REFUSED';
   if (status >= 500) return 'UNAVAILABLE';
-  if (/limit|subscription/i.test(message)) return 'SESSION_LIMIT';
   return 'UNKNOWN';
 }

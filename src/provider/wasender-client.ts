@@ -317,7 +317,7 @@ export function createWasenderClient(opts: WasenderClientOptions) {
       ? Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : [String(v)]]))
       : undefined;
     const status = res.ok ? 422 : res.status;
-    const code = classify(status, message, Boolean(fields && Object.keys(fields).length));
+    const code = classify(status, Boolean(fields && Object.keys(fields).length));
     throw new ProviderError({
       status: res.status,
       code,

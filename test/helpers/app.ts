@@ -53,6 +53,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...(opts.redis && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    // The sandbox's settings from the environment, so a suite can run against another variant
+    // (CI runs some with SANDBOX_ERROR_WORDING=alternate); a test's own env still wins.
+    ...sandboxEnv(),
     ...opts.env,
   });
   const app = buildApp(config, {
@@ -123,6 +126,11 @@ export async function startDeployment(count: number, opts: TestAppOptions = {}):
       await db.drop();
     },
   };
+}
+
+/** The sandbox's settings (wording, limits) from the environment, so a whole suite can run under them. */
+function sandboxEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('SANDBOX_') && e[1] !== undefined));
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */

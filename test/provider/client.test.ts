@@ -7,6 +7,11 @@ import { ManualClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { createWasenderClient, ProviderError, type WasenderClient } from '../../src/provider/wasender-client.ts';
 import { serveSandbox } from '../../src/sandbox/serve.ts';
+import { ERROR_WORDINGS, type ErrorWordingName } from '../../src/sandbox/wording.ts';
+
+// CI runs this suite once more with the alternate wording: no assertion may depend on the sentences.
+const wordingName = (process.env.SANDBOX_ERROR_WORDING || 'standard') as ErrorWordingName;
+const wording = ERROR_WORDINGS[wordingName];
 
 const PAT = 'pat-contract-test-0123456789';
 const logLines: string[] = [];
@@ -46,7 +51,7 @@ const newSession = (n: number, extra: object = {}) => ({
 const clock = new ManualClock(Date.now());
 
 beforeAll(async () => {
-  served = await serveSandbox({ personalAccessToken: PAT, sessionLimit: 5, sendIntervalMs: 5_000, clock });
+  served = await serveSandbox({ personalAccessToken: PAT, sessionLimit: 5, sendIntervalMs: 5_000, clock, errorWording: wordingName });
   client = createWasenderClient({ baseUrl: served.apiUrl, personalAccessToken: () => PAT, logger, backoff: { baseMs: 10, maxMs: 50 }, timeoutMs: 2_000 });
 });
 afterAll(() => served.close());
@@ -72,12 +77,12 @@ describe('session management (personal access token)', () => {
 
   it('runs the connection life cycle: connect, QR, restart, disconnect, key rotation, logs', async () => {
     const s = await client.createSession(newSession(2));
-    expect((await failure(client.getQrCode(s.id))).code).toBe('NOT_CONNECTED');
+    expect(await failure(client.getQrCode(s.id))).toMatchObject({ status: 400, code: 'REFUSED', message: wording.notInitialized });
     const connected = await client.connectSession(s.id);
     expect(connected.status).toBe('QR_READY');
     expect(connected.qrCode).toMatch(/^2@/);
     expect(await client.getQrCode(s.id)).toBe(connected.qrCode);
-    expect((await failure(client.restartSession(s.id))).code).toBe('NOT_CONNECTED');
+    expect(await failure(client.restartSession(s.id))).toMatchObject({ status: 400, code: 'REFUSED', message: wording.notConnected });
 
     await scan(s.id);
     expect(await client.session(s.apiKey!).getStatus()).toBe('CONNECTED');
@@ -153,7 +158,7 @@ describe('session-key endpoints', () => {
     expect(edited.message).toMatchObject({ protocolMessage: { type: 14, editedMessage: { conversation: 'quoted, edited' } } });
     await api.deleteMessage(reply.msgId); // `{ success, message }`
     expect((await failure(api.getMessageInfo(reply.msgId))).code).toBe('NOT_FOUND');
-    expect((await failure(api.resendMessage(ids[0]!))).code).toBe('VALIDATION');
+    expect(await failure(api.resendMessage(ids[0]!))).toMatchObject({ status: 400, code: 'REFUSED' });
 
     const logs = await client.getMessageLogs(sessionId, { perPage: 50 });
     expect(logs.total).toBe(sends.length + 1);
@@ -184,11 +189,11 @@ describe('errors', () => {
   it('maps 401 for both credential kinds, and a missing token', async () => {
     const wrongPat = createWasenderClient({ baseUrl: served.apiUrl, personalAccessToken: 'not-the-pat', maxRetries: 0 });
     const e1 = await failure(wrongPat.listSessions());
-    expect(e1).toMatchObject({ status: 401, code: 'UNAUTHORIZED', message: 'This endpoint requires a valid personal access token.' });
+    expect(e1).toMatchObject({ status: 401, code: 'UNAUTHORIZED', message: wording.patRequired });
     const e2 = await failure(client.session('f'.repeat(64)).sendMessage({ to: '+255700000001', text: 'x' }));
-    expect(e2).toMatchObject({ status: 401, code: 'UNAUTHORIZED', message: 'invalid API key' });
+    expect(e2).toMatchObject({ status: 401, code: 'UNAUTHORIZED', message: wording.unknownApiKey });
     const e3 = await failure(client.session('f'.repeat(64)).getStatus());
-    expect(e3.message).toBe('Session not found for the provided API key');
+    expect(e3).toMatchObject({ status: 401, code: 'UNAUTHORIZED', message: wording.unknownStatusKey });
     const none = createWasenderClient({ baseUrl: served.apiUrl, personalAccessToken: () => null });
     expect(await failure(none.listSessions())).toMatchObject({ status: 0, code: 'UNAUTHORIZED' });
     await expect(client.verifyToken('not-the-pat')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
@@ -197,12 +202,12 @@ describe('errors', () => {
 
   it('maps the session limit, unknown ids and validation errors with fields', async () => {
     const invalid = await failure(client.createSession({ ...newSession(9), phoneNumber: 'abc' }));
-    expect(invalid).toMatchObject({ status: 422, code: 'VALIDATION', fields: { phone_number: ['The phone number field format is invalid.'] } });
+    expect(invalid).toMatchObject({ status: 422, code: 'VALIDATION', fields: { phone_number: [wording.invalidFormat('phone number')] } });
     expect((await failure(client.getSession('999999'))).code).toBe('NOT_FOUND');
     const existing = (await client.listSessions()).length;
     for (let i = existing; i < 5; i++) await client.createSession(newSession(100 + i));
     const limit = await failure(client.createSession(newSession(200)));
-    expect(limit).toMatchObject({ status: 403, code: 'SESSION_LIMIT' });
+    expect(limit).toMatchObject({ status: 403, code: 'SESSION_LIMIT', message: wording.sessionLimit });
   });
 
   it('maps 429 with retry_after and does not retry a refused send beyond its budget', async () => {
@@ -253,8 +258,27 @@ describe('errors', () => {
   });
 
   it('treats success:false in a 2xx as an error', async () => {
-    await fault({ path: '/whatsapp-sessions', method: 'GET', status: 200, count: 1, body: { success: false, message: 'Session is not connected' } });
-    expect(await failure(client.listSessions())).toMatchObject({ code: 'NOT_CONNECTED', message: 'Session is not connected' });
+    await fault({ path: '/whatsapp-sessions', method: 'GET', status: 200, count: 1, body: { success: false, message: wording.notConnected } });
+    expect(await failure(client.listSessions())).toMatchObject({ code: 'REFUSED', message: wording.notConnected });
+  });
+
+  it('classifies by the HTTP status and the field list, never by the words', async () => {
+    const quick = createWasenderClient({ baseUrl: served.apiUrl, personalAccessToken: PAT, maxRetries: 0 });
+    const answers: [number, Record<string, unknown>, string][] = [
+      // Sentences that once decided the code, each on a status that now decides it alone.
+      [403, { success: false, message: 'Forbidden' }, 'SESSION_LIMIT'],
+      [403, { success: false, message: 'Invalid token' }, 'SESSION_LIMIT'],
+      [400, { success: false, message: 'Session already connected' }, 'REFUSED'],
+      [422, { success: false, message: 'Session is not connected' }, 'REFUSED'],
+      [422, { success: false, message: 'Session is not connected', errors: { name: ['Taken.'] } }, 'VALIDATION'],
+      [409, { success: false, message: 'Conflict' }, 'INVALID_STATE'],
+      [401, { success: false, message: 'Plan limit reached' }, 'UNAUTHORIZED'],
+      [500, { success: false, message: 'Session limit reached' }, 'UNAVAILABLE'],
+    ];
+    for (const [status, body, code] of answers) {
+      await fault({ path: '/whatsapp-sessions', method: 'GET', status, count: 1, body });
+      expect(await failure(quick.listSessions())).toMatchObject({ status, code, message: body.message });
+    }
   });
 
   it('never writes a secret to the log or into an error', async () => {

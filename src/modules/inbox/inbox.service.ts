@@ -14,7 +14,6 @@ import type { Message } from '../../generated/prisma/client.ts';
 import type { InboundMessage, MessageKey } from '../../provider/webhook-events.ts';
 import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
-import { toDomainError } from '../provider/provider-errors.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, type MergeOutcome } from './identity.ts';
 
@@ -479,12 +478,9 @@ export function createInboxService(deps: {
         });
         const apiKey = deps.sessions.apiKeyOf(chat.session);
         if (last && apiKey) {
-          try {
-            await deps.provider.session(apiKey).markRead({ id: last.providerMessageId!, remoteJid: chat.remoteJid, fromMe: false });
-          } catch (error) {
-            logger.warn({ chatId, err: error }, 'mark read at the provider failed');
-            throw toDomainError(error);
-          }
+          await deps.sessions.callProvider(chat.session, 'Mark chat read', () =>
+            deps.provider.session(apiKey).markRead({ id: last.providerMessageId!, remoteJid: chat.remoteJid, fromMe: false }),
+          );
         }
       }
       const updated = await prisma.chat.update({ where: { id: chatId }, data: { unreadCount: 0 } });

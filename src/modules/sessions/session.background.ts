@@ -38,10 +38,12 @@ export interface SessionBackgroundDeps {
   providerId(session: WhatsAppSession): string;
   applyStatus(sessionId: string, status: SessionStatus, opts: { message?: string; ifVersion?: number }): Promise<unknown>;
   applyQr(sessionId: string, qr: string, opts: { fetched?: boolean; ifVersion?: number }): Promise<void>;
+  /** Leaves the ERROR session log entry of a failed provider call. */
+  recordFailure(session: WhatsAppSession, action: string, error: unknown): Promise<unknown>;
 }
 
 export function createSessionBackground(deps: SessionBackgroundDeps) {
-  const { prisma, clock, logger, provider, timings, providerId, applyStatus, applyQr } = deps;
+  const { prisma, clock, logger, provider, timings, providerId, applyStatus, applyQr, recordFailure } = deps;
   const now = () => new Date(clock.now());
 
   async function refreshExpiringQrs() {
@@ -58,13 +60,17 @@ export function createSessionBackground(deps: SessionBackgroundDeps) {
         data: { qrRefreshClaimedAt: now() },
       });
       if (claimed.count === 0) continue;
+      let qr: string;
       try {
-        const qr = await provider.getQrCode(providerId(session));
-        await applyQr(session.id, qr, { fetched: true, ifVersion: session.statusVersion });
+        qr = await provider.getQrCode(providerId(session));
       } catch (error) {
         // The provider may have moved on (scanned, dropped); reconciliation repairs the status.
-        logger.warn({ sessionId: session.id, err: error }, 'QR refresh failed');
+        await recordFailure(session, 'QR refresh', error);
+        continue;
       }
+      await applyQr(session.id, qr, { fetched: true, ifVersion: session.statusVersion }).catch((error: unknown) =>
+        logger.warn({ sessionId: session.id, err: error }, 'storing the refreshed QR failed'),
+      );
     }
   }
 
@@ -82,9 +88,9 @@ export function createSessionBackground(deps: SessionBackgroundDeps) {
         message: `Nobody scanned the QR code within ${Math.round(timings.connectTimeoutMs / 1000)} seconds; connection attempt stopped`,
       });
       if (!applied) continue; // another process got there first
-      await provider.disconnectSession(providerId(session)).catch((error: unknown) =>
-        logger.warn({ sessionId: session.id, err: error }, 'disconnect after give-up failed'),
-      );
+      await provider
+        .disconnectSession(providerId(session))
+        .catch((error: unknown) => recordFailure({ ...session, status: 'DISCONNECTED' }, 'Disconnect after giving up the connection attempt', error));
     }
   }
 
@@ -99,7 +105,13 @@ export function createSessionBackground(deps: SessionBackgroundDeps) {
           data: { reconciledAt: now() },
         });
         if (claimed.count === 0) continue;
-        const remote = await provider.getSession(providerId(session));
+        let remote: Awaited<ReturnType<WasenderClient['getSession']>>;
+        try {
+          remote = await provider.getSession(providerId(session));
+        } catch (error) {
+          await recordFailure(session, 'Reconciliation', error);
+          continue;
+        }
         if (remote.status !== session.status && !(remote.status === 'QR_READY' && !session.qrCode)) {
           // The answer may be older than a webhook applied while we waited for it: that one wins.
           await applyStatus(session.id, remote.status, {

@@ -14,6 +14,7 @@ import type { WhatsAppSession } from '../../generated/prisma/client.ts';
 import { toSessionStatus } from '../../provider/wasender-client.ts';
 import type { WasenderClient } from '../../provider/wasender-client.ts';
 import { toDomainError } from '../provider/provider-errors.ts';
+import { createProviderFailureLog } from './session.provider-failures.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { assertActionAllowed, logTypeForStatus, type SessionAction } from './session.rules.ts';
 import { CreateSessionInput, UpdateSessionInput, withoutNulls } from './session.schemas.ts';
@@ -100,22 +101,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     if (known.length) pubsub.publish('sessionCredentialsChanged', { apiKeyHashes: known });
   }
 
-  /** Runs a provider call; a failure is logged on the session and mapped to the contract's codes. */
-  async function callProvider<T>(session: Pick<WhatsAppSession, 'id' | 'status'> | null, action: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      const mapped = toDomainError(error);
-      if (session) {
-        await log(session.id, {
-          type: 'ERROR',
-          message: `${action} failed: ${mapped instanceof Error ? mapped.message : 'unknown error'}`,
-          status: session.status,
-        }).catch((e: unknown) => logger.warn({ err: e }, 'could not write session log'));
-      }
-      throw mapped;
-    }
-  }
+  const { callProvider, recordFailure } = createProviderFailureLog({ prisma, logger });
 
   /**
    * The one path for status changes. Only a real change updates the row, logs and publishes; the
@@ -227,7 +213,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       await applyQr(before.id, current, { fetched: true, replacing: stored.qrCode });
     } catch (error) {
       // The stored one stays; the QR keeper replaces it when it expires.
-      logger.warn({ sessionId: before.id, err: error }, 'could not ask the provider for its current QR');
+      await recordFailure(before, 'QR fetch', error);
     }
   }
 
@@ -256,11 +242,13 @@ export function createSessionService(deps: SessionServiceDeps) {
     return session.apiKeyEncrypted ? secrets.decrypt(session.apiKeyEncrypted) : null;
   }
 
-  const background = createSessionBackground({ prisma, clock, logger, provider, timings, providerId, applyStatus, applyQr });
+  const background = createSessionBackground({ prisma, clock, logger, provider, timings, providerId, applyStatus, applyQr, recordFailure });
 
   return {
     applyStatus,
     applyQr,
+    /** For other modules' provider calls of a session (the inbox's read marks). */
+    callProvider,
 
     async get(viewer: Viewer, id: string) {
       return load(id, viewer);
@@ -275,8 +263,8 @@ export function createSessionService(deps: SessionServiceDeps) {
         throw new BadUserInputError({ phoneNumber: 'is already used by another session' });
       }
       const webhookUrl = deps.webhookUrl();
-      const remote = await callProvider(null, 'Create session', () =>
-        provider.createSession({
+      const remote = await provider
+        .createSession({
           name: input.name,
           phoneNumber: input.phoneNumber,
           accountProtection: input.accountProtection,
@@ -286,8 +274,11 @@ export function createSessionService(deps: SessionServiceDeps) {
           webhookUrl,
           webhookEnabled: true,
           webhookEvents: WEBHOOK_EVENTS,
-        }),
-      );
+        })
+        // No session exists yet to log on.
+        .catch((error: unknown) => {
+          throw toDomainError(error, { userInput: true });
+        });
       try {
         if (!remote.apiKey || !remote.webhookSecret) throw new Error('provider returned no API key or webhook secret');
         const created = await prisma.$transaction(async (tx) => {
@@ -341,6 +332,7 @@ export function createSessionService(deps: SessionServiceDeps) {
           readIncomingMessages: input.autoReadMessages,
           autoRejectCalls: input.autoRejectCalls,
         }),
+        { userInput: true },
       );
       const [updated] = await prisma.$transaction([
         prisma.whatsAppSession.update({ where: { id }, data: input }),
