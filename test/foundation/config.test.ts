@@ -122,14 +122,15 @@ describe('configuration', () => {
 });
 
 describe('npm start', () => {
-  it('migrates a fresh database, becomes ready and serves the admin token, and stops on SIGTERM', async () => {
+  // A cold `tsx` start plus every migration on a fresh PGlite: slow on a busy 2-core machine.
+  it('migrates a fresh database, becomes ready and serves the admin token, and stops on SIGTERM', { timeout: 90_000 }, async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const child = startServer({ PORT: String(port), ADMIN_TOKEN: 'start-test-admin-token', LOG_LEVEL: 'warn' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
       const started = Date.now();
       let ready = 0;
-      while (Date.now() - started < 15_000) {
+      while (Date.now() - started < 45_000) {
         ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
         if (ready === 200) break;
         await new Promise((r) => setTimeout(r, 100));

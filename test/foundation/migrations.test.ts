@@ -76,7 +76,8 @@ describe('migrations', () => {
     await expect(db.withMigrationAdapter((f) => deployMigrations(f, dir))).rejects.toThrow(/failed migrations|P3009/i);
   });
 
-  it('writes a new migration offline after a schema change, which then deploys', async () => {
+  // Replays every migration three times (shadow database, diff, deploy): grows with their number.
+  it('writes a new migration offline after a schema change, which then deploys', { timeout: 120_000 }, async () => {
     const dir = await copyOfMigrations();
     const schemaPath = path.join(dir, 'schema.prisma');
     const schema = await readFile(SCHEMA, 'utf8');
