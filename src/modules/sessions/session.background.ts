@@ -37,11 +37,13 @@ export interface SessionBackgroundDeps {
   timings: SessionTimings;
   providerId(session: WhatsAppSession): string;
   applyStatus(sessionId: string, status: SessionStatus, opts: { message?: string; ifVersion?: number }): Promise<unknown>;
+  /** A provider status word: applied when known, reported (and the status kept) when not. */
+  applyProviderStatus(sessionId: string, word: string, source: string, opts: { message?: string; ifVersion?: number }): Promise<unknown>;
   applyQr(sessionId: string, qr: string, opts: { fetched?: boolean; ifVersion?: number }): Promise<void>;
 }
 
 export function createSessionBackground(deps: SessionBackgroundDeps) {
-  const { prisma, clock, logger, provider, timings, providerId, applyStatus, applyQr } = deps;
+  const { prisma, clock, logger, provider, timings, providerId, applyStatus, applyProviderStatus, applyQr } = deps;
   const now = () => new Date(clock.now());
 
   async function refreshExpiringQrs() {
@@ -102,8 +104,8 @@ export function createSessionBackground(deps: SessionBackgroundDeps) {
         const remote = await provider.getSession(providerId(session));
         if (remote.status !== session.status && !(remote.status === 'QR_READY' && !session.qrCode)) {
           // The answer may be older than a webhook applied while we waited for it: that one wins.
-          await applyStatus(session.id, remote.status, {
-            message: `Reconciled with the provider: status was ${session.status}, provider says ${remote.status}`,
+          await applyProviderStatus(session.id, remote.statusWord, 'Reconciliation', {
+            message: `Reconciled with the provider: status was ${session.status}, provider says ${remote.statusWord}`,
             ifVersion: session.statusVersion,
           });
         }
