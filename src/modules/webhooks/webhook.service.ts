@@ -116,21 +116,21 @@ export function createWebhookService(deps: {
   }
 
   /**
-   * The session a webhook belongs to. The envelope's API key decides when it names a session (and
-   * the signature must then be that session's secret); without one (some documented samples, older
-   * `session.status` events), the signature itself finds the session.
+   * The session a webhook belongs to. An envelope's API key decides (the signature must then be
+   * that session's secret; a key rotated out or retired names no session, even signed); without one
+   * (some documented samples, older `session.status` events), the signature itself finds it.
    */
   async function attribute(envelope: { sessionKey: string | null; event: string }, signature: string | null): Promise<{ id: string } | IngestResult> {
-    const byKey = envelope.sessionKey ? await sessionByApiKey(envelope.sessionKey) : null;
-    if (byKey) {
-      if (signature && safeEqual(signature, byKey.webhookSecret)) return byKey;
-      logger.warn({ sessionId: byKey.id, event: envelope.event }, 'webhook refused: bad signature');
+    const session = envelope.sessionKey ? await sessionByApiKey(envelope.sessionKey) : signature ? await sessionBySecret(signature) : null;
+    if (!session) {
+      logger.warn({ event: envelope.event, withSessionId: envelope.sessionKey !== null }, 'webhook refused: unknown session');
+      return { status: 401, body: { error: 'Unknown session' } };
+    }
+    if (!signature || !safeEqual(signature, session.webhookSecret)) {
+      logger.warn({ sessionId: session.id, event: envelope.event }, 'webhook refused: bad signature');
       return { status: 401, body: { error: 'Invalid webhook signature' } };
     }
-    const bySecret = signature ? await sessionBySecret(signature) : null;
-    if (bySecret && safeEqual(signature!, bySecret.webhookSecret)) return bySecret;
-    logger.warn({ event: envelope.event, withSessionId: envelope.sessionKey !== null }, 'webhook refused: unknown session');
-    return { status: 401, body: { error: 'Unknown session' } };
+    return session;
   }
 
   const writer = createBatcher<StoredEvent, boolean>({
