@@ -3,12 +3,17 @@
  * `sessionId`, messages without push name or timestamps, messages typed on the phone, status words
  * we do not know.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../helpers/database.ts';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { connectedSession, inbound, postWebhook, settled, textEvent, type ConnectedSession } from '../helpers/inbox.ts';
+import { connectedSession, databaseId, inbound, postWebhook, settled, textEvent, type ConnectedSession } from '../helpers/inbox.ts';
 import { control, clearFaults, injectFault, providerSession } from '../helpers/sandbox.ts';
 import { connectWs } from '../helpers/ws.ts';
-import { DeleteSession, GetSession, SessionLogs } from '../sessions/documents.ts';
+import { CreateSession, DeleteSession, GetSession, SessionLogs } from '../sessions/documents.ts';
 import { ChatMessages, Chats, ChatUpdated, MessageReceived, MessageUpdated } from './documents.ts';
 
 let counter = 0;
@@ -77,6 +82,31 @@ describe('webhook variation', () => {
       expect(await send(s, { event: 'messages.received', data: textMessage(waId(), from, 'old row'), withoutSessionId: true })).toEqual({ status: 200 });
       expect((await chats(s)).find((c) => c.remoteJid === `${from}@s.whatsapp.net`)?.lastMessage?.text).toBe('old row');
       expect((await prisma().whatsAppSession.findUniqueOrThrow({ where: { id: s.dbId } })).webhookSecretHash).not.toBeNull();
+    });
+
+    it('hashes, at start, the secrets of sessions stored before the column existed', async () => {
+      const db = await createTestDatabase();
+      const env = { ENCRYPTION_KEY: randomBytes(32).toString('hex'), ...(db.url ? {} : { DATA_DIR: await mkdtemp(join(tmpdir(), 'webhook-secrets-')) }) };
+      const first = await startTestApp({ databaseUrl: db.url, env });
+      let sessionId: string;
+      let secret: string;
+      try {
+        const { createSession } = await first.data(CreateSession, { input: { name: 'Before the column', phoneNumber: '+255764999001', accountProtection: false } });
+        sessionId = databaseId(createSession.id);
+        secret = (await providerSession(first, createSession.providerSessionId!))!.webhook_secret;
+        await first.running.db.prisma.whatsAppSession.update({ where: { id: sessionId }, data: { webhookSecretHash: null } });
+      } finally {
+        await first.stop();
+      }
+      const second = await startTestApp({ databaseUrl: db.url, env });
+      try {
+        const row = await second.running.db.prisma.whatsAppSession.findUniqueOrThrow({ where: { id: sessionId } });
+        expect(row.webhookSecretHash).toBe(second.running.services.sessions.webhookSecretHashOf(secret));
+      } finally {
+        await second.stop();
+        await db.drop();
+        if (env.DATA_DIR) await rm(env.DATA_DIR, { recursive: true, force: true });
+      }
     });
 
     it('is refused (401) when no session’s secret verifies it, and stores nothing', async () => {

@@ -70,7 +70,9 @@ export function createWebhookSecretIndex(deps: { prisma: Prisma; secrets: Secret
 
     /** Fills missing hashes once across processes (at start). */
     async fillClaimed(): Promise<number> {
-      if (!(await claimRound(prisma, 'webhook-secret-hashes', FILL_ROUND_MS))) return 0;
+      // Claimed only when there is work, so a start with nothing to hash leaves the round to the next.
+      const unhashed = await prisma.whatsAppSession.count({ where: { webhookSecretHash: null, webhookSecretEncrypted: { not: null } } });
+      if (unhashed === 0 || !(await claimRound(prisma, 'webhook-secret-hashes', FILL_ROUND_MS))) return 0;
       const filled = await fill();
       if (filled) logger.info({ filled }, 'webhook secrets indexed');
       return filled;
