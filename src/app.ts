@@ -221,6 +221,11 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
       await ws.close();
     });
+    // Sessions stored before webhook secrets were hashed: hashed once (one process), so envelopes
+    // without sessionId find them; a look-up that misses hashes stragglers too.
+    await services.sessions
+      .fillWebhookSecretHashes({ claimed: true })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not index webhook secrets at start'));
     services.webhookProcessor.start();
     services.sessions.startBackground();
     services.webhookRetention.start();

@@ -71,7 +71,7 @@ export function createServices(deps: ServiceDeps): Services {
     auth: createAuthService(deps),
     providerSettings: deps.providerSettings,
     sessions,
-    sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning }),
+    sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),
     webhookSync: createWebhookSync(deps),
     inbox,
     webhooks,

@@ -34,6 +34,8 @@ export interface ChatEvent {
 export interface CredentialsEvent {
   /** Keyed hashes of the API keys concerned (never the keys). */
   apiKeyHashes: string[];
+  /** Keyed hashes of the webhook secrets concerned (never the secrets). */
+  webhookSecretHashes?: string[];
 }
 export interface JobEvent {
   id: string;

@@ -27,11 +27,12 @@ const STATUS_MAP: Record<string, SessionStatus> = {
 };
 
 /**
- * The provider's status in our terms, compared case-insensitively. Anything unknown (the SDK's
- * `error`, say) counts as DISCONNECTED: the session cannot send, and connecting again is the remedy.
+ * The provider's status in our terms, compared case-insensitively (`NEED_SCAN`, `need_scan`,
+ * `Need-Scan`). A word we do not know (the SDK's `error`, say) is null: it says nothing we could act
+ * on, so callers keep the status they knew and report the word.
  */
-export function toSessionStatus(value: string): SessionStatus {
-  return STATUS_MAP[value.trim().toLowerCase().replace(/[\s-]+/g, '_')] ?? 'DISCONNECTED';
+export function toSessionStatus(value: string): SessionStatus | null {
+  return STATUS_MAP[value.trim().toLowerCase().replace(/[\s-]+/g, '_')] ?? null;
 }
 
 // --- response shapes -------------------------------------------------------------------------------
@@ -62,7 +63,10 @@ export interface ProviderSession {
   id: string;
   name: string | null;
   phoneNumber: string | null;
-  status: SessionStatus;
+  /** Null when the provider's word is not one we know (see `statusWord`). */
+  status: SessionStatus | null;
+  /** The provider's own status word, as sent. */
+  statusWord: string;
   accountProtection: boolean;
   logMessages: boolean;
   readIncomingMessages: boolean;
@@ -83,6 +87,7 @@ function toSession(wire: z.infer<typeof SessionWire>): ProviderSession {
     name: wire.name,
     phoneNumber: wire.phone_number,
     status: toSessionStatus(wire.status ?? 'disconnected'),
+    statusWord: wire.status ?? 'disconnected',
     accountProtection: wire.account_protection,
     logMessages: wire.log_messages,
     readIncomingMessages: wire.read_incoming_messages,
@@ -370,7 +375,8 @@ export function createWasenderClient(opts: WasenderClientOptions) {
     const credential: Credential = { kind: 'session', apiKey };
     const get = (path: string, query?: CallOptions['query']) => call({ method: 'GET', path, credential, query, idempotent: true });
     return {
-      async getStatus(): Promise<SessionStatus> {
+      /** Null when the provider answers a status word we do not know. */
+      async getStatus(): Promise<SessionStatus | null> {
         const body = await get('/status');
         return toSessionStatus(String(body?.status ?? (body?.data as { status?: string } | undefined)?.status ?? ''));
       },
@@ -473,11 +479,12 @@ export function createWasenderClient(opts: WasenderClientOptions) {
     async deleteSession(sessionId: string): Promise<void> {
       await call({ method: 'DELETE', path: sessionPath(sessionId), credential: pat, idempotent: true });
     },
-    async connectSession(sessionId: string): Promise<{ status: SessionStatus; qrCode: string | null }> {
+    /** `status` is null when the provider answers a status word we do not know (`statusWord`). */
+    async connectSession(sessionId: string): Promise<{ status: SessionStatus | null; statusWord: string | null; qrCode: string | null }> {
       const body = await call({ method: 'POST', path: sessionPath(sessionId, '/connect'), credential: pat, body: {}, idempotent: true });
       const data = parse(z.looseObject({ status: text, qrCode: text, qr: text }), body?.data ?? {}, 'connect answer');
       const qrCode = data.qrCode ?? data.qr;
-      return { status: data.status ? toSessionStatus(data.status) : qrCode ? 'QR_READY' : 'CONNECTING', qrCode };
+      return { status: data.status ? toSessionStatus(data.status) : qrCode ? 'QR_READY' : 'CONNECTING', statusWord: data.status, qrCode };
     },
     async getQrCode(sessionId: string): Promise<string> {
       const body = await call({ method: 'GET', path: sessionPath(sessionId, '/qrcode'), credential: pat, idempotent: true });

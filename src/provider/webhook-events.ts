@@ -343,8 +343,10 @@ function deliveryStatus(v: unknown): DeliveryStatus | null {
 }
 
 function contactOf(v: Obj) {
-  const jid = str(v.jid) ?? str(v.id);
-  if (!jid) return null;
+  const given = str(v.jid) ?? str(v.id);
+  if (!given) return null;
+  // The contact list's shape (`jid: "<digits>"`) names a user by number alone.
+  const jid = /^\d{6,15}$/.test(given) ? `${given}@s.whatsapp.net` : given;
   return {
     jid,
     phone: phoneFromJid(jid),

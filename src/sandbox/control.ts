@@ -136,7 +136,7 @@ export function createControl(deps: ControlDeps) {
         if (!s.webhook_url) throw new HttpError(409, { message: 'The session has no webhook URL' });
         if (typeof body.event !== 'string') throw new HttpError(422, { message: 'event is required' });
         const status = await deliver(s, body.event, body.data ?? null, {
-          timestamp: typeof body.timestamp === 'number' ? body.timestamp : undefined,
+          timestamp: typeof body.timestamp === 'number' || body.timestamp === null ? body.timestamp : undefined,
           withoutSessionId: body.withoutSessionId === true,
         });
         return { status: 200, body: { status } };

@@ -18,8 +18,8 @@ export interface WebhookTarget {
 }
 
 export interface DeliveryOptions {
-  /** The envelope's `timestamp`; by default now, in the unit the event uses. */
-  timestamp?: number;
+  /** The envelope's `timestamp`; by default now, in the unit the event uses; null leaves it out (current `session.status` samples). */
+  timestamp?: number | null;
   /** Leave `sessionId` out of the envelope, as some documented samples do. */
   withoutSessionId?: boolean;
 }
@@ -77,8 +77,13 @@ export function createWebhookSender(deps: {
   async function deliver(target: WebhookTarget, event: string, data: unknown, opts: DeliveryOptions = {}): Promise<number | null> {
     if (!wants(target, event)) return null;
     const now = deps.now();
-    const timestamp = opts.timestamp ?? (MILLISECOND_EVENTS.has(event) ? now : Math.floor(now / 1000));
-    const envelope = opts.withoutSessionId ? { event, timestamp, data } : { event, timestamp, sessionId: target.api_key, data };
+    const timestamp = opts.timestamp === undefined ? (MILLISECOND_EVENTS.has(event) ? now : Math.floor(now / 1000)) : opts.timestamp;
+    const envelope = {
+      event,
+      ...(timestamp === null ? {} : { timestamp }),
+      ...(opts.withoutSessionId ? {} : { sessionId: target.api_key }),
+      data,
+    };
     const body = JSON.stringify(envelope);
     // One session's events go out one after another, each once the previous was answered, so a
     // receiver sees them in the order they happened (redeliveries aside).

@@ -73,7 +73,7 @@ describe('webhook route', () => {
       ['wrong signature', post(app, textEvent(secrets.api_key, '3EB0BAD000000000000001'), { 'x-webhook-signature': 'f'.repeat(32) }), 401],
       ['no signature', post(app, textEvent(secrets.api_key, '3EB0BAD000000000000002')), 401],
       ['unknown session', post(app, textEvent('a'.repeat(64), '3EB0BAD000000000000003'), { 'x-webhook-signature': secrets.webhook_secret }), 401],
-      ['no session key', post(app, JSON.stringify({ event: 'messages.received', data: {} }), { 'x-webhook-signature': secrets.webhook_secret }), 401],
+      ['no session key, no session\'s secret', post(app, JSON.stringify({ event: 'messages.received', data: {} }), { 'x-webhook-signature': 'f'.repeat(32) }), 401],
       ['not JSON', post(app, '{"event": ', { 'x-webhook-signature': secrets.webhook_secret }), 400],
       ['no event', post(app, JSON.stringify({ sessionId: secrets.api_key, data: {} }), { 'x-webhook-signature': secrets.webhook_secret }), 400],
       ['too large', post(app, ' '.repeat(5 * 1024 * 1024 + 10), { 'x-webhook-signature': secrets.webhook_secret }), 413],

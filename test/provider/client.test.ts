@@ -86,7 +86,7 @@ describe('session management (personal access token)', () => {
 
     await scan(s.id);
     expect(await client.session(s.apiKey!).getStatus()).toBe('CONNECTED');
-    expect(await client.connectSession(s.id)).toEqual({ status: 'CONNECTED', qrCode: null });
+    expect(await client.connectSession(s.id)).toEqual({ statusWord: 'connected', status: 'CONNECTED', qrCode: null });
     await client.restartSession(s.id); // `{ success, message }` envelope
 
     const newKey = await client.regenerateApiKey(s.id); // top-level `api_key`

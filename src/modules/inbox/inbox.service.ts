@@ -451,10 +451,12 @@ export function createInboxService(deps: {
           create: { sessionId, jid: c.jid, ...data },
           update: data,
         });
-        // A saved name is the best chat title; the sender's own push name only fills a gap.
-        const title = contact.name ?? contact.verifiedName ?? null;
+        // A saved name is the best chat title; the sender's own push name only fills a gap (a
+        // message that came without one).
+        const saved = contact.name ?? contact.verifiedName ?? null;
         const chats = await prisma.chat.findMany({ where: { sessionId, remoteJid: c.jid } });
         for (const chat of chats) {
+          const title = saved ?? (chat.name ? null : contact.pushName);
           if (title && chat.name !== title) publishChat(await prisma.chat.update({ where: { id: chat.id }, data: { name: title, contactId: contact.id } }));
           else if (!chat.contactId) await prisma.chat.update({ where: { id: chat.id }, data: { contactId: contact.id } });
         }

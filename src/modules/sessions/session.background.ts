@@ -37,13 +37,15 @@ export interface SessionBackgroundDeps {
   timings: SessionTimings;
   providerId(session: WhatsAppSession): string;
   applyStatus(sessionId: string, status: SessionStatus, opts: { message?: string; ifVersion?: number }): Promise<unknown>;
+  /** A provider status word: applied when known, reported (and the status kept) when not. */
+  applyProviderStatus(sessionId: string, word: string, source: string, opts: { message?: string; ifVersion?: number }): Promise<unknown>;
   applyQr(sessionId: string, qr: string, opts: { fetched?: boolean; ifVersion?: number }): Promise<void>;
   /** Leaves the ERROR session log entry of a failed provider call. */
   recordFailure(session: WhatsAppSession, action: string, error: unknown): Promise<unknown>;
 }
 
 export function createSessionBackground(deps: SessionBackgroundDeps) {
-  const { prisma, clock, logger, provider, timings, providerId, applyStatus, applyQr, recordFailure } = deps;
+  const { prisma, clock, logger, provider, timings, providerId, applyStatus, applyProviderStatus, applyQr, recordFailure } = deps;
   const now = () => new Date(clock.now());
 
   async function refreshExpiringQrs() {
@@ -114,8 +116,8 @@ export function createSessionBackground(deps: SessionBackgroundDeps) {
         }
         if (remote.status !== session.status && !(remote.status === 'QR_READY' && !session.qrCode)) {
           // The answer may be older than a webhook applied while we waited for it: that one wins.
-          await applyStatus(session.id, remote.status, {
-            message: `Reconciled with the provider: status was ${session.status}, provider says ${remote.status}`,
+          await applyProviderStatus(session.id, remote.statusWord, 'Reconciliation', {
+            message: `Reconciled with the provider: status was ${session.status}, provider says ${remote.statusWord}`,
             ifVersion: session.statusVersion,
           });
         }

@@ -29,6 +29,8 @@ export interface SessionImportDeps {
   webhookUrl: () => string;
   /** The session log entry saying why no webhooks will arrive, when the provider cannot reach us. */
   webhookUrlWarning: () => { type: 'ERROR'; message: string } | null;
+  /** The keyed hash that finds a session by its webhook secret (envelopes without `sessionId`). */
+  webhookSecretHashOf: (webhookSecret: string) => string;
 }
 
 /** Provider calls in the contract's codes. */
@@ -70,11 +72,13 @@ export function createSessionImport(deps: SessionImportDeps) {
           logMessages: details.logMessages,
           autoReadMessages: details.readIncomingMessages,
           autoRejectCalls: details.autoRejectCalls,
-          status: details.status,
+          // A status word we do not know says nothing: reconciliation asks again.
+          status: details.status ?? 'DISCONNECTED',
           providerSessionId: remote.id,
           apiKeyEncrypted: secrets.encrypt(apiKey),
           apiKeyHash: secrets.keyedHash(apiKey),
           webhookSecretEncrypted: secrets.encrypt(webhookSecret),
+          webhookSecretHash: deps.webhookSecretHashOf(webhookSecret),
           webhookUrl,
         },
       });
@@ -90,7 +94,7 @@ export function createSessionImport(deps: SessionImportDeps) {
       if (unreachable) await tx.sessionLog.create({ data: { sessionId: created.id, ...unreachable, status: created.status } });
       return created;
     });
-    pubsub.publish('sessionCredentialsChanged', { apiKeyHashes: [session.apiKeyHash!] });
+    pubsub.publish('sessionCredentialsChanged', { apiKeyHashes: [session.apiKeyHash!], webhookSecretHashes: [session.webhookSecretHash!] });
     logger.info({ sessionId: session.id, providerSessionId: remote.id }, 'provider session imported');
     return session;
   }

@@ -19,6 +19,7 @@ import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { assertActionAllowed, logTypeForStatus, type SessionAction } from './session.rules.ts';
 import { CreateSessionInput, UpdateSessionInput, withoutNulls } from './session.schemas.ts';
 import { createSessionBackground, type SessionTimings } from './session.background.ts';
+import { createWebhookSecretIndex } from './webhook-secret-index.ts';
 
 export { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './session.background.ts';
 
@@ -95,10 +96,34 @@ export function createSessionService(deps: SessionServiceDeps) {
     pubsub.publish('anySessionStatusChanged', event);
   }
 
-  /** Tells every process that look-ups by these API keys are stale. */
-  function credentialsChanged(...apiKeyHashes: (string | null)[]) {
-    const known = apiKeyHashes.filter((h): h is string => h !== null);
-    if (known.length) pubsub.publish('sessionCredentialsChanged', { apiKeyHashes: known });
+  /** Tells every process that look-ups by these API keys (and webhook secrets) are stale. */
+  function credentialsChanged(apiKeyHashes: (string | null)[], webhookSecretHashes: (string | null)[] = []) {
+    const known = (hashes: (string | null)[]) => hashes.filter((h): h is string => h !== null);
+    const event = { apiKeyHashes: known(apiKeyHashes), webhookSecretHashes: known(webhookSecretHashes) };
+    if (event.apiKeyHashes.length || event.webhookSecretHashes.length) pubsub.publish('sessionCredentialsChanged', event);
+  }
+
+  const webhookSecrets = createWebhookSecretIndex({ prisma, secrets, logger });
+
+  /**
+   * A status word the provider sent that we do not know never changes the session: the last known
+   * status stays, and the word is reported (log line and an ERROR entry in the session's log).
+   */
+  async function unknownStatus(sessionId: string, word: string, source: string) {
+    logger.warn({ sessionId, providerStatus: word, source }, 'unknown provider status ignored');
+    const current = await prisma.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true } });
+    if (!current) return;
+    const message = `${source}: the provider reported an unknown status "${word}"; the status stays ${current.status}`;
+    // Reconciliation asks every round: one entry while the word stays the same, not one a minute.
+    const last = await prisma.sessionLog.findFirst({ where: { sessionId }, orderBy: { seq: 'desc' }, select: { message: true } });
+    if (last?.message !== message) await log(sessionId, { type: 'ERROR', status: current.status, message });
+  }
+
+  /** A status word from the provider (webhook, reconciliation): applied when known, else reported. */
+  async function applyProviderStatus(sessionId: string, word: string, source: string, opts: { message?: string; ifVersion?: number } = {}) {
+    const status = toSessionStatus(word);
+    if (!status) return unknownStatus(sessionId, word, source);
+    return applyStatus(sessionId, status, opts);
   }
 
   const { callProvider, recordFailure } = createProviderFailureLog({ prisma, logger });
@@ -242,7 +267,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     return session.apiKeyEncrypted ? secrets.decrypt(session.apiKeyEncrypted) : null;
   }
 
-  const background = createSessionBackground({ prisma, clock, logger, provider, timings, providerId, applyStatus, applyQr, recordFailure });
+  const background = createSessionBackground({ prisma, clock, logger, provider, timings, providerId, applyStatus, applyProviderStatus, applyQr, recordFailure });
 
   return {
     applyStatus,
@@ -290,11 +315,13 @@ export function createSessionService(deps: SessionServiceDeps) {
               logMessages: input.logMessages,
               autoReadMessages: input.autoReadMessages,
               autoRejectCalls: input.autoRejectCalls,
-              status: remote.status,
+              // A new session has no status to keep: an unknown word starts it disconnected.
+              status: remote.status ?? 'DISCONNECTED',
               providerSessionId: remote.id,
               apiKeyEncrypted: secrets.encrypt(remote.apiKey!),
               apiKeyHash: secrets.keyedHash(remote.apiKey!),
               webhookSecretEncrypted: secrets.encrypt(remote.webhookSecret!),
+              webhookSecretHash: webhookSecrets.hashOf(remote.webhookSecret!),
               webhookUrl,
             },
           });
@@ -305,7 +332,7 @@ export function createSessionService(deps: SessionServiceDeps) {
           if (unreachable) await tx.sessionLog.create({ data: { sessionId: session.id, ...unreachable, status: session.status } });
           return session;
         });
-        credentialsChanged(created.apiKeyHash);
+        credentialsChanged([created.apiKeyHash], [created.webhookSecretHash]);
         return created;
       } catch (error) {
         // Leave nothing half-made at the provider either, but never remove a provider session that
@@ -367,7 +394,8 @@ export function createSessionService(deps: SessionServiceDeps) {
       }
       if (result.qrCode) await applyAnsweredQr(session, result.qrCode);
       else {
-        if (result.status !== session.status) await applyStatus(id, result.status, { ifVersion: session.statusVersion });
+        if (!result.status) await unknownStatus(id, result.statusWord ?? '', 'Connect');
+        else if (result.status !== session.status) await applyStatus(id, result.status, { ifVersion: session.statusVersion });
         // The provider made a QR without sending it: the QR keeper fetches it (unless a webhook
         // brought one meanwhile), and the one we had, if any, is shown no longer.
         if (result.status === 'QR_READY') {
@@ -402,7 +430,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         }
       });
       await prisma.whatsAppSession.delete({ where: { id } });
-      credentialsChanged(session.apiKeyHash);
+      credentialsChanged([session.apiKeyHash], [session.webhookSecretHash]);
       pubsub.publish('sessionDeleted', id, { sessionId: id });
       pubsub.publish('anySessionDeleted', { sessionId: id });
       logger.info({ sessionId: id }, 'session deleted');
@@ -427,7 +455,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       }
       await log(id, { type: 'API_KEY_ROTATED', message: 'API key rotated; the old key no longer works', status: session.status });
       const updated = await load(id);
-      credentialsChanged(...replaced, updated.apiKeyHash);
+      credentialsChanged([...replaced, updated.apiKeyHash]);
       return updated;
     },
 
@@ -444,11 +472,20 @@ export function createSessionService(deps: SessionServiceDeps) {
       return { id: session.id, webhookSecret: secrets.decrypt(session.webhookSecretEncrypted) };
     },
 
+    /** How sessions are found by webhook secret (envelopes without `sessionId`): a keyed hash. */
+    webhookSecretHashOf: webhookSecrets.hashOf,
+    /** The session whose webhook secret has this hash, with the secret to verify against. */
+    findByWebhookSecretHash: webhookSecrets.find,
+    /**
+     * Hashes the secrets of sessions stored before the hash was kept; `claimed`: only if no other
+     * process has this round (at start). Resolves to how many it hashed.
+     */
+    fillWebhookSecretHashes: (opts: { claimed: boolean }) => (opts.claimed ? webhookSecrets.fillClaimed() : webhookSecrets.fill()),
+
     apiKeyOf: decryptedApiKey,
     webhookUrlWarning,
 
-    /** The provider's status value, mapped, for webhook handlers. */
-    mapProviderStatus: toSessionStatus,
+    applyProviderStatus,
 
     runMaintenance: background.runMaintenance,
     reconcile: background.reconcile,

@@ -21,7 +21,7 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
   async function applyOne(sessionId: string, item: NormalizedWebhookEvent, envelopeTimestampMs: number) {
     switch (item.type) {
       case 'session.status':
-        await sessions.applyStatus(sessionId, sessions.mapProviderStatus(item.status), {
+        await sessions.applyProviderStatus(sessionId, item.status, 'Webhook session.status', {
           message: `Provider reported status ${item.status}${item.reason ? ` (${item.reason})` : ''}`,
         });
         return;
@@ -111,7 +111,9 @@ export function createWebhookApplier(deps: { sessions: SessionService; inbox: In
       for (; index < events.length; index++) {
         const stored = events[index]!;
         const envelope = parseWebhookEnvelope(stored.payload);
-        const timestampMs = envelope.timestampMs ?? Date.now();
+        // Without the envelope's timestamp (and a message's own), the event is as old as its arrival.
+        envelope.timestampMs ??= Number(stored.receivedAtMs);
+        const timestampMs = envelope.timestampMs;
         const items = normalizeWebhookEvent(envelope);
         for (const item of items) {
           if (item.type === 'message') await append('messages', item.message, index);

@@ -17,6 +17,8 @@ export interface StoredWebhook {
   event: string;
   payload: unknown;
   attempts: number;
+  /** When it arrived (ms since the epoch): the time of an event that carries none. */
+  receivedAtMs: number;
 }
 
 /** What became of a session's events: the first `applied` are done; the next one failed, if any. */
@@ -116,10 +118,12 @@ export function createWebhookProcessor(deps: {
    */
   async function eventsOf(sessionIds: string[]): Promise<Map<string, StoredWebhook[]>> {
     const rows = await prisma.$queryRawUnsafe<(StoredWebhook & { sessionId: string })[]>(
-      `SELECT e.id, e."sessionId", e.event, e.payload, e.attempts
+      // receivedAt holds UTC: the epoch of the bare timestamp is right whatever the connection's zone.
+      `SELECT e.id, e."sessionId", e.event, e.payload, e.attempts,
+              (extract(epoch FROM e."receivedAt") * 1000)::float8 AS "receivedAtMs"
        FROM unnest($1::uuid[]) AS s(id)
        CROSS JOIN LATERAL (
-         SELECT w.id, w."sessionId", w.event, w.payload, w.attempts, w.seq FROM webhook_events w
+         SELECT w.id, w."sessionId", w.event, w.payload, w.attempts, w."receivedAt", w.seq FROM webhook_events w
          WHERE w."processedAt" IS NULL AND w."sessionId" = s.id
          ORDER BY w.seq LIMIT $2) e
        ORDER BY e.seq`,

@@ -58,7 +58,7 @@ function storedDedupeKey(sessionId: string, logicalKey: string): string {
 
 /**
  * Looked-up sessions are cached briefly: a burst of webhooks costs one look-up, not one each. A
- * session's key being issued, rotated or retired (in any process) drops its entry at once.
+ * session's key or secret being issued, rotated or retired (in any process) drops its entry at once.
  */
 const SESSION_CACHE_MS = 10_000;
 
@@ -72,12 +72,15 @@ export function createWebhookService(deps: {
   onStored: () => void;
 }) {
   const { prisma, logger } = deps;
-  const sessionCache = new Map<string, { value: { id: string; webhookSecret: string } | null; at: number }>();
+  type Found = { id: string; webhookSecret: string } | null;
+  // Keyed `key:<hash>` (by API key) and `secret:<hash>` (by webhook secret).
+  const sessionCache = new Map<string, { value: Found; at: number }>();
   const stopFollowing = followEvents(
     deps.pubsub,
     ['sessionCredentialsChanged'],
     (change) => {
-      for (const hash of change.apiKeyHashes) sessionCache.delete(hash);
+      for (const hash of change.apiKeyHashes) sessionCache.delete(`key:${hash}`);
+      for (const hash of change.webhookSecretHashes ?? []) sessionCache.delete(`secret:${hash}`);
     },
     (error) => {
       sessionCache.clear();
@@ -85,14 +88,49 @@ export function createWebhookService(deps: {
     },
   );
 
-  async function sessionFor(apiKey: string) {
-    const hash = deps.sessions.apiKeyHashOf(apiKey);
-    const hit = sessionCache.get(hash);
+  async function cached(cacheKey: string, lookUp: () => Promise<Found>): Promise<Found> {
+    const hit = sessionCache.get(cacheKey);
     if (hit && deps.now() - hit.at < SESSION_CACHE_MS) return hit.value;
-    const value = await deps.sessions.findByApiKeyHash(hash);
+    const value = await lookUp();
     if (sessionCache.size > 10_000) sessionCache.clear();
-    sessionCache.set(hash, { value, at: deps.now() });
+    sessionCache.set(cacheKey, { value, at: deps.now() });
     return value;
+  }
+
+  function sessionByApiKey(apiKey: string) {
+    const hash = deps.sessions.apiKeyHashOf(apiKey);
+    return cached(`key:${hash}`, () => deps.sessions.findByApiKeyHash(hash));
+  }
+
+  /**
+   * The session whose secret the signature is. Sessions stored before secrets were hashed are
+   * hashed at start; one this process has not seen hashed yet is hashed here, before saying none.
+   */
+  function sessionBySecret(signature: string) {
+    const hash = deps.sessions.webhookSecretHashOf(signature);
+    return cached(`secret:${hash}`, async () => {
+      const found = await deps.sessions.findByWebhookSecretHash(hash);
+      if (found || (await deps.sessions.fillWebhookSecretHashes({ claimed: false })) === 0) return found;
+      return deps.sessions.findByWebhookSecretHash(hash);
+    });
+  }
+
+  /**
+   * The session a webhook belongs to. An envelope's API key decides (the signature must then be
+   * that session's secret; a key rotated out or retired names no session, even signed); without one
+   * (some documented samples, older `session.status` events), the signature itself finds it.
+   */
+  async function attribute(envelope: { sessionKey: string | null; event: string }, signature: string | null): Promise<{ id: string } | IngestResult> {
+    const session = envelope.sessionKey ? await sessionByApiKey(envelope.sessionKey) : signature ? await sessionBySecret(signature) : null;
+    if (!session) {
+      logger.warn({ event: envelope.event, withSessionId: envelope.sessionKey !== null }, 'webhook refused: unknown session');
+      return { status: 401, body: { error: 'Unknown session' } };
+    }
+    if (!signature || !safeEqual(signature, session.webhookSecret)) {
+      logger.warn({ sessionId: session.id, event: envelope.event }, 'webhook refused: bad signature');
+      return { status: 401, body: { error: 'Invalid webhook signature' } };
+    }
+    return session;
   }
 
   const writer = createBatcher<StoredEvent, boolean>({
@@ -138,16 +176,8 @@ export function createWebhookService(deps: {
         if (error instanceof WebhookPayloadError) return { status: 400, body: { error: error.message } };
         throw error;
       }
-      if (!envelope.sessionKey) return { status: 401, body: { error: 'Unknown session' } };
-      const session = await sessionFor(envelope.sessionKey);
-      if (!session) {
-        logger.warn({ event: envelope.event }, 'webhook refused: unknown session');
-        return { status: 401, body: { error: 'Unknown session' } };
-      }
-      if (!signature || !safeEqual(signature, session.webhookSecret)) {
-        logger.warn({ sessionId: session.id, event: envelope.event }, 'webhook refused: bad signature');
-        return { status: 401, body: { error: 'Invalid webhook signature' } };
-      }
+      const session = await attribute(envelope, signature);
+      if ('status' in session) return session;
       const duplicate = await writer.add({
         sessionId: session.id,
         event: envelope.event,
