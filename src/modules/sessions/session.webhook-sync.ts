@@ -8,7 +8,7 @@ import { claimRound } from '../../lib/periodic-claim.ts';
 import type { Prisma } from '../../lib/database.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { WasenderClient } from '../../provider/wasender-client.ts';
-import { toDomainError } from '../provider/provider-errors.ts';
+import { createProviderFailureLog } from './session.provider-failures.ts';
 import { WEBHOOK_EVENTS } from './session.service.ts';
 
 const JOB_NAME = 'session-webhook-url-sync';
@@ -24,6 +24,7 @@ export interface WebhookSyncDeps {
 
 export function createWebhookSync(deps: WebhookSyncDeps) {
   const { prisma, logger, provider } = deps;
+  const { recordFailure } = createProviderFailureLog(deps);
 
   /** Returns how many sessions were re-registered (null when another process has the round). */
   async function syncWebhookUrls(): Promise<number | null> {
@@ -39,18 +40,7 @@ export function createWebhookSync(deps: WebhookSyncDeps) {
       try {
         await provider.updateSession(session.providerSessionId!, { webhookUrl, webhookEnabled: true, webhookEvents: WEBHOOK_EVENTS });
       } catch (error) {
-        const mapped = toDomainError(error);
-        logger.warn({ sessionId: session.id, err: error }, 'could not register the webhook URL at the provider');
-        await prisma.sessionLog
-          .create({
-            data: {
-              sessionId: session.id,
-              type: 'ERROR',
-              status: session.status,
-              message: `Registering the webhook URL ${webhookUrl} at the provider failed: ${mapped instanceof Error ? mapped.message : 'unknown error'}`,
-            },
-          })
-          .catch((e: unknown) => logger.warn({ sessionId: session.id, err: e }, 'could not write session log'));
+        await recordFailure(session, `Registering the webhook URL ${webhookUrl} at the provider`, error);
         continue;
       }
       const { count } = await prisma.whatsAppSession.updateMany({ where: { id: session.id, webhookUrl: session.webhookUrl }, data: { webhookUrl } });
