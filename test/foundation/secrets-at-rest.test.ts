@@ -5,17 +5,11 @@
  * webhook rows stored before this rule.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR } from '../../src/app.ts';
-import { openDatabase } from '../../src/lib/database.ts';
-import { deployMigrations } from '../../src/lib/migrations.ts';
+import { beforeMigration } from '../helpers/migration-step.ts';
 import type { Prisma } from '../../src/lib/database.ts';
 import { serveSandbox } from '../../src/sandbox/serve.ts';
 import { ADMIN_TOKEN, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase } from '../helpers/database.ts';
 import { settled } from '../helpers/inbox.ts';
 import { ConnectSession, CreateSession, DisconnectSession, GetSession, RotateKey, SetProviderToken } from '../sessions/documents.ts';
 
@@ -104,16 +98,9 @@ describe('secrets at rest', () => {
 
 describe('the migration for webhook rows stored before', () => {
   it('drops the API key from stored payloads and turns dedupe keys into their hash', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'wg-secrets-migrations-'));
-    const test = await createTestDatabase();
-    const db = await openDatabase({ databaseUrl: test.url, dataDir: 'memory://' });
+    const step = await beforeMigration('_webhook_secrets_and_retention');
+    const { db } = step;
     try {
-      const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-      const ours = names.find((n) => n.endsWith('_webhook_secrets_and_retention'))!;
-      // The migrations before ours, as a database that ran the previous release has them.
-      for (const name of names.filter((n) => n < ours)) await cp(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
-      await cp(path.join(MIGRATIONS_DIR, 'migration_lock.toml'), path.join(dir, 'migration_lock.toml'));
-      await db.withMigrationAdapter((f) => deployMigrations(f, dir));
 
       const sessionId = '0193a000-0000-7000-8000-000000000001';
       const oldKey = `${sessionId}:message:3EB0OLD000000000000001`;
@@ -124,8 +111,7 @@ describe('the migration for webhook rows stored before', () => {
         JSON.stringify({ event: 'messages.received', sessionId: 'the-api-key-of-the-session', timestamp: 1_700_000_000, data: { messages: { key: { id: '3EB0OLD000000000000001' } } } }),
       );
 
-      await cp(path.join(MIGRATIONS_DIR, ours), path.join(dir, ours), { recursive: true });
-      expect(await db.withMigrationAdapter((f) => deployMigrations(f, dir))).toEqual([ours]);
+      expect(await step.apply()).toEqual([step.name]);
       const [row] = await db.prisma.$queryRawUnsafe<{ dedupeKey: string; payload: Record<string, unknown> }[]>(
         `SELECT "dedupeKey", payload FROM webhook_events`,
       );
@@ -133,9 +119,7 @@ describe('the migration for webhook rows stored before', () => {
       // The same key the service now writes for this event, so a late redelivery still dedupes.
       expect(row!.dedupeKey).toBe(createHash('sha256').update(oldKey).digest('hex'));
     } finally {
-      await db.close();
-      await test.drop();
-      await rm(dir, { recursive: true, force: true });
+      await step.close();
     }
   });
 });

@@ -3,15 +3,9 @@
  * so nothing is made there. The provider refuses a number it already holds itself, so the case that
  * reaches us is a number whose provider session went away (deleted in the provider's dashboard).
  */
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR } from '../../src/app.ts';
-import { openDatabase } from '../../src/lib/database.ts';
-import { deployMigrations } from '../../src/lib/migrations.ts';
+import { beforeMigration } from '../helpers/migration-step.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase } from '../helpers/database.ts';
 import { CreateSession, ListSessions, newSession } from './documents.ts';
 
 describe('one number, one session', () => {
@@ -55,15 +49,9 @@ describe('one number, one session', () => {
 
 describe('the migration that makes numbers unique', () => {
   it('names the sessions that already share a number instead of failing on a bare unique violation', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'wg-phone-migrations-'));
-    const test = await createTestDatabase();
-    const db = await openDatabase({ databaseUrl: test.url, dataDir: 'memory://' });
+    const step = await beforeMigration('_unique_session_phone');
+    const { db } = step;
     try {
-      const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-      const ours = names.find((n) => n.endsWith('_unique_session_phone'))!;
-      for (const name of names.filter((n) => n < ours)) await cp(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
-      await cp(path.join(MIGRATIONS_DIR, 'migration_lock.toml'), path.join(dir, 'migration_lock.toml'));
-      await db.withMigrationAdapter((f) => deployMigrations(f, dir));
       const first = '0193a000-0000-7000-8000-0000000000b1';
       const second = '0193a000-0000-7000-8000-0000000000b2';
       await db.prisma.$executeRawUnsafe(
@@ -72,15 +60,12 @@ describe('the migration that makes numbers unique', () => {
         second,
       );
 
-      await cp(path.join(MIGRATIONS_DIR, ours), path.join(dir, ours), { recursive: true });
-      const failure = await db.withMigrationAdapter((f) => deployMigrations(f, dir)).then(() => null, (e: unknown) => e as Error);
+      const failure = await step.apply().then(() => null, (e: unknown) => e as Error);
       expect(failure?.message).toContain('Several sessions use one phone number: +255700003000');
       expect(failure?.message).toContain(first);
       expect(failure?.message).toContain(second);
     } finally {
-      await db.close();
-      await test.drop();
-      await rm(dir, { recursive: true, force: true });
+      await step.close();
     }
   });
 });
