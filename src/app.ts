@@ -20,7 +20,10 @@ import { createServices, type Services } from './services.ts';
 import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './lib/crypto.ts';
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
-import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
+import { handleWebhook, WEBHOOK_PATHS, type WebhookObserver } from './http/webhook-route.ts';
+import { handleMetrics, METRICS_PATH } from './http/metrics-route.ts';
+import { createMetrics, type Metrics } from './lib/metrics.ts';
+import { WEBHOOK_EVENTS } from './modules/sessions/session.service.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
 import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
@@ -62,6 +65,9 @@ export interface RunningApp {
   adminToken: { value: string; generated: boolean } | null;
   /** Where the provider posts webhooks. */
   webhookUrl: string;
+  metrics: Metrics;
+  /** Where GET /metrics is served: `${url}/metrics`, or on METRICS_PORT. */
+  metricsUrl: string;
 }
 
 function isAdminBearer(req: IncomingMessage, adminToken: string | null): boolean {
@@ -175,8 +181,13 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     const webhookUrlProblem = sandbox ? null : publicUrlProblem(publicUrl);
     if (webhookUrlProblem) logger.warn({ publicUrl, reason: webhookUrlProblem }, 'PUBLIC_URL cannot receive the provider\'s webhooks: sessions will hear nothing from it until it is a public HTTPS URL');
     const providerBaseUrl = sandbox?.baseUrl ?? config.wasender.baseUrl;
+    const metrics = createMetrics();
     // Retry back-off runs on real time even when tests inject a manual clock.
-    const clientOptions = { logger: logger.child({ component: 'provider' }), ...deps.provider };
+    const clientOptions: Partial<WasenderClientOptions> = {
+      logger: logger.child({ component: 'provider' }),
+      onCall: (call) => metrics.providerCall(call),
+      ...deps.provider,
+    };
     const providerSettings = createProviderSettingsService({
       prisma: db.prisma,
       secrets,
@@ -211,6 +222,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       pubsub: pubsub.pubsub,
       services,
       logger,
+      metrics,
       graphiql: config.graphiql,
       graphiqlToken: config.production ? null : (adminToken?.value ?? null),
     });
@@ -221,6 +233,42 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
       await ws.close();
     });
+    metrics.setSources({
+      sessionsByStatus: () => services.monitoring.sessionsByStatus(),
+      outbox: () => services.monitoring.outbox(),
+      live: () => ({ connections: ws.wss.clients.size, subscriptions: ws.hub.stats().subscribers }),
+    });
+    const knownEvents = new Set<string>(WEBHOOK_EVENTS);
+    const observeWebhook: WebhookObserver = (o) => {
+      // Unauthenticated senders choose the event name: only known ones become label values.
+      const event = 'event' in o && o.event ? (knownEvents.has(o.event) ? o.event : 'other') : 'none';
+      metrics.webhookEvent(event, o.outcome);
+      if ('lagMs' in o && o.lagMs !== undefined && o.outcome === 'stored') metrics.webhookLag(o.lagMs / 1000);
+    };
+    const metricsTokens = config.metrics.token ? [config.metrics.token, ...(adminToken ? [adminToken.value] : [])] : null;
+    const serveMetrics = (req: IncomingMessage, res: ServerResponse) => handleMetrics(req, res, { metrics, tokens: metricsTokens, logger });
+    let metricsUrl = `${url}${METRICS_PATH}`;
+    if (config.metrics.port !== null) {
+      const metricsServer = createServer((req, res) => {
+        const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+        if (pathname !== METRICS_PATH) return sendJson(res, 404, { error: 'not found' });
+        serveMetrics(req, res).catch((error: unknown) => {
+          logger.error({ err: error }, 'metrics request failed');
+          if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once('error', reject);
+        metricsServer.listen(config.metrics.port!, deps.host, () => resolve());
+      });
+      onStop('intake', async () => {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      });
+      const metricsPort = (metricsServer.address() as AddressInfo).port;
+      metricsUrl = `http://${deps.host && deps.host !== '0.0.0.0' ? deps.host : 'localhost'}:${metricsPort}${METRICS_PATH}`;
+    }
+
     // Sessions stored before webhook secrets were hashed: hashed once (one process), so envelopes
     // without sessionId find them; a look-up that misses hashes stragglers too.
     await services.sessions
@@ -257,12 +305,13 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
           : sendJson(res, 200, { status: 'ready' });
       }
       if (pathname === '/graphql' || pathname.startsWith('/graphql/')) return yoga(req, res);
-      if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger);
+      if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger, observeWebhook);
+      if (pathname === METRICS_PATH && config.metrics.port === null) return serveMetrics(req, res);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
     }
 
-    running = { url, yoga, db, services, pubsub, server, sandbox, adminToken, webhookUrl, liveStats: () => ws.hub.stats() };
+    running = { url, yoga, db, services, pubsub, server, sandbox, adminToken, webhookUrl, metrics, metricsUrl, liveStats: () => ws.hub.stats() };
     ready = true;
     logger.info({ url, database: db.kind, pubsub: config.redisUrl ? 'redis' : 'memory' }, 'listening');
     return running;

@@ -35,6 +35,10 @@ const EnvSchema = z.object({
   /** Serve GraphiQL and introspection in production too. */
   GRAPHIQL: bool.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** When set, GET /metrics requires this bearer token (or the admin token). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Serve /metrics on its own port instead of PORT. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int('must be a whole number of days').min(1, 'must be at least 1').default(7),
   // The provider sandbox's plan and variation (src/sandbox).
   SANDBOX_SESSION_LIMIT: z.coerce.number().int().min(1).default(10),
@@ -57,6 +61,8 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Processed webhook events are deleted this many days after they were processed. */
   webhookRetentionDays: number;
+  /** GET /metrics: open when token is null; on its own port when port is not null. */
+  metrics: { token: string | null; port: number | null };
   wasender: {
     apiToken: string | null;
     baseUrl: string;
@@ -160,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.GRAPHIQL ?? !production,
     logLevel: e.LOG_LEVEL,
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
+    metrics: { token: e.METRICS_TOKEN ?? null, port: e.METRICS_PORT ?? null },
     wasender: {
       apiToken: e.WASENDER_API_TOKEN ?? null,
       baseUrl: e.WASENDER_BASE_URL.replace(/\/+$/, ''),

@@ -9,6 +9,7 @@ import type { AppPubSub } from './lib/pubsub.ts';
 import type { WasenderClient } from './provider/wasender-client.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
+import { createMonitoringService, type MonitoringService } from './modules/monitoring/monitoring.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
 import { createSessionImport, type SessionImport } from './modules/sessions/session.import.ts';
@@ -46,6 +47,7 @@ export interface Services {
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
   webhookRetention: WebhookRetention;
+  monitoring: MonitoringService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -77,5 +79,6 @@ export function createServices(deps: ServiceDeps): Services {
     webhooks,
     webhookProcessor,
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
+    monitoring: createMonitoringService(deps),
   };
 }

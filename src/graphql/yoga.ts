@@ -11,11 +11,13 @@ import type { Context } from '../context.ts';
 import type { Prisma } from '../lib/database.ts';
 import { badInputFromIssues, causedBy, DomainError, UnauthenticatedError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
 import { fromPrismaError } from '../lib/prisma-errors.ts';
 import { currentRequestContext } from '../lib/request-context.ts';
 import { SubscriptionOverflowError, type AppPubSub } from '../lib/pubsub.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import type { Services } from '../services.ts';
+import { refusedOperation, useOperationMetrics } from './operation-metrics.ts';
 import { GRAPHIQL_DEFAULT_DOCUMENT, GRAPHIQL_DEFAULT_VARIABLES } from './graphiql-document.ts';
 
 export interface YogaDeps {
@@ -24,6 +26,7 @@ export interface YogaDeps {
   pubsub: AppPubSub;
   services: Services;
   logger: Logger;
+  metrics: Metrics;
   /** GraphiQL and introspection (off in production unless enabled). */
   graphiql: boolean;
   /** The admin token GraphiQL is opened with for requests from this machine (development only). */
@@ -60,13 +63,17 @@ export function toCodedError(error: unknown): GraphQLError | null {
 }
 
 /** Refuses any operation without a valid token, before execution (HTTP 401). */
-function useRequireViewer(): Plugin<Context> {
+function useRequireViewer(metrics: Metrics): Plugin<Context> {
+  const refuse = (args: Parameters<typeof refusedOperation>[1]) => {
+    refusedOperation(metrics, args, 'UNAUTHENTICATED');
+    throw new UnauthenticatedError();
+  };
   return {
     onExecute({ args }) {
-      if (!args.contextValue.viewer) throw new UnauthenticatedError();
+      if (!args.contextValue.viewer) refuse(args);
     },
     onSubscribe({ args }) {
-      if (!args.contextValue.viewer) throw new UnauthenticatedError();
+      if (!args.contextValue.viewer) refuse(args);
     },
   };
 }
@@ -129,7 +136,7 @@ export function createYogaServer(deps: YogaDeps) {
         return coded(error, message, { code: 'INTERNAL_SERVER_ERROR' });
       },
     },
-    plugins: [useRequireViewer(), ...(deps.graphiql ? [] : [useNoIntrospection()])],
+    plugins: [useRequireViewer(deps.metrics), useOperationMetrics(deps.metrics, (e) => toCodedError(e)?.extensions.code as string | undefined), ...(deps.graphiql ? [] : [useNoIntrospection()])],
     context: async (initial): Promise<Context> => {
       const viewer =
         initial.wsViewer !== undefined

@@ -1,7 +1,7 @@
 /** POST /api/whatsapp/webhook: raw body (size-limited) → webhook service → status code. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../lib/logger.ts';
-import type { WebhookService } from '../modules/webhooks/webhook.service.ts';
+import type { IngestOutcome, WebhookService } from '../modules/webhooks/webhook.service.ts';
 import { sendJson } from './respond.ts';
 
 export const WEBHOOK_PATHS = new Set(['/api/whatsapp/webhook', '/api/whatsapp/webhook.php']);
@@ -28,7 +28,10 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function handleWebhook(req: IncomingMessage, res: ServerResponse, webhooks: WebhookService, logger: Logger) {
+/** What became of each webhook (too_large and error are the route's own outcomes). */
+export type WebhookObserver = (o: IngestOutcome | { outcome: 'too_large' | 'error' }) => void;
+
+export async function handleWebhook(req: IncomingMessage, res: ServerResponse, webhooks: WebhookService, logger: Logger, observe: WebhookObserver = () => {}) {
   if (req.method !== 'POST') {
     res.setHeader('allow', 'POST');
     return sendJson(res, 405, { error: 'Use POST' });
@@ -39,18 +42,21 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, w
   } catch (error) {
     if (error instanceof BodyTooLarge) {
       logger.warn('webhook refused: body too large');
+      observe({ outcome: 'too_large' });
       return sendJson(res, 413, { error: `Body exceeds ${MAX_WEBHOOK_BYTES} bytes` });
     }
     throw error;
   }
   const signature = req.headers['x-webhook-signature'];
   try {
-    const result = await webhooks.ingest(raw, typeof signature === 'string' ? signature : null);
-    return sendJson(res, result.status, result.body);
+    const { status, body, ...outcome } = await webhooks.ingest(raw, typeof signature === 'string' ? signature : null);
+    observe(outcome);
+    return sendJson(res, status, body);
   } catch (error) {
     // Not stored: a 5xx makes the provider retry.
     // Only the error's kind: a driver message may quote the payload, which holds the session's API key.
     logger.error({ errorName: (error as Error)?.name, errorCode: (error as { code?: string })?.code }, 'webhook could not be stored');
+    observe({ outcome: 'error' });
     return sendJson(res, 503, { error: 'Could not store the event; retry later' });
   }
 }

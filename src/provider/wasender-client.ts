@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
-import { classify, ProviderError, type RateLimitInfo } from './errors.ts';
+import { classify, ProviderError, type ProviderErrorCode, type RateLimitInfo } from './errors.ts';
 
 export { ProviderError } from './errors.ts';
 export type { RateLimitInfo } from './errors.ts';
@@ -213,6 +213,48 @@ export interface WasenderClientOptions {
   clock?: Clock;
   logger?: Logger;
   fetch?: typeof fetch;
+  /** Told of every attempt (for metrics and per-session error rates); must not throw. */
+  onCall?: (call: ProviderCallRecord) => void;
+}
+
+/** One attempt at a provider call, as reported to `onCall`. */
+export interface ProviderCallRecord {
+  method: string;
+  /** The path as a template: `/whatsapp-sessions/{sessionId}/connect`, never ids, phone numbers or keys. */
+  endpoint: string;
+  /** The HTTP status; 0 when no answer came. */
+  status: number;
+  /** `OK`, or the ProviderError code it failed with. */
+  outcome: 'OK' | ProviderErrorCode;
+  seconds: number;
+  /** Whose call it was: the provider's session id (account calls) or the session's API key; null for account-wide calls. */
+  session: { providerSessionId: string } | { apiKey: string } | null;
+}
+
+/** The segment after each of these is a parameter (`messages` only when it is a number). */
+const PATH_PARAMS: Record<string, string> = {
+  'whatsapp-sessions': '{sessionId}',
+  messages: '{msgId}',
+  'on-whatsapp': '{phone}',
+  contacts: '{phone}',
+  'lid-from-pn': '{pn}',
+  'pn-from-lid': '{lid}',
+};
+
+/** A call's path as a template, for metric labels. */
+export function endpointTemplate(path: string): string {
+  const segments = path.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const param = PATH_PARAMS[segments[i - 1]!];
+    if (param && (segments[i - 1] !== 'messages' || /^\d+$/.test(segments[i]!))) segments[i] = param;
+  }
+  return segments.join('/');
+}
+
+function callSession(call: CallOptions): ProviderCallRecord['session'] {
+  if (call.credential.kind === 'session') return { apiKey: call.credential.apiKey };
+  const match = /^\/whatsapp-sessions\/([^/]+)/.exec(call.path);
+  return match ? { providerSessionId: decodeURIComponent(match[1]!) } : null;
 }
 
 type Credential = { kind: 'pat' } | { kind: 'session'; apiKey: string };
@@ -275,8 +317,24 @@ export function createWasenderClient(opts: WasenderClientOptions) {
     return t;
   }
 
-  /** One attempt: returns the parsed body, or throws a ProviderError. */
+  /** One attempt, reported to `onCall`. */
   async function attempt(call: CallOptions, bearer: string): Promise<{ body: Record<string, unknown> | null; status: number }> {
+    if (!opts.onCall) return attemptOnce(call, bearer);
+    const started = performance.now();
+    const report = (status: number, outcome: ProviderCallRecord['outcome']) =>
+      opts.onCall!({ method: call.method, endpoint: endpointTemplate(call.path), status, outcome, seconds: (performance.now() - started) / 1000, session: callSession(call) });
+    try {
+      const result = await attemptOnce(call, bearer);
+      report(result.status, 'OK');
+      return result;
+    } catch (error) {
+      if (error instanceof ProviderError) report(error.status, error.code);
+      throw error;
+    }
+  }
+
+  /** One attempt: returns the parsed body, or throws a ProviderError. */
+  async function attemptOnce(call: CallOptions, bearer: string): Promise<{ body: Record<string, unknown> | null; status: number }> {
     const url = new URL(baseUrl + call.path);
     for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${bearer}` };

@@ -11,9 +11,18 @@ import { parseWebhookEnvelope, webhookDedupeKey, WebhookPayloadError } from '../
 import type { SessionService } from '../sessions/session.service.ts';
 import { followEvents, type AppPubSub } from '../../lib/pubsub.ts';
 
-export type IngestResult =
-  | { status: 200; body: { received: true; duplicate: boolean } }
-  | { status: 400 | 401; body: { error: string } };
+/** What became of a webhook, for metrics: `event` is the envelope's, once it could be read. */
+export interface IngestOutcome {
+  outcome: 'stored' | 'duplicate' | 'invalid' | 'unknown_session' | 'bad_signature';
+  event?: string;
+  /** Our session, once attributed. */
+  sessionId?: string;
+  /** From the envelope's timestamp to its arrival, when it had one. */
+  lagMs?: number;
+}
+
+export type IngestResult = IngestOutcome &
+  ({ status: 200; body: { received: true; duplicate: boolean } } | { status: 400 | 401; body: { error: string } });
 
 interface StoredEvent {
   sessionId: string;
@@ -124,11 +133,11 @@ export function createWebhookService(deps: {
     const session = envelope.sessionKey ? await sessionByApiKey(envelope.sessionKey) : signature ? await sessionBySecret(signature) : null;
     if (!session) {
       logger.warn({ event: envelope.event, withSessionId: envelope.sessionKey !== null }, 'webhook refused: unknown session');
-      return { status: 401, body: { error: 'Unknown session' } };
+      return { status: 401, body: { error: 'Unknown session' }, outcome: 'unknown_session', event: envelope.event };
     }
     if (!signature || !safeEqual(signature, session.webhookSecret)) {
       logger.warn({ sessionId: session.id, event: envelope.event }, 'webhook refused: bad signature');
-      return { status: 401, body: { error: 'Invalid webhook signature' } };
+      return { status: 401, body: { error: 'Invalid webhook signature' }, outcome: 'bad_signature', event: envelope.event, sessionId: session.id };
     }
     return session;
   }
@@ -166,28 +175,36 @@ export function createWebhookService(deps: {
       try {
         body = JSON.parse(rawBody);
       } catch {
-        return { status: 400, body: { error: 'Body is not JSON' } };
+        return { status: 400, body: { error: 'Body is not JSON' }, outcome: 'invalid' };
       }
       if (rawBody.includes('\\u0000')) body = withoutNul(body);
       let envelope;
       try {
         envelope = parseWebhookEnvelope(body);
       } catch (error) {
-        if (error instanceof WebhookPayloadError) return { status: 400, body: { error: error.message } };
+        if (error instanceof WebhookPayloadError) return { status: 400, body: { error: error.message }, outcome: 'invalid' };
         throw error;
       }
       const session = await attribute(envelope, signature);
       if ('status' in session) return session;
+      const receivedAt = deps.now();
       const duplicate = await writer.add({
         sessionId: session.id,
         event: envelope.event,
         dedupeKey: storedDedupeKey(session.id, webhookDedupeKey(envelope)),
         // parseWebhookEnvelope accepted it, so it is an object.
         payload: JSON.stringify(withoutApiKey(body as Record<string, unknown>)),
-        receivedAt: new Date(deps.now()).toISOString(),
+        receivedAt: new Date(receivedAt).toISOString(),
       });
       if (!duplicate) deps.onStored();
-      return { status: 200, body: { received: true, duplicate } };
+      return {
+        status: 200,
+        body: { received: true, duplicate },
+        outcome: duplicate ? 'duplicate' : 'stored',
+        event: envelope.event,
+        sessionId: session.id,
+        ...(envelope.timestampMs !== null ? { lagMs: receivedAt - envelope.timestampMs } : {}),
+      };
     },
     drain: () => writer.drain(),
     /** Stops following credential changes (shutdown). */
