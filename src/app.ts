@@ -23,12 +23,13 @@ import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS, type WebhookObserver } from './http/webhook-route.ts';
 import { handleMetrics, METRICS_PATH } from './http/metrics-route.ts';
 import { createMetrics, type Metrics } from './lib/metrics.ts';
+import { PROVIDER_CALL_COUNTER, WEBHOOK_REJECTED_COUNTER } from './modules/monitoring/monitoring.service.ts';
 import { WEBHOOK_EVENTS } from './modules/sessions/session.service.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
 import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
 import type { WebhookProcessing } from './modules/webhooks/webhook.processor.ts';
-import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
+import { createWasenderClient, type ProviderCallRecord, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
@@ -182,10 +183,15 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     if (webhookUrlProblem) logger.warn({ publicUrl, reason: webhookUrlProblem }, 'PUBLIC_URL cannot receive the provider\'s webhooks: sessions will hear nothing from it until it is a public HTTPS URL');
     const providerBaseUrl = sandbox?.baseUrl ?? config.wasender.baseUrl;
     const metrics = createMetrics();
+    // Each provider call is a metric, and counts for its session's error rate (once services exist).
+    let countProviderCall: (call: ProviderCallRecord) => void = () => {};
     // Retry back-off runs on real time even when tests inject a manual clock.
     const clientOptions: Partial<WasenderClientOptions> = {
       logger: logger.child({ component: 'provider' }),
-      onCall: (call) => metrics.providerCall(call),
+      onCall: (call) => {
+        metrics.providerCall(call);
+        countProviderCall(call);
+      },
       ...deps.provider,
     };
     const providerSettings = createProviderSettingsService({
@@ -233,6 +239,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
       await ws.close();
     });
+    countProviderCall = ({ session, outcome }) => {
+      if (!session) return;
+      const name = `${PROVIDER_CALL_COUNTER}${outcome}`;
+      if ('apiKey' in session) services.sessionCounters.count({ apiKeyHash: services.sessions.apiKeyHashOf(session.apiKey) }, name);
+      else services.sessionCounters.count(session, name);
+    };
+    services.sessionCounters.start();
+    onStop('connections', () => services.sessionCounters.stop());
     metrics.setSources({
       sessionsByStatus: () => services.monitoring.sessionsByStatus(),
       outbox: () => services.monitoring.outbox(),
@@ -244,6 +258,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       const event = 'event' in o && o.event ? (knownEvents.has(o.event) ? o.event : 'other') : 'none';
       metrics.webhookEvent(event, o.outcome);
       if ('lagMs' in o && o.lagMs !== undefined && o.outcome === 'stored') metrics.webhookLag(o.lagMs / 1000);
+      if (o.outcome === 'bad_signature' && o.sessionId) services.sessionCounters.count({ sessionId: o.sessionId }, WEBHOOK_REJECTED_COUNTER);
     };
     const metricsTokens = config.metrics.token ? [config.metrics.token, ...(adminToken ? [adminToken.value] : [])] : null;
     const serveMetrics = (req: IncomingMessage, res: ServerResponse) => handleMetrics(req, res, { metrics, tokens: metricsTokens, logger });

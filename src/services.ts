@@ -10,6 +10,7 @@ import type { WasenderClient } from './provider/wasender-client.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
 import { createMonitoringService, type MonitoringService } from './modules/monitoring/monitoring.service.ts';
+import { createSessionCounters, type SessionCounters } from './modules/monitoring/session-counters.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
 import { createSessionImport, type SessionImport } from './modules/sessions/session.import.ts';
@@ -48,11 +49,14 @@ export interface Services {
   webhookProcessor: WebhookProcessor;
   webhookRetention: WebhookRetention;
   monitoring: MonitoringService;
+  /** Per-session hourly counts (provider calls, refused webhooks), written in batches. */
+  sessionCounters: SessionCounters;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const sessions = createSessionService({ ...deps, timings: deps.sessionTimings });
   const inbox = createInboxService({ ...deps, sessions });
+  const sessionCounters = createSessionCounters(deps);
   const webhookProcessor = createWebhookProcessor({
     prisma: deps.prisma,
     logger: deps.logger,
@@ -79,6 +83,7 @@ export function createServices(deps: ServiceDeps): Services {
     webhooks,
     webhookProcessor,
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
-    monitoring: createMonitoringService(deps),
+    monitoring: createMonitoringService({ ...deps, sessions, counters: sessionCounters }),
+    sessionCounters,
   };
 }

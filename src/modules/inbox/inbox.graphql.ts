@@ -9,15 +9,15 @@ import { sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
 
-const MessageDirectionEnum = builder.enumType('MessageDirection', {
+export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
   values: ['INBOUND', 'OUTBOUND'] as const,
 });
-const MessageStatusEnum = builder.enumType('MessageStatus', {
+export const MessageStatusEnum = builder.enumType('MessageStatus', {
   description: 'Delivery status. Inbound messages are RECEIVED.',
   values: ['PENDING', 'SENT', 'DELIVERED', 'READ', 'PLAYED', 'FAILED', 'RECEIVED'] as const,
 });
-const MessageKindEnum = builder.enumType('MessageKind', {
+export const MessageKindEnum = builder.enumType('MessageKind', {
   description: 'What a message carries.',
   values: ['TEXT', 'IMAGE', 'VIDEO', 'AUDIO', 'DOCUMENT', 'STICKER', 'LOCATION', 'CONTACT', 'POLL', 'REACTION', 'OTHER'] as const,
 });

@@ -29,6 +29,30 @@ function statusRankSql(status: string) {
     .join(' ')} END)`;
 }
 
+/** Each delivery milestone's time column and the statuses that reach it: set once, when first reached. */
+const MILESTONES = {
+  sentAt: ['SENT', 'DELIVERED', 'READ', 'PLAYED'],
+  deliveredAt: ['DELIVERED', 'READ', 'PLAYED'],
+  readAt: ['READ', 'PLAYED'],
+  failedAt: ['FAILED'],
+} as const satisfies Record<string, readonly MessageStatus[]>;
+
+/** SET items stamping the milestones that `status` (an SQL expression) reaches on `row`. */
+function milestonesSql(status: string, row: string) {
+  return Object.entries(MILESTONES)
+    .map(([column, reached]) => `"${column}" = CASE WHEN ${status} IN (${reached.map((s) => `'${s}'`).join(', ')}) THEN COALESCE(${row}."${column}", ${SQL_UTC_NOW}) ELSE ${row}."${column}" END`)
+    .join(', ');
+}
+
+/** The same for a Prisma update of `message` to `status`. */
+function milestones(message: Pick<Message, keyof typeof MILESTONES>, status: MessageStatus, now: Date) {
+  return Object.fromEntries(
+    Object.entries(MILESTONES)
+      .filter(([column, reached]) => (reached as readonly MessageStatus[]).includes(status) && !message[column as keyof typeof MILESTONES])
+      .map(([column]) => [column, now]),
+  );
+}
+
 /** A delivery status reported for one of the session's messages (by WhatsApp's message id). */
 export interface StatusChange {
   id: string;
@@ -245,6 +269,7 @@ export function createInboxService(deps: {
             direction: { type: 'text', castTo: '"MessageDirection"', value: (m) => (m.fromMe ? 'OUTBOUND' : 'INBOUND') },
             kind: { type: 'text', castTo: '"MessageKind"', value: (m) => m.kind },
             status: { type: 'text', castTo: '"MessageStatus"', value: (m) => (m.fromMe ? 'SENT' : 'RECEIVED') },
+            sentAt: { type: 'timestamp(3)', value: (m) => (m.fromMe ? new Date(m.timestampMs).toISOString() : null) },
             providerMessageId: { type: 'text', value: (m) => m.id },
             fromJid: { type: 'text', value: (m) => (m.fromMe ? 'me' : (m.senderJid ?? m.remoteJid)) },
             senderPhone: { type: 'text', value: (m) => (m.fromMe ? null : m.senderPhone) },
@@ -324,7 +349,7 @@ export function createInboxService(deps: {
          DELETE FROM pending_message_statuses
          WHERE "sessionId" = $1::uuid AND "providerMessageId" = ANY($2::text[])
          RETURNING "providerMessageId" AS pid, status)
-       UPDATE messages m SET status = taken.status, "updatedAt" = ${SQL_UTC_NOW}
+       UPDATE messages m SET status = taken.status, ${milestonesSql('taken.status', 'm')}, "updatedAt" = ${SQL_UTC_NOW}
        FROM taken
        WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = taken.pid
          AND ${statusRankSql('taken.status')} > ${statusRankSql('m.status')}`,
@@ -371,7 +396,7 @@ export function createInboxService(deps: {
            WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = u.pid)
            ON CONFLICT ("sessionId", "providerMessageId") DO UPDATE SET status = EXCLUDED.status, "receivedAt" = EXCLUDED."receivedAt"
            WHERE ${statusRankSql('EXCLUDED.status')} > ${statusRankSql('pending_message_statuses.status')})
-         UPDATE messages m SET status = u.status::"MessageStatus", "updatedAt" = ${SQL_UTC_NOW}
+         UPDATE messages m SET status = u.status::"MessageStatus", ${milestonesSql('u.status', 'm')}, "updatedAt" = ${SQL_UTC_NOW}
          FROM u
          WHERE m."sessionId" = $1::uuid AND m."providerMessageId" = u.pid
            AND ${statusRankSql('u.status')} > ${statusRankSql('m.status')}
@@ -392,13 +417,18 @@ export function createInboxService(deps: {
     },
 
     async applySent(sessionId: string, key: MessageKey, success: boolean, message: InboundMessage) {
+      const now = new Date(deps.clock.now());
       const existing = await updateMessage(sessionId, key.id, (m) =>
-        success ? (STATUS_RANK[m.status] < STATUS_RANK.SENT ? { status: 'SENT' } : null) : { status: 'FAILED' },
+        success
+          ? STATUS_RANK[m.status] < STATUS_RANK.SENT
+            ? { status: 'SENT', ...milestones(m, 'SENT', now) }
+            : null
+          : { status: 'FAILED', ...milestones(m, 'FAILED', now) },
       );
       if (existing) return;
       // Sent from the phone or another client: it belongs in the chat too.
       await applyMessages(sessionId, [message]);
-      if (!success) await updateMessage(sessionId, key.id, () => ({ status: 'FAILED' }));
+      if (!success) await updateMessage(sessionId, key.id, (m) => ({ status: 'FAILED', ...milestones(m, 'FAILED', now) }));
     },
 
     async applyDeleted(sessionId: string, key: MessageKey, atMs: number) {
