@@ -1,0 +1,70 @@
+import { graphql } from '../generated/index.ts';
+
+export const SentMessageFields = graphql(`
+  fragment SentMessageFields on Message {
+    id
+    direction
+    kind
+    status
+    text
+    content
+    fromJid
+    timestamp
+    providerMessageId
+    replyToProviderMessageId
+    failureReason
+    cursor
+    chat {
+      id
+      remoteJid
+      phoneNumber
+      unreadCount
+      lastMessage {
+        id
+      }
+    }
+  }
+`);
+
+export const SendMessage = graphql(`
+  mutation SendMessage($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      ...SentMessageFields
+    }
+  }
+`);
+
+export const MessageStatusFeed = graphql(`
+  subscription MessageStatusFeed($sessionId: ID, $chatId: ID) {
+    messageUpdated(sessionId: $sessionId, chatId: $chatId) {
+      id
+      status
+      direction
+      providerMessageId
+      failureReason
+    }
+  }
+`);
+
+export const ChatFeed = graphql(`
+  subscription ChatFeed($sessionId: ID) {
+    chatUpdated(sessionId: $sessionId) {
+      id
+      unreadCount
+      lastMessage {
+        id
+        text
+      }
+    }
+  }
+`);
+
+export const MessageById = graphql(`
+  query MessageById($id: ID!) {
+    node(id: $id) {
+      ... on Message {
+        ...SentMessageFields
+      }
+    }
+  }
+`);
