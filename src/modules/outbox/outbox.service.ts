@@ -56,6 +56,9 @@ export function createOutboxService(deps: OutboxServiceDeps) {
      */
     async send(viewer: Viewer, raw: Record<string, unknown>, ids: SendIds): Promise<Message> {
       const input = parse(raw);
+      const { field, mediaUrl } = contentOf(input);
+      const urlProblem = mediaUrl ? await mediaUrlProblem(mediaUrl, { production: deps.production, resolve: deps.resolveHost }) : null;
+      if (urlProblem) throw new BadUserInputError({ [`${field}.url`]: urlProblem });
       if (!ids.sessionId || !canSeeSession(viewer, ids.sessionId)) throw new NotFoundError('Session');
       const session = await prisma.whatsAppSession.findUnique({ where: { id: ids.sessionId } });
       if (!session) throw new NotFoundError('Session');
@@ -72,11 +75,6 @@ export function createOutboxService(deps: OutboxServiceDeps) {
         const target = ids.replyToMessageId ? await prisma.message.findUnique({ where: { id: ids.replyToMessageId }, include: { chat: { select: { remoteJid: true } } } }) : null;
         if (!target || target.sessionId !== session.id || target.chat.remoteJid !== remoteJid) fields.replyToMessageId = 'is not a message of this chat';
         else replyTo = target;
-      }
-      const { field, mediaUrl } = contentOf(input);
-      if (mediaUrl) {
-        const problem = await mediaUrlProblem(mediaUrl, { production: deps.production, resolve: deps.resolveHost });
-        if (problem) fields[`${field}.url`] = problem;
       }
       if (Object.keys(fields).length) throw new BadUserInputError(fields);
 
