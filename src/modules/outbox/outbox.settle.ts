@@ -108,9 +108,9 @@ export function createOutboxSettler(deps: {
   async function settleFromLog(row: OutboxRow & { sessionId: string }, session: Parameters<SessionService['apiKeyOf']>[0], log: LogItem) {
     if (row.messageId) await prisma.message.update({ where: { id: row.messageId }, data: { providerMsgId: log.id } });
     if (log.status === 'failed') return records.fail(row, log.failedReason ?? FAILED_WITHOUT_REASON);
-    await records.settledSent(row);
     const apiKey = sessions.apiKeyOf(session);
     if (row.messageId && apiKey && /^\d+$/.test(log.id)) await records.learnKey(row.sessionId, row.messageId, Number(log.id), apiKey);
+    await records.settledSent(row);
   }
 
   /** Messages a webhook reported failed learn the provider's reason from its logs. */
