@@ -34,31 +34,6 @@ export const SendMessage = graphql(`
   }
 `);
 
-export const MessageStatusFeed = graphql(`
-  subscription MessageStatusFeed($sessionId: ID, $chatId: ID) {
-    messageUpdated(sessionId: $sessionId, chatId: $chatId) {
-      id
-      status
-      direction
-      providerMessageId
-      failureReason
-    }
-  }
-`);
-
-export const ChatFeed = graphql(`
-  subscription ChatFeed($sessionId: ID) {
-    chatUpdated(sessionId: $sessionId) {
-      id
-      unreadCount
-      lastMessage {
-        id
-        text
-      }
-    }
-  }
-`);
-
 export const MessageById = graphql(`
   query MessageById($id: ID!) {
     node(id: $id) {

@@ -10,7 +10,8 @@ import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectedSession, databaseId, type ConnectedSession } from '../helpers/inbox.ts';
 import { clearFaults, injectFault, notOnWhatsApp, sandboxSends } from '../helpers/sandbox.ts';
 import { connectWs } from '../helpers/ws.ts';
-import { MessageById, MessageStatusFeed, SendMessage } from './documents.ts';
+import { MessageUpdated } from '../inbox/documents.ts';
+import { MessageById, SendMessage } from './documents.ts';
 
 async function messageOf(app: TestApp, id: string) {
   const { node } = await app.data(MessageById, { id });
@@ -97,7 +98,7 @@ describe('provider failures', () => {
   it('ends a send to a number not on WhatsApp FAILED with the provider\'s reason, live', async () => {
     await notOnWhatsApp(app, ['+255799000001']);
     const ws = connectWs(app.url);
-    const feed = ws.subscribe(MessageStatusFeed, { sessionId: session.id });
+    const feed = ws.subscribe(MessageUpdated, { sessionId: session.id });
     await new Promise((r) => setTimeout(r, 100));
     const { sendMessage: m } = await app.data(SendMessage, { input: { sessionId: session.id, to: '+255799000001', text: 'Anyone there?' } });
     const failed = await eventually(async () => {

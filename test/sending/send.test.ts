@@ -8,9 +8,9 @@ import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { clearFaults, control, injectFault, sandboxSends } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
-import { ChatMessages } from '../inbox/documents.ts';
 import type { SendMessageInput } from '../generated/graphql.ts';
-import { ChatFeed, MessageById, MessageStatusFeed, SendMessage } from './documents.ts';
+import { ChatMessages, ChatUpdated, MessageUpdated } from '../inbox/documents.ts';
+import { MessageById, SendMessage } from './documents.ts';
 
 describe('sendMessage', () => {
   let app: TestApp;
@@ -90,8 +90,8 @@ describe('sendMessage', () => {
     const customer = '+255744000202';
     await inbound(app, session, { from: customer, text: 'Do you deliver?', pushName: 'Juma' });
     await settled(app);
-    const statusFeed = ws.subscribe(MessageStatusFeed, { sessionId: session.id });
-    const chatFeed = ws.subscribe(ChatFeed, { sessionId: session.id });
+    const statusFeed = ws.subscribe(MessageUpdated, { sessionId: session.id });
+    const chatFeed = ws.subscribe(ChatUpdated, { sessionId: session.id });
     await new Promise((r) => setTimeout(r, 100));
 
     const { sendMessage: m } = await app.data(SendMessage, { input: { sessionId: session.id, to: customer, text: 'Yes, tomorrow.' } });

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { coalescedRunner } from '../../lib/coalesced-run.ts';
 import { outsideRequest } from '../../lib/request-context.ts';
 import type { WhatsAppSession } from '../../generated/prisma/client.ts';
 import { ProviderError, type SendMessageInput, type WasenderClient } from '../../provider/wasender-client.ts';
@@ -79,8 +80,6 @@ export function createOutboxWorker(deps: {
   settle: () => Promise<void>;
 }) {
   const { prisma, clock, logger, provider, sessions, records, settings } = deps;
-  let running: Promise<void> | null = null;
-  let again = false;
   let stopped = true;
   let poller: NodeJS.Timeout | null = null;
   let settler: NodeJS.Timeout | null = null;
@@ -270,26 +269,15 @@ export function createOutboxWorker(deps: {
     wakeTimer = { at, handle };
   }
 
-  function wake(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
+  const runner = coalescedRunner(async () => {
+    try {
+      while (!stopped && (await round()));
+      await scheduleWake();
+    } catch (error) {
+      logger.error({ err: error }, 'outbox round failed');
     }
-    running = outsideRequest(async () => {
-      do {
-        again = false;
-        try {
-          while (!stopped && (await round()));
-          await scheduleWake();
-        } catch (error) {
-          logger.error({ err: error }, 'outbox round failed');
-        }
-      } while (again && !stopped);
-    }).finally(() => {
-      running = null;
-    });
-  }
+  }, () => stopped);
+  const wake = runner.run;
 
   function settleNow() {
     if (settling || stopped) return;
@@ -304,7 +292,8 @@ export function createOutboxWorker(deps: {
     wake,
     /** Resolves when no round runs in this process right now. */
     async idle() {
-      while (running || settling) await (running ?? settling);
+      await runner.idle();
+      while (settling) await settling;
     },
     start() {
       stopped = false;
