@@ -19,6 +19,10 @@ import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
 import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
+import { createOutboxRecords } from './modules/outbox/outbox.records.ts';
+import { createOutboxService, type OutboxService } from './modules/outbox/outbox.service.ts';
+import { createOutboxSettler } from './modules/outbox/outbox.settle.ts';
+import { createOutboxWorker, DEFAULT_OUTBOX_SETTINGS, type OutboxSettings, type OutboxWorker } from './modules/outbox/outbox.worker.ts';
 
 export interface ServiceDeps {
   prisma: Prisma;
@@ -35,6 +39,9 @@ export interface ServiceDeps {
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
   webhookProcessing?: Partial<WebhookProcessing>;
+  /** Production refuses outbound media on loopback or private addresses. */
+  production: boolean;
+  outbox?: Partial<OutboxSettings>;
 }
 
 export interface Services {
@@ -51,6 +58,8 @@ export interface Services {
   monitoring: MonitoringService;
   /** Per-session hourly counts (provider calls, refused webhooks), written in batches. */
   sessionCounters: SessionCounters;
+  outbox: OutboxService;
+  outboxWorker: OutboxWorker;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -72,6 +81,15 @@ export function createServices(deps: ServiceDeps): Services {
     now: () => deps.clock.now(),
     onStored: () => webhookProcessor.kick(),
   });
+  const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
+  const records = createOutboxRecords({ ...deps, inbox });
+  const outboxWorker = createOutboxWorker({
+    ...deps,
+    sessions,
+    records,
+    settings: outboxSettings,
+    settle: createOutboxSettler({ ...deps, sessions, records, settings: outboxSettings }),
+  });
   return {
     clock: deps.clock,
     auth: createAuthService(deps),
@@ -85,5 +103,7 @@ export function createServices(deps: ServiceDeps): Services {
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
     monitoring: createMonitoringService({ ...deps, sessions, counters: sessionCounters }),
     sessionCounters,
+    outbox: createOutboxService({ ...deps, inbox, wake: () => outboxWorker.wake() }),
+    outboxWorker,
   };
 }

@@ -142,7 +142,6 @@ builder.prismaObjectFields('Message', (t) => ({
   deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true, description: 'When it was first known delivered (outbound).' }),
   readAt: t.expose('readAt', { type: 'DateTime', nullable: true, description: 'When it was first known read (outbound).' }),
   failedAt: t.expose('failedAt', { type: 'DateTime', nullable: true, description: 'When it failed (outbound).' }),
-  failureReason: t.exposeString('error', { nullable: true, description: 'Why it failed, when it did.' }),
   deliverySeconds: t.float({
     nullable: true,
     description: 'From sent to delivered; null until delivered.',

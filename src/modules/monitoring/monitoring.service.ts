@@ -124,17 +124,15 @@ export function createMonitoringService(deps: {
 
   /** Outbound milestones and delivery times, inbound counts, per bucket. */
   function messageFigures(params: unknown[]) {
-    return prisma.$queryRawUnsafe<{ b: number; sent: Num; delivered: Num; read: Num; failed: Num; received: Num; med: Num; p90: Num }[]>(
+    return prisma.$queryRawUnsafe<{ b: number; sent: Num; delivered: Num; read: Num; failed: Num; received: Num; pct: (number | null)[] | null }[]>(
       `SELECT ${bucketOf('m.timestamp')} AS b,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND (m.status IN ${SENT_STATUSES} OR m."sentAt" IS NOT NULL)) AS sent,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status IN ${DELIVERED_STATUSES}) AS delivered,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status IN ${READ_STATUSES}) AS read,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status = 'FAILED') AS failed,
          count(*) FILTER (WHERE m.direction = 'INBOUND') AS received,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY GREATEST(0, EXTRACT(EPOCH FROM (m."deliveredAt" - m."sentAt"))))
-           FILTER (WHERE m.direction = 'OUTBOUND' AND m."deliveredAt" IS NOT NULL AND m."sentAt" IS NOT NULL) AS med,
-         percentile_cont(0.9) WITHIN GROUP (ORDER BY GREATEST(0, EXTRACT(EPOCH FROM (m."deliveredAt" - m."sentAt"))))
-           FILTER (WHERE m.direction = 'OUTBOUND' AND m."deliveredAt" IS NOT NULL AND m."sentAt" IS NOT NULL) AS p90
+         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY GREATEST(0, EXTRACT(EPOCH FROM (m."deliveredAt" - m."sentAt"))))
+           FILTER (WHERE m.direction = 'OUTBOUND' AND m."deliveredAt" IS NOT NULL AND m."sentAt" IS NOT NULL) AS pct
        FROM messages m
        WHERE m."sessionId" = ANY($1::uuid[]) AND m.direction IN ('INBOUND', 'OUTBOUND')
          AND m.timestamp >= $2::timestamp(3) AND m.timestamp < $3::timestamp(3)
@@ -147,33 +145,40 @@ export function createMonitoringService(deps: {
    * Response times. A customer's turn starts with an inbound message whose chat's previous message
    * (in time order) was not inbound; it is answered by the chat's first outbound message after it
    * (even one after the window). Turns are counted in the bucket they start in.
+   * One pass in each chat's order: the k-th group holds the inbound messages after the chat's k-th
+   * outbound one in the window, and the (k+1)-th outbound message answers them. Only group 0 (it may
+   * continue a turn begun before the window) and a last group without its answer in the window look
+   * outside it, once per chat.
    */
   function responseFigures(params: unknown[]) {
-    return prisma.$queryRawUnsafe<{ b: number; med: Num; p90: Num; answered: Num; unanswered: Num }[]>(
+    return prisma.$queryRawUnsafe<{ b: number; pct: (number | null)[] | null; answered: Num; unanswered: Num }[]>(
       `WITH scope AS (
-         SELECT m."chatId", m.direction, m.timestamp, m.seq,
-           lag(m.direction) OVER (PARTITION BY m."chatId" ORDER BY m.timestamp, m.seq) AS prev_direction,
-           min(CASE WHEN m.direction = 'OUTBOUND' THEN m.timestamp END)
-             OVER (PARTITION BY m."chatId" ORDER BY m.timestamp DESC, m.seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS next_reply
+         SELECT m."chatId", m.direction, m.timestamp,
+           count(*) FILTER (WHERE m.direction = 'OUTBOUND') OVER (PARTITION BY m."chatId" ORDER BY m.timestamp, m.seq ROWS UNBOUNDED PRECEDING) AS outs
          FROM messages m
          WHERE m."sessionId" = ANY($1::uuid[]) AND m.direction IN ('INBOUND', 'OUTBOUND')
            AND m.timestamp >= $2::timestamp(3) AND m.timestamp < $3::timestamp(3)
        ),
+       groups AS (
+         SELECT "chatId", CASE WHEN direction = 'OUTBOUND' THEN outs - 1 ELSE outs END AS k,
+           min(timestamp) FILTER (WHERE direction = 'INBOUND') AS asked,
+           min(timestamp) FILTER (WHERE direction = 'OUTBOUND') AS replied
+         FROM scope GROUP BY 1, 2
+       ),
        turns AS (
-         SELECT t.timestamp,
-           COALESCE(t.next_reply, (
+         SELECT g.asked,
+           COALESCE(g.replied, (
              SELECT min(o.timestamp) FROM messages o
-             WHERE o."chatId" = t."chatId" AND o.direction = 'OUTBOUND' AND o.timestamp >= $3::timestamp(3))) AS reply
-         FROM scope t
-         WHERE t.direction = 'INBOUND'
-           AND COALESCE(t.prev_direction, (
+             WHERE o."chatId" = g."chatId" AND o.direction = 'OUTBOUND' AND o.timestamp >= $3::timestamp(3))) AS reply
+         FROM groups g
+         WHERE g.asked IS NOT NULL
+           AND (g.k > 0 OR (
              SELECT p.direction FROM messages p
-             WHERE p."chatId" = t."chatId" AND p.timestamp <= t.timestamp AND (p.timestamp, p.seq) < (t.timestamp, t.seq)
-             ORDER BY p.timestamp DESC, p.seq DESC LIMIT 1)) IS DISTINCT FROM 'INBOUND'
+             WHERE p."chatId" = g."chatId" AND p.timestamp < $2::timestamp(3)
+             ORDER BY p.timestamp DESC, p.seq DESC LIMIT 1) IS DISTINCT FROM 'INBOUND')
        )
-       SELECT ${bucketOf('timestamp')} AS b,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (reply - timestamp))) FILTER (WHERE reply IS NOT NULL) AS med,
-         percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (reply - timestamp))) FILTER (WHERE reply IS NOT NULL) AS p90,
+       SELECT ${bucketOf('asked')} AS b,
+         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (reply - asked))) FILTER (WHERE reply IS NOT NULL) AS pct,
          count(reply) AS answered,
          count(*) FILTER (WHERE reply IS NULL) AS unanswered
        FROM turns GROUP BY 1`,
@@ -194,7 +199,7 @@ export function createMonitoringService(deps: {
 
   /** From the provider's envelope timestamp (seconds, or milliseconds) to our receiving it, of the events still kept. */
   function webhookLagFigures(params: unknown[]) {
-    return prisma.$queryRawUnsafe<{ b: number; med: Num; p90: Num }[]>(
+    return prisma.$queryRawUnsafe<{ b: number; pct: (number | null)[] | null }[]>(
       `WITH lags AS (
          SELECT w."receivedAt",
            EXTRACT(EPOCH FROM w."receivedAt") - CASE WHEN (w.payload->>'timestamp')::numeric > 100000000000
@@ -204,8 +209,7 @@ export function createMonitoringService(deps: {
            AND jsonb_typeof(w.payload->'timestamp') = 'number'
        )
        SELECT ${bucketOf('"receivedAt"')} AS b,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY GREATEST(0, lag)) AS med,
-         percentile_cont(0.9) WITHIN GROUP (ORDER BY GREATEST(0, lag)) AS p90
+         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY GREATEST(0, lag)) AS pct
        FROM lags GROUP BY 1`,
       ...params,
     );
@@ -272,10 +276,10 @@ export function createMonitoringService(deps: {
         failed: num(m?.failed),
         deliveryRate: ratio(delivered, sent),
         readRate: ratio(read, sent),
-        medianDeliverySeconds: numOrNull(m?.med),
-        p90DeliverySeconds: numOrNull(m?.p90),
-        medianResponseSeconds: numOrNull(r?.med),
-        p90ResponseSeconds: numOrNull(r?.p90),
+        medianDeliverySeconds: numOrNull(m?.pct?.[0]),
+        p90DeliverySeconds: numOrNull(m?.pct?.[1]),
+        medianResponseSeconds: numOrNull(r?.pct?.[0]),
+        p90ResponseSeconds: numOrNull(r?.pct?.[1]),
         responses: num(r?.answered),
         unanswered: num(r?.unanswered),
         received: num(m?.received),
@@ -283,8 +287,8 @@ export function createMonitoringService(deps: {
         providerErrorRate: ratio(providerCalls - (calls.get('OK') ?? 0), providerCalls),
         providerErrors,
         webhookRejections,
-        medianWebhookLagSeconds: numOrNull(lag?.med),
-        p90WebhookLagSeconds: numOrNull(lag?.p90),
+        medianWebhookLagSeconds: numOrNull(lag?.pct?.[0]),
+        p90WebhookLagSeconds: numOrNull(lag?.pct?.[1]),
       };
     });
   }
