@@ -102,11 +102,13 @@ export async function healthBenchmarks(): Promise<BenchResult[]> {
     );
     const health = `query($id: ID!, $from: DateTime, $to: DateTime) { session(id: $id) { health(from: $from, to: $to) { ${HEALTH_FIELDS} } } }`;
     const analytics = `query($sessionId: ID, $from: DateTime!, $to: DateTime!, $bucket: AnalyticsBucket!) { analytics(sessionId: $sessionId, from: $from, to: $to, bucket: $bucket) { ${HEALTH_FIELDS} } }`;
+    // Targets as multiples of one plain count over all 20 sessions' month (a session holds a 20th).
     const cases: [string, () => Promise<unknown>, number][] = [
-      ['a session\'s last 24 h', () => graphql(running, health, { id: globalIds[0] }), 0.5],
-      ['a session\'s month', () => graphql(running, health, { id: globalIds[0], from: from.toISOString(), to: to.toISOString() }), 1],
-      ['every session\'s month by day', () => graphql(running, analytics, { from: from.toISOString(), to: to.toISOString(), bucket: 'DAY' }), 3],
-      ['a session\'s month by hour', () => graphql(running, analytics, { sessionId: globalIds[0], from: from.toISOString(), to: to.toISOString(), bucket: 'HOUR' }), 1],
+      ['a session\'s last 24 h', () => graphql(running, health, { id: globalIds[0] }), 1],
+      ['a session\'s month', () => graphql(running, health, { id: globalIds[0], from: from.toISOString(), to: to.toISOString() }), 1.5],
+      ['a session\'s month by hour', () => graphql(running, analytics, { sessionId: globalIds[0], from: from.toISOString(), to: to.toISOString(), bucket: 'HOUR' }), 3],
+      // Every message of the month is read: exact medians need them (rollups would not be exact).
+      ['every session\'s month by day', () => graphql(running, analytics, { from: from.toISOString(), to: to.toISOString(), bucket: 'DAY' }), 15],
     ];
     const results: BenchResult[] = [];
     for (const [name, run, target] of cases) {
@@ -117,7 +119,7 @@ export async function healthBenchmarks(): Promise<BenchResult[]> {
         unit: 'ms',
         baseline,
         measured: ms,
-        target: { kind: 'ratio-at-most', value: target * 10 },
+        target: { kind: 'ratio-at-most', value: target },
         note: `${Math.round(ms)} ms (median of ${RUNS}); seeding took ${seedSeconds.toFixed(0)} s`,
       });
     }

@@ -67,6 +67,11 @@ export interface MessageLogFilter {
 }
 
 type Num = number | bigint | string | null;
+type Db = Pick<Prisma, '$queryRawUnsafe'>;
+/** Memory for the figures' sorts (per query, only while they run). */
+const WORK_MEM = '64MB';
+/** A month of many sessions on a busy machine still fits. */
+const FIGURES_TIMEOUT_MS = 60_000;
 const num = (v: Num | undefined): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: Num | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole);
@@ -96,8 +101,8 @@ export function createMonitoringService(deps: {
     return rows.map((r) => r.id);
   }
 
-  async function statusHistories(sessionIds: string[], from: Date, to: Date): Promise<Map<string, StatusChange[]>> {
-    const rows = await prisma.$queryRawUnsafe<{ sessionId: string; status: SessionStatus; at: Date }[]>(
+  async function statusHistories(db: Db, sessionIds: string[], from: Date, to: Date): Promise<Map<string, StatusChange[]>> {
+    const rows = await db.$queryRawUnsafe<{ sessionId: string; status: SessionStatus; at: Date }[]>(
       `SELECT * FROM (
          SELECT l."sessionId", l.status, l."createdAt" AS at, l.seq FROM session_logs l
          WHERE l."sessionId" = ANY($1::uuid[]) AND l.type IN ${STATUS_LOG_TYPES} AND l.status IS NOT NULL
@@ -123,8 +128,8 @@ export function createMonitoringService(deps: {
   }
 
   /** Outbound milestones and delivery times, inbound counts, per bucket. */
-  function messageFigures(params: unknown[]) {
-    return prisma.$queryRawUnsafe<{ b: number; sent: Num; delivered: Num; read: Num; failed: Num; received: Num; pct: (number | null)[] | null }[]>(
+  function messageFigures(db: Db, params: unknown[]) {
+    return db.$queryRawUnsafe<{ b: number; sent: Num; delivered: Num; read: Num; failed: Num; received: Num; pct: (number | null)[] | null }[]>(
       `SELECT ${bucketOf('m.timestamp')} AS b,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND (m.status IN ${SENT_STATUSES} OR m."sentAt" IS NOT NULL)) AS sent,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status IN ${DELIVERED_STATUSES}) AS delivered,
@@ -150,8 +155,8 @@ export function createMonitoringService(deps: {
    * continue a turn begun before the window) and a last group without its answer in the window look
    * outside it, once per chat.
    */
-  function responseFigures(params: unknown[]) {
-    return prisma.$queryRawUnsafe<{ b: number; pct: (number | null)[] | null; answered: Num; unanswered: Num }[]>(
+  function responseFigures(db: Db, params: unknown[]) {
+    return db.$queryRawUnsafe<{ b: number; pct: (number | null)[] | null; answered: Num; unanswered: Num }[]>(
       `WITH scope AS (
          SELECT m."chatId", m.direction, m.timestamp,
            count(*) FILTER (WHERE m.direction = 'OUTBOUND') OVER (PARTITION BY m."chatId" ORDER BY m.timestamp, m.seq ROWS UNBOUNDED PRECEDING) AS outs
@@ -187,8 +192,8 @@ export function createMonitoringService(deps: {
   }
 
   /** Provider calls by outcome and refused webhooks: hourly counters, in the bucket their hour starts in. */
-  function counterFigures(params: unknown[]) {
-    return prisma.$queryRawUnsafe<{ b: number; name: string; count: Num }[]>(
+  function counterFigures(db: Db, params: unknown[]) {
+    return db.$queryRawUnsafe<{ b: number; name: string; count: Num }[]>(
       `SELECT GREATEST(0, ${bucketOf('c.hour')}) AS b, c.name, sum(c.count) AS count
        FROM session_counters c
        WHERE c."sessionId" = ANY($1::uuid[]) AND c.hour >= date_trunc('hour', $2::timestamp(3)) AND c.hour < $3::timestamp(3)
@@ -198,8 +203,8 @@ export function createMonitoringService(deps: {
   }
 
   /** From the provider's envelope timestamp (seconds, or milliseconds) to our receiving it, of the events still kept. */
-  function webhookLagFigures(params: unknown[]) {
-    return prisma.$queryRawUnsafe<{ b: number; pct: (number | null)[] | null }[]>(
+  function webhookLagFigures(db: Db, params: unknown[]) {
+    return db.$queryRawUnsafe<{ b: number; pct: (number | null)[] | null }[]>(
       `WITH lags AS (
          SELECT w."receivedAt",
            EXTRACT(EPOCH FROM w."receivedAt") - CASE WHEN (w.payload->>'timestamp')::numeric > 100000000000
@@ -221,13 +226,20 @@ export function createMonitoringService(deps: {
     // This process's counts so far count too (other processes' arrive within seconds).
     await deps.counters.flush();
     const params = [sessionIds, from.toISOString(), to.toISOString(), stepMs / 1000];
-    const [histories, messages, responses, counters, lags] = await Promise.all([
-      statusHistories(sessionIds, from, to),
-      messageFigures(params),
-      responseFigures(params),
-      counterFigures(params),
-      webhookLagFigures(params),
-    ]);
+    const [histories, messages, responses, counters, lags] = await prisma.$transaction(
+      async (tx) => {
+        // The sorts behind the percentiles stay in memory: the default work_mem spills a month to disk.
+        await tx.$executeRawUnsafe(`SET LOCAL work_mem = '${WORK_MEM}'`);
+        return [
+          await statusHistories(tx, sessionIds, from, to),
+          await messageFigures(tx, params),
+          await responseFigures(tx, params),
+          await counterFigures(tx, params),
+          await webhookLagFigures(tx, params),
+        ] as const;
+      },
+      { timeout: FIGURES_TIMEOUT_MS },
+    );
     const now = deps.clock.now();
     const byBucket = <T extends { b: number }>(rows: T[]) => new Map(rows.map((r) => [Number(r.b), r]));
     const messagesBy = byBucket(messages);
