@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { scrape } from '../helpers/metrics.ts';
+import { SendMessage } from '../sending/documents.ts';
 import { postWebhook, settled, textEvent } from '../helpers/inbox.ts';
-import { control, injectFault, providerSession } from '../helpers/sandbox.ts';
+import { control, injectFault, notOnWhatsApp, providerSession } from '../helpers/sandbox.ts';
 import { ConnectSession, CreateSession, DisconnectSession } from '../sessions/documents.ts';
 import { MessageLogs, ProviderMessageLogs, SessionHealth } from './documents.ts';
 
@@ -67,6 +69,35 @@ describe('session health from a live session', () => {
     await app.data(DisconnectSession, { id: createSession.id });
     const after = (await app.data(SessionHealth, { id: createSession.id })).session!.health;
     expect(after).toMatchObject({ disconnects: 1, disconnectsByStatus: [{ status: 'DISCONNECTED', count: 1 }], connectedSince: null });
+  });
+
+  it('counts messages sent through the outbox, with delivery times and the provider\'s reason for a failure', async () => {
+    const { createSession } = await app.data(CreateSession, { input: { name: 'Outbox', phoneNumber: '+255712500003', accountProtection: false } });
+    await app.data(ConnectSession, { id: createSession.id });
+    await control(app, createSession.providerSessionId!, 'scan');
+    await settled(app);
+    await notOnWhatsApp(app, ['+255799000301']);
+    const good = (await app.data(SendMessage, { input: { sessionId: createSession.id, to: '+255700000501', text: 'Your order is ready' } })).sendMessage;
+    const bad = (await app.data(SendMessage, { input: { sessionId: createSession.id, to: '+255799000301', text: 'Hello?' } })).sendMessage;
+    const logs = await eventually(async () => {
+      const { messageLogs } = await app.data(MessageLogs, { sessionId: createSession.id, direction: 'OUTBOUND' });
+      const byId = new Map(messageLogs.edges.map((e) => [e.node.id, e.node]));
+      // The reason comes after the failure (the provider's logs tell it).
+      return byId.get(good.id)?.status === 'READ' && byId.get(bad.id)?.failureReason ? byId : undefined;
+    }, 15_000);
+    expect(logs.get(good.id)).toMatchObject({ failureReason: null, failedAt: null });
+    expect(logs.get(good.id)!.deliverySeconds).toBeGreaterThanOrEqual(0);
+    expect(logs.get(bad.id)).toMatchObject({ status: 'FAILED', failureReason: 'invalid WhatsApp number', deliveredAt: null, deliverySeconds: null });
+    expect(logs.get(bad.id)!.failedAt).toBeTruthy();
+
+    const health = (await app.data(SessionHealth, { id: createSession.id })).session!.health;
+    // The failed one never reached SENT: only the other counts as sent.
+    expect(health).toMatchObject({ sent: 1, delivered: 1, read: 1, failed: 1, deliveryRate: 1, readRate: 1, received: 0, responses: 0, unanswered: 0 });
+    expect(logs.get(bad.id)!.sentAt).toBeNull();
+    expect(health.medianDeliverySeconds).toBeGreaterThanOrEqual(0);
+    const metrics = await scrape(`${app.url}/metrics`);
+    expect(metrics.value('whatsapp_graphql_outbox_depth')).toBe(0);
+    expect(metrics.value('whatsapp_graphql_provider_calls_total', { method: 'POST', endpoint: '/send-message', status: '200' })).toBe(2);
   });
 
   it('reads the provider\'s own message logs of a session', async () => {
