@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/index.ts';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, type TestApp, subscriptionsStarting } from '../helpers/app.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { providerSession } from '../helpers/sandbox.ts';
 import { GetSession, SessionLogs } from '../sessions/documents.ts';
@@ -206,8 +206,9 @@ describe('provider events', () => {
     await Promise.all(ids.map((id, i) => replay(app, s, 'message.sent', { key: { id, fromMe: true, remoteJid: jid }, message: { conversation: `bulk ${i}` }, success: true })));
     await settled(app);
     const feed = connectWs(app.url);
+    const subscribed = subscriptionsStarting(app, 1);
     const updates = feed.subscribe(MessageUpdated, { sessionId: s.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     // One webhook with an array of updates (the SDK variant), in no particular order: delivered,
     // read and a late "delivered" for most; only "delivered" for the last; "error" for the first.
     const update = (id: string, status: number | string) => ({ update: { status }, key: { remoteJid: jid, id, fromMe: true } });
@@ -266,8 +267,9 @@ describe('provider events', () => {
     expect((await chat(jid))?.unreadCount).toBe(0);
     const chatId = (await chat(jid))!.id;
     const ws = connectWs(app.url);
+    const subscribed = subscriptionsStarting(app, 1);
     const removals = ws.subscribe(ChatDeleted, { sessionId: s.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     await replay(app, s, 'chats.delete', [jid]);
     expect(await chat(jid)).toBeUndefined();
     expect((await removals.next()).chatDeleted).toBe(chatId);
