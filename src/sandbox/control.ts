@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Faults } from './faults.ts';
 import { HttpError, readJson } from './http.ts';
 import { CHAT_KINDS, type Inbound, type InboundMessage } from './inbound.ts';
+import type { MediaStore } from './media.ts';
 import type { Outbound } from './outbound.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStatus, SessionStore } from './state.ts';
@@ -16,6 +17,7 @@ export interface ControlDeps {
   store: SessionStore;
   outbound: Outbound;
   inbound: Inbound;
+  media: MediaStore;
   faults: Faults;
   deliver: Deliver;
   wording: ErrorWording;
@@ -24,7 +26,7 @@ export interface ControlDeps {
 const DROP_STATUSES: SessionStatus[] = ['disconnected', 'logged_out', 'expired'];
 
 export function createControl(deps: ControlDeps) {
-  const { store, outbound, inbound, faults, deliver } = deps;
+  const { store, outbound, inbound, media, faults, deliver } = deps;
   const json = (req: IncomingMessage) => readJson(req, deps.wording);
 
   function sessionOf(raw: string): SandboxSession {
@@ -63,8 +65,13 @@ export function createControl(deps: ControlDeps) {
       pattern: '/state',
       handler: () => ({
         status: 200,
-        body: { sessions: store.list().map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks, reads: s.reads, qr_fetches: s.qrFetches })) },
+        body: { sessions: store.list().map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks, reads: s.reads, qr_fetches: s.qrFetches, decrypt_media_calls: s.decryptMediaCalls })) },
       }),
+    },
+    {
+      method: 'GET',
+      pattern: '/media/:id',
+      handler: ({ params }) => media.bytesOf(params.id!),
     },
     {
       method: 'POST',
