@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { contentDisposition } from '../lib/content-disposition.ts';
 import type { MediaService } from '../modules/media/media.service.ts';
 import { sendJson } from './respond.ts';
 
@@ -12,12 +13,6 @@ export const MEDIA_PATH = '/media/';
 
 /** Types a browser may show in place; anything else (HTML, SVG, PDF…) is a download, so a customer's file never runs as our page. */
 const INLINE_TYPE = /^(image\/(png|jpeg|gif|webp)|audio\/[\w.+-]+|video\/[\w.+-]+)$/;
-
-function contentDisposition(inline: boolean, fileName: string | null): string {
-  if (!fileName) return inline ? 'inline' : 'attachment';
-  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `${inline ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
-}
 
 export async function handleMedia(req: IncomingMessage, res: ServerResponse, token: string, media: MediaService) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -40,7 +35,7 @@ export async function handleMedia(req: IncomingMessage, res: ServerResponse, tok
   res.writeHead(200, {
     'content-type': answer.mimetype,
     ...(answer.length !== null ? { 'content-length': String(answer.length) } : {}),
-    'content-disposition': contentDisposition(inline, answer.fileName),
+    'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', answer.fileName),
     'cache-control': `private, max-age=${answer.maxAgeSeconds}`,
     'x-content-type-options': 'nosniff',
     'content-security-policy': "default-src 'none'; sandbox",

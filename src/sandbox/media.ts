@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { contentDisposition } from '../lib/content-disposition.ts';
 import { HttpError } from './http.ts';
 import { isMediaKind, MEDIA_MIME_TYPES, sampleFile, type MediaKind } from './media-files.ts';
 import type { Reply } from './router.ts';
@@ -124,7 +125,7 @@ export function createMediaStore(deps: { now: () => number; wording: ErrorWordin
       const media = held.get(id);
       if (!media || media.publicUntil === null || now() > media.publicUntil) throw new HttpError(404, { success: false, message: wording.notFound });
       const headers: Record<string, string> = { 'content-type': media.mimetype };
-      if (media.fileName) headers['content-disposition'] = `attachment; filename="${media.fileName.replace(/["\\\r\n]/g, '_')}"`;
+      if (media.fileName) headers['content-disposition'] = contentDisposition('attachment', media.fileName);
       return { status: 200, body: media.bytes, headers };
     },
   };
