@@ -101,9 +101,8 @@ interface MediaMessage {
   kind: MessageKind;
   providerMessageId: string | null;
   direction: 'INBOUND' | 'OUTBOUND';
+  sessionId: string;
   media: StoredMedia;
-  session: { id: string; status: import('../../generated/prisma/enums.ts').SessionStatus; apiKeyEncrypted: string | null };
-  remoteJid: string;
 }
 
 export function createMediaService(deps: {
@@ -135,7 +134,12 @@ export function createMediaService(deps: {
   async function decryptedUrl(m: MediaMessage, encrypted: string): Promise<string> {
     const known = decryptedUrls.get(m.id);
     if (known && known.until > clock.now()) return known.url;
-    const apiKey = deps.sessions.apiKeyOf(m.session);
+    // Only a file not yet fetched needs the session's key and the chat.
+    const row = await prisma.message.findUniqueOrThrow({
+      where: { id: m.id },
+      select: { chat: { select: { remoteJid: true } }, session: { select: { id: true, status: true, apiKeyEncrypted: true } } },
+    });
+    const apiKey = deps.sessions.apiKeyOf(row.session);
     if (!apiKey || !m.providerMessageId) throw new Error('the session has no API key or the message no WhatsApp id');
     const { media } = m;
     const content = Object.fromEntries(
@@ -143,8 +147,8 @@ export function createMediaService(deps: {
         ([, v]) => v !== null && v !== undefined,
       ),
     );
-    const data = { messages: { key: { id: m.providerMessageId, remoteJid: m.remoteJid, fromMe: m.direction === 'OUTBOUND' }, message: { [PROTO_FIELDS[m.kind]!]: content } } };
-    const url = await deps.sessions.callProvider(m.session, 'Decrypt media', () => deps.provider.session(apiKey).decryptMedia(data));
+    const data = { messages: { key: { id: m.providerMessageId, remoteJid: row.chat.remoteJid, fromMe: m.direction === 'OUTBOUND' }, message: { [PROTO_FIELDS[m.kind]!]: content } } };
+    const url = await deps.sessions.callProvider(row.session, 'Decrypt media', () => deps.provider.session(apiKey).decryptMedia(data));
     decryptedUrls.delete(m.id);
     decryptedUrls.set(m.id, { url, until: clock.now() + DECRYPTED_URL_REUSE_MS });
     if (decryptedUrls.size > DECRYPTED_URL_LIMIT) decryptedUrls.delete(decryptedUrls.keys().next().value!);
@@ -188,24 +192,13 @@ export function createMediaService(deps: {
     return started;
   }
 
-  async function mediaMessage(id: string): Promise<(MediaMessage & { sessionId: string }) | null> {
-    const row = await prisma.message.findUnique({
-      where: { id },
-      select: {
-        id: true,
-        kind: true,
-        content: true,
-        providerMessageId: true,
-        direction: true,
-        deletedAt: true,
-        sessionId: true,
-        chat: { select: { remoteJid: true } },
-        session: { select: { id: true, status: true, apiKeyEncrypted: true } },
-      },
-    });
-    const media = row && !row.deletedAt ? storedMedia(row.kind, row.content) : null;
-    if (!row || !media) return null;
-    return { ...row, media, remoteJid: row.chat.remoteJid };
+  /** The message and its media, in one lean statement: every view asks, cached or not. */
+  async function mediaMessage(id: string): Promise<MediaMessage | null> {
+    const [row] = await prisma.$queryRaw<(Omit<MediaMessage, 'media'> & { content: unknown })[]>`
+      SELECT id, kind::text AS kind, content, "providerMessageId", direction::text AS direction, "sessionId"
+      FROM messages WHERE id = ${id}::uuid AND "deletedAt" IS NULL`;
+    const media = row ? storedMedia(row.kind, row.content) : null;
+    return row && media ? { id: row.id, kind: row.kind, providerMessageId: row.providerMessageId, direction: row.direction, sessionId: row.sessionId, media } : null;
   }
 
   return {
