@@ -73,7 +73,7 @@ const DECRYPTED_URL_REUSE_MS = 50 * 60 * 1000;
 const DECRYPTED_URL_LIMIT = 10_000;
 /** GraphQL's Int is 32-bit. */
 const MAX_INT = 2 ** 31 - 1;
-/** How long fetching a decrypted file may take before its first byte. */
+/** How long fetching a decrypted file may take (to cache: all of it; to stream: until its first byte). */
 const DOWNLOAD_TIMEOUT_MS = 30_000;
 
 function httpUrl(value: string | null | undefined): URL | null {
@@ -155,17 +155,22 @@ export function createMediaService(deps: {
     return url;
   }
 
-  /** Fetches a decrypted file; the timeout covers the wait for its first byte, not the transfer. */
-  async function download(url: string): Promise<Response> {
+  /** Fetches a decrypted file; a failure status is an error. */
+  async function download(url: string, signal: AbortSignal): Promise<Response> {
+    const res = await fetch(url, { signal });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`the decrypted file answered HTTP ${res.status}`);
+    }
+    return res;
+  }
+
+  /** A file to stream: the timeout covers the wait for its first byte, not the transfer. */
+  async function downloadStream(url: string): Promise<Response> {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(new Error(`no answer within ${DOWNLOAD_TIMEOUT_MS} ms`)), DOWNLOAD_TIMEOUT_MS);
     try {
-      const res = await fetch(url, { signal: abort.signal });
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`the decrypted file answered HTTP ${res.status}`);
-      }
-      return res;
+      return await download(url, abort.signal);
     } finally {
       clearTimeout(timer);
     }
@@ -178,7 +183,8 @@ export function createMediaService(deps: {
     const started = (async (): Promise<Loaded> => {
       const url = await decryptedUrl(m, encrypted);
       if (m.media.fileLength != null && m.media.fileLength > maxCachedFile) return { url };
-      const res = await download(url);
+      // The whole transfer is bounded: every view of this file waits on it.
+      const res = await download(url, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS));
       const length = Number(res.headers.get('content-length') ?? NaN);
       if (!(length <= maxCachedFile)) {
         await res.body?.cancel();
@@ -237,7 +243,7 @@ export function createMediaService(deps: {
       try {
         const loaded = await load(m, encrypted);
         if ('bytes' in loaded) return { ...file, length: loaded.bytes.length, body: loaded.bytes };
-        const res = await download(loaded.url).catch((error: unknown) => {
+        const res = await downloadStream(loaded.url).catch((error: unknown) => {
           // The provider's URL may have lapsed early: ask it again next time.
           decryptedUrls.delete(m.id);
           throw error;
