@@ -13,6 +13,7 @@ import { digitsOf, type Outbound } from './outbound.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStore } from './state.ts';
+import type { UserDirectory } from './users.ts';
 import { validateSend, validateSessionBody, validationError } from './validation.ts';
 import type { ErrorWording } from './wording.ts';
 
@@ -23,6 +24,7 @@ export interface ApiDeps {
   credentials: Credentials;
   lids: LidDirectory;
   media: MediaStore;
+  users: UserDirectory;
   wording: ErrorWording;
   sessionLimit: number;
 }
@@ -257,7 +259,7 @@ export function createApi(deps: ApiDeps) {
       pattern: '/decrypt-media',
       handler: async ({ req, session }) => media.decrypt(req, '/decrypt-media', session, await json(req)),
     },
-    { method: 'GET', pattern: '/on-whatsapp/:phone', handler: ({ params }) => ok({ exists: /^\+?\d{8,15}$/.test(params.phone!) }) },
+    { method: 'GET', pattern: '/on-whatsapp/:phone', handler: ({ params }) => ok({ exists: /^\+?\d{8,15}$/.test(params.phone!) && deps.users.exists(params.phone!) }) },
     {
       method: 'GET',
       pattern: '/contacts',

@@ -10,6 +10,7 @@ import type { MediaStore } from './media.ts';
 import type { Outbound } from './outbound.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStatus, SessionStore } from './state.ts';
+import type { UserDirectory } from './users.ts';
 import type { Deliver } from './webhooks.ts';
 import type { ErrorWording } from './wording.ts';
 
@@ -20,6 +21,7 @@ export interface ControlDeps {
   media: MediaStore;
   faults: Faults;
   deliver: Deliver;
+  users: UserDirectory;
   wording: ErrorWording;
 }
 
@@ -65,13 +67,36 @@ export function createControl(deps: ControlDeps) {
       pattern: '/state',
       handler: () => ({
         status: 200,
-        body: { sessions: store.list().map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks, reads: s.reads, qr_fetches: s.qrFetches, decrypt_media_calls: s.decryptMediaCalls })) },
+        body: {
+          sessions: store.list().map((s) => ({
+            id: s.id,
+            name: s.name,
+            status: s.status,
+            qr: s.qr,
+            webhook_url: s.webhook_url,
+            read_marks: s.readMarks,
+            reads: s.reads,
+            qr_fetches: s.qrFetches,
+            decrypt_media_calls: s.decryptMediaCalls,
+            sent_messages: outbound.sentBy(s),
+          })),
+        },
       }),
     },
     {
       method: 'GET',
       pattern: '/media/:id',
       handler: ({ params }) => media.bytesOf(params.id!),
+    },
+    {
+      method: 'POST',
+      pattern: '/not-on-whatsapp',
+      async handler({ req }) {
+        const phones = (await json(req)).phones;
+        if (!Array.isArray(phones) || phones.some((p) => typeof p !== 'string')) throw new HttpError(422, { message: 'phones must be a list of numbers' });
+        deps.users.markAbsent(phones as string[]);
+        return { status: 200, body: { absent: phones } };
+      },
     },
     {
       method: 'POST',

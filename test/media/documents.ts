@@ -47,3 +47,23 @@ export const MediaReceived = graphql(`
     }
   }
 `);
+
+export const SendMedia = graphql(`
+  mutation SendMedia($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      status
+      ...MessageMediaFields
+    }
+  }
+`);
+
+export const MediaOfMessage = graphql(`
+  query MediaOfMessage($id: ID!) {
+    node(id: $id) {
+      ... on Message {
+        status
+        ...MessageMediaFields
+      }
+    }
+  }
+`);

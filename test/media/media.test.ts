@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { createApiTokenRow } from '../helpers/api-token.ts';
-import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
+import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { clearFaults, injectFault, sandboxMedia, sandboxState } from '../helpers/sandbox.ts';
 import { connectWs } from '../helpers/ws.ts';
-import { MediaReceived, SessionMessages } from './documents.ts';
+import { MediaOfMessage, MediaReceived, SendMedia, SessionMessages } from './documents.ts';
 
 async function messageOf(app: TestApp, session: ConnectedSession, providerMessageId: string, token?: string) {
   const result = await app.execute(SessionMessages, { id: session.id }, token ? { token } : {});
@@ -173,26 +173,6 @@ describe('inbound media', () => {
     expect(await decryptCalls(app, session)).toBe(before + 1);
   });
 
-  it('redirects to the URL of media we sent by URL, which we never fetch', async () => {
-    const id = '3EB0' + randomUUID().replace(/-/g, '').slice(0, 18).toUpperCase();
-    const status = await replay(app, session, 'messages.upsert', {
-      messages: [
-        {
-          key: { id, fromMe: true, remoteJid: '255700000101@s.whatsapp.net' },
-          message: { imageMessage: { url: 'https://cdn.example.com/price-list.jpg', mimetype: 'image/jpeg', caption: 'Price list' } },
-          messageTimestamp: Math.floor(app.clock!.now() / 1000),
-        },
-      ],
-    });
-    expect(status).toBe(200);
-    await settled(app);
-    const message = await messageOf(app, session, id);
-    expect(message).toMatchObject({ direction: 'OUTBOUND', media: { kind: 'IMAGE', mimetype: 'image/jpeg', caption: 'Price list' } });
-    const res = await fetch(message.media!.url, { redirect: 'manual' });
-    expect(res.status).toBe(302);
-    expect(res.headers.get('location')).toBe('https://cdn.example.com/price-list.jpg');
-  });
-
   it('has no media for a text message', async () => {
     const id = await inbound(app, session, { from: '+255700000101', text: 'asante' });
     await settled(app);
@@ -230,7 +210,7 @@ describe('media larger than the cache takes', () => {
   });
 });
 
-describe('media links in shared live feeds', () => {
+describe('media links on the real clock (sends, live feeds)', () => {
   let app: TestApp;
   let session: ConnectedSession;
   beforeAll(async () => {
@@ -238,6 +218,23 @@ describe('media links in shared live feeds', () => {
     session = await connectedSession(app, 'Live media');
   });
   afterAll(() => app.stop());
+
+  it('redirects to the URL of media we sent by URL, which we never fetch', async () => {
+    const url = 'https://cdn.example.com/price-list.jpg';
+    const { sendMessage: sent } = await app.data(SendMedia, { input: { sessionId: session.id, to: '+255700000101', image: { url, caption: 'Price list' } } });
+    expect(sent).toMatchObject({ direction: 'OUTBOUND', kind: 'IMAGE', media: { kind: 'IMAGE', caption: 'Price list' }, content: { media: { url } } });
+    const pending = await fetch(sent.media!.url, { redirect: 'manual' });
+    expect(pending.status).toBe(302);
+    expect(pending.headers.get('location')).toBe(url);
+    // Once the provider has sent it (and echoed it), the link still leads to the same file.
+    const echoed = await eventually(async () => {
+      const { node } = await app.data(MediaOfMessage, { id: sent.id });
+      return node && 'status' in node && node.status !== 'PENDING' ? node : undefined;
+    });
+    const after = await fetch(echoed.media!.url, { redirect: 'manual' });
+    expect(after.status).toBe(302);
+    expect(after.headers.get('location')).toBe(url);
+  });
 
   it('gives each token its own link, even where subscribers with the same access share one execution', async () => {
     const first = await createApiTokenRow(app, { role: 'VIEWER' });

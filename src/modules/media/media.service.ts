@@ -16,7 +16,7 @@ import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { AuthService } from '../auth/auth.service.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import type { SessionService } from '../sessions/session.service.ts';
-import { storedMedia, type StoredMedia } from './media-content.ts';
+import { isWhatsAppCdn, storedMedia, type StoredMedia } from './media-content.ts';
 import { createMediaLinks } from './media-links.ts';
 
 export interface MediaOptions {
@@ -90,7 +90,7 @@ function httpUrl(value: string | null | undefined): URL | null {
 function encryptedUrl(media: StoredMedia): string | null {
   if (!media.mediaKey) return null;
   const url = httpUrl(media.url);
-  if (url && (url.hostname === 'whatsapp.net' || url.hostname.endsWith('.whatsapp.net'))) return url.href;
+  if (url && isWhatsAppCdn(url)) return url.href;
   return !url && media.directPath ? `https://mmg.whatsapp.net${media.directPath}` : null;
 }
 
