@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startSharedDeployment, startTestApp, type TestApp, type TestDeployment } from '../helpers/app.ts';
+import { serviceAvailable } from '../helpers/database.ts';
 import { createApiTokenRow } from '../helpers/api-token.ts';
 import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { clearFaults, injectFault, sandboxMedia, sandboxState } from '../helpers/sandbox.ts';
@@ -256,5 +257,25 @@ describe('media links on the real clock (sends, live feeds)', () => {
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
+  });
+});
+
+describe.runIf(serviceAvailable('DATABASE_URL'))('media links across processes', () => {
+  let deployment: TestDeployment;
+  beforeAll(async () => {
+    deployment = await startSharedDeployment(2);
+  });
+  afterAll(() => deployment?.stop());
+
+  it('serves a link made by one process from another (they share the encryption key)', async () => {
+    const [first, second] = deployment.apps as [TestApp, TestApp];
+    const session = await connectedSession(first, 'Two processes');
+    const { id, message } = await receive(first, session, { kind: 'image', caption: 'from the counter' });
+    const path = new URL(message.media!.url).pathname;
+    const res = await fetch(`${second.url}${path}`);
+    expect(res.status).toBe(200);
+    expect(await bytesOf(res)).toEqual((await sandboxMedia(first, id)).bytes);
+    const tampered = await fetch(`${second.url}${path.slice(0, -1)}${path.endsWith('A') ? 'B' : 'A'}`);
+    expect(tampered.status).toBe(404);
   });
 });
