@@ -5,6 +5,7 @@
 import { healthBenchmarks } from './health.ts';
 import { ingestBenchmarks } from './ingest.ts';
 import { liveBenchmarks } from './live.ts';
+import { mediaBenchmarks } from './media.ts';
 
 export interface BenchResult {
   name: string;
@@ -16,7 +17,7 @@ export interface BenchResult {
   note?: string;
 }
 
-const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, health: healthBenchmarks };
+const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, media: mediaBenchmarks, health: healthBenchmarks };
 const only = process.argv.slice(2);
 
 const results: BenchResult[] = [];

@@ -25,6 +25,7 @@ import { handleMetrics, METRICS_PATH } from './http/metrics-route.ts';
 import { createMetrics, type Metrics } from './lib/metrics.ts';
 import { PROVIDER_CALL_COUNTER, WEBHOOK_REJECTED_COUNTER } from './modules/monitoring/monitoring.service.ts';
 import { WEBHOOK_EVENTS } from './modules/sessions/session.service.ts';
+import { handleMedia, MEDIA_PATH } from './http/media-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
 import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
@@ -220,6 +221,8 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       provider,
       providerSettings,
       webhookUrl: () => webhookUrl,
+      publicUrl: () => publicUrl,
+      media: config.media,
       webhookUrlProblem: () => webhookUrlProblem,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
       webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
@@ -329,6 +332,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       if (pathname === '/graphql' || pathname.startsWith('/graphql/')) return yoga(req, res);
       if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger, observeWebhook);
       if (pathname === METRICS_PATH && config.metrics.port === null) return serveMetrics(req, res);
+      if (pathname.startsWith(MEDIA_PATH)) return handleMedia(req, res, pathname.slice(MEDIA_PATH.length), services.media);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
     }

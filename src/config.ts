@@ -40,6 +40,12 @@ const EnvSchema = z.object({
   /** Serve /metrics on its own port instead of PORT. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int('must be a whole number of days').min(1, 'must be at least 1').default(7),
+  /** Memory for decrypted media kept to serve again, in MiB (0: none). */
+  MEDIA_CACHE_MB: z.coerce.number().min(0, 'must be 0 or more').default(64),
+  /** A file larger than this (MiB) is streamed through, never cached. */
+  MEDIA_CACHE_FILE_MB: z.coerce.number().min(0, 'must be 0 or more').default(8),
+  /** How long a Message.media.url answers. */
+  MEDIA_URL_TTL_SECONDS: z.coerce.number().int('must be a whole number of seconds').min(30, 'must be at least 30').max(86_400, 'must be at most 86400').default(300),
   /** Sends per minute per session without account protection (the provider plan's limit). */
   SEND_RATE_PER_MINUTE: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(60_000, 'must be at most 60000').default(256),
   // The provider sandbox's plan and variation (src/sandbox).
@@ -65,6 +71,8 @@ export interface AppConfig {
   webhookRetentionDays: number;
   /** GET /metrics: open when token is null; on its own port when port is not null. */
   metrics: { token: string | null; port: number | null };
+  /** Serving media (src/modules/media): the cache's size, the largest file it keeps, how long a link lives. */
+  media: { cacheBytes: number; maxCachedFileBytes: number; urlTtlMs: number };
   /** Sends per minute per session when account protection is off. */
   sendRatePerMinute: number;
   wasender: {
@@ -149,6 +157,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
     metrics: { token: e.METRICS_TOKEN ?? null, port: e.METRICS_PORT ?? null },
+    media: {
+      cacheBytes: Math.round(e.MEDIA_CACHE_MB * 1024 * 1024),
+      maxCachedFileBytes: Math.round(e.MEDIA_CACHE_FILE_MB * 1024 * 1024),
+      urlTtlMs: e.MEDIA_URL_TTL_SECONDS * 1000,
+    },
     sendRatePerMinute: e.SEND_RATE_PER_MINUTE,
     wasender: {
       apiToken: e.WASENDER_API_TOKEN ?? null,

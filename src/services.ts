@@ -11,6 +11,7 @@ import { createAuthService, type AuthService } from './modules/auth/auth.service
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
 import { createMonitoringService, type MonitoringService } from './modules/monitoring/monitoring.service.ts';
 import { createSessionCounters, type SessionCounters } from './modules/monitoring/session-counters.ts';
+import { createMediaService, DEFAULT_MEDIA_OPTIONS, type MediaOptions, type MediaService } from './modules/media/media.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
 import { createSessionImport, type SessionImport } from './modules/sessions/session.import.ts';
@@ -34,6 +35,9 @@ export interface ServiceDeps {
   provider: WasenderClient;
   providerSettings: ProviderSettingsService;
   webhookUrl: () => string;
+  /** Our public base URL (links to media point there). */
+  publicUrl: () => string;
+  media?: MediaOptions;
   /** Why the provider cannot reach webhookUrl, or null when it can. */
   webhookUrlProblem?: () => string | null;
   sessionTimings: SessionTimings;
@@ -52,6 +56,7 @@ export interface Services {
   sessionImport: SessionImport;
   webhookSync: WebhookSync;
   inbox: InboxService;
+  media: MediaService;
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
   webhookRetention: WebhookRetention;
@@ -81,6 +86,7 @@ export function createServices(deps: ServiceDeps): Services {
     now: () => deps.clock.now(),
     onStored: () => webhookProcessor.kick(),
   });
+  const auth = createAuthService(deps);
   const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
   const records = createOutboxRecords({ ...deps, inbox });
   const outboxWorker = createOutboxWorker({
@@ -92,12 +98,13 @@ export function createServices(deps: ServiceDeps): Services {
   });
   return {
     clock: deps.clock,
-    auth: createAuthService(deps),
+    auth,
     providerSettings: deps.providerSettings,
     sessions,
     sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),
     webhookSync: createWebhookSync(deps),
     inbox,
+    media: createMediaService({ ...deps, auth, sessions, options: deps.media ?? DEFAULT_MEDIA_OPTIONS }),
     webhooks,
     webhookProcessor,
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),

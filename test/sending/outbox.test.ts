@@ -164,7 +164,8 @@ describe('unknown outcomes without webhooks', () => {
     // The provider's reports take a minute: only its logs can tell in time.
     app = await startTestApp({
       sandbox: { deliveryDelayMs: 240_000 },
-      provider: { timeoutMs: 400 },
+      // Long enough for a busy machine's ordinary calls; the stalled send below outlasts it.
+      provider: { timeoutMs: 2_500 },
       outbox: { settleIntervalMs: 100, unknownSettleMs: 1_500 },
     });
     session = await connectedSession(app, 'Unknown');
@@ -189,7 +190,7 @@ describe('unknown outcomes without webhooks', () => {
 
   it('fails a send found nowhere after the bound as "outcome unknown", never sending it again', async () => {
     // The request stalls past our timeout and is then answered with an error: it did nothing.
-    await injectFault(app, { path: '/send-message', status: 500, delayMs: 1_000, count: 1 });
+    await injectFault(app, { path: '/send-message', status: 500, delayMs: 5_000, count: 1 });
     const { sendMessage: m } = await app.data(SendMessage, { input: { sessionId: session.id, to: '+255766000202', text: 'Into the void' } });
     const failed = await eventually(async () => {
       const node = await messageOf(app, m.id);
