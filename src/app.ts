@@ -17,7 +17,8 @@ import { requestIdFrom, runWithRequestContext } from './lib/request-context.ts';
 import { deployMigrations } from './lib/migrations.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
-import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './lib/crypto.ts';
+import { loadOrCreateDevKey, randomToken, safeEqual } from './lib/crypto.ts';
+import { openSecretBox } from './lib/secret-box.ts';
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
@@ -108,7 +109,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     const encryptionKey =
       config.encryptionKey ??
       (config.dataDir.startsWith('memory://') ? randomBytes(32) : await loadOrCreateDevKey(config.dataDir));
-    const secrets = createSecretBox(encryptionKey);
+    const secrets = await openSecretBox(db.prisma, { current: encryptionKey, previous: config.previousEncryptionKeys });
     const adminToken: RunningApp['adminToken'] = config.adminToken
       ? { value: config.adminToken, generated: false }
       : config.production
@@ -215,7 +216,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       graphiqlToken: config.production ? null : (adminToken?.value ?? null),
     });
 
-    const ws = attachGraphqlWs({ server, yoga, auth: services.auth, logger: logger.child({ component: 'graphql-ws' }) });
+    const ws = attachGraphqlWs({ server, yoga, auth: services.auth, clock, logger: logger.child({ component: 'graphql-ws' }) });
     // After the server stopped accepting (intake), before waiting on HTTP requests.
     onStop('requests', async () => {
       await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
@@ -234,6 +235,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     // A slow provider must not hold shutdown past its deadline: what is not done is redone next start.
     onStop('work', () => Promise.race([webhookSync.then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]));
     onStop('work', async () => {
+      await services.auth.close();
       services.sessions.stopBackground();
       await services.webhookRetention.stop();
       await services.webhookProcessor.stop();

@@ -9,6 +9,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toCodedError, type YogaServer } from '../graphql/yoga.ts';
 import { BadUserInputError } from '../lib/errors.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import { runWithRequestContext } from '../lib/request-context.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
@@ -24,6 +25,8 @@ export const CLOSE_SLOW_CONSUMER = 4429;
 export const CLOSE_OVERLOADED = 1013;
 /** Operations one connection may run at once: a client cannot grow the server's memory without bound. */
 export const MAX_OPERATIONS_PER_CONNECTION = 200;
+/** A client must authenticate (connection_init) this soon after connecting, or is closed (4408). */
+export const CONNECTION_INIT_TIMEOUT_MS = 3_000;
 /** Ping period; a client that has not answered by the next ping is dropped. */
 const KEEP_ALIVE_MS = 12_000;
 
@@ -53,16 +56,48 @@ type Extra = {
   viewer?: Viewer;
 };
 
-export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; logger: Logger; path?: string }) {
+/** A connection's credential, checked again when its token is revoked or rotated, or runs out. */
+interface Credential {
+  token: string;
+  tokenId: string;
+  validUntil: number | null;
+}
+
+/** How often open connections are checked for credentials that ran out by themselves. */
+const CREDENTIAL_CHECK_MS = 1_000;
+
+export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; clock: Clock; logger: Logger; path?: string }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 1024 * 1024 });
   const hub = createSubscriptionHub();
+  const credentials = new Map<WebSocket, Credential>();
+  const forbid = (socket: WebSocket) => {
+    credentials.delete(socket);
+    socket.close(CloseCode.Forbidden, 'Forbidden');
+  };
+  const stopWatchingTokens = opts.auth.onTokenChanged((tokenId) => {
+    for (const [socket, credential] of credentials) {
+      if (tokenId !== null && credential.tokenId !== tokenId) continue;
+      void opts.auth.authenticate(credential.token).then(
+        (viewer) => (viewer ? (credential.validUntil = viewer.validUntil ?? null) : forbid(socket)),
+        (error: unknown) => opts.logger.warn({ tokenId: credential.tokenId, err: error }, 'could not check a connection\'s token again'),
+      );
+    }
+  });
+  const expiry = setInterval(() => {
+    const now = opts.clock.now();
+    for (const [socket, credential] of credentials) if (credential.validUntil !== null && credential.validUntil <= now) forbid(socket);
+  }, CREDENTIAL_CHECK_MS);
+  expiry.unref();
   const server = makeServer<Record<string, unknown>, Extra>({
+    connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
     async onConnect(ctx) {
       const params = ctx.connectionParams ?? {};
       const header = params.authorization ?? params.Authorization;
-      const viewer = await opts.auth.authenticate(bearerToken(header));
+      const token = bearerToken(header);
+      const viewer = await opts.auth.authenticate(token);
       if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
       ctx.extra.viewer = viewer;
+      if (viewer.tokenId && token) credentials.set(ctx.extra.socket, { token, tokenId: viewer.tokenId, validUntil: viewer.validUntil ?? null });
       return true;
     },
     execute: async (args) => {
@@ -123,13 +158,18 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
     socket.on('pong', markAnswered);
     socket.on('error', closeOnError);
     const closed = server.opened(new Connection(socket, opts.logger), { socket });
-    socket.once('close', (code, reason) => void closed(code, String(reason)));
+    socket.once('close', (code, reason) => {
+      credentials.delete(socket);
+      void closed(code, String(reason));
+    });
   });
   return {
     wss,
     hub,
     async close() {
       clearInterval(keepAlive);
+      clearInterval(expiry);
+      stopWatchingTokens();
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
