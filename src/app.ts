@@ -17,8 +17,8 @@ import { requestIdFrom, runWithRequestContext } from './lib/request-context.ts';
 import { deployMigrations } from './lib/migrations.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
-import { loadOrCreateDevKey, randomToken, safeEqual } from './lib/crypto.ts';
-import { openSecretBox } from './lib/secret-box.ts';
+import { randomToken, safeEqual } from './lib/crypto.ts';
+import { encryptionKeys, openSecretBox } from './lib/secret-box.ts';
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
@@ -28,7 +28,6 @@ import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modul
 import type { WebhookProcessing } from './modules/webhooks/webhook.processor.ts';
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
-import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -106,10 +105,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     // just reports not ready until the link is up.
     if (!(await pubsub.linked(REDIS_START_WAIT_MS))) logger.warn('redis not reachable at start: events reach only this process until it is');
 
-    const encryptionKey =
-      config.encryptionKey ??
-      (config.dataDir.startsWith('memory://') ? randomBytes(32) : await loadOrCreateDevKey(config.dataDir));
-    const secrets = await openSecretBox(db.prisma, { current: encryptionKey, previous: config.previousEncryptionKeys });
+    const secrets = await openSecretBox(db.prisma, await encryptionKeys(config));
     const adminToken: RunningApp['adminToken'] = config.adminToken
       ? { value: config.adminToken, generated: false }
       : config.production

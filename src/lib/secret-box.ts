@@ -2,7 +2,8 @@
  * The deployment's secret box: its keys from the configuration, and the look-up hash key it keeps
  * sealed in the database, so that rotating ENCRYPTION_KEY leaves every keyed hash valid.
  */
-import { createSecretBox, derivedLookupKey, type SecretBox } from './crypto.ts';
+import { randomBytes } from 'node:crypto';
+import { createSecretBox, derivedLookupKey, loadOrCreateDevKey, type SecretBox } from './crypto.ts';
 import type { Prisma } from './database.ts';
 
 export const LOOKUP_HASH_SECRET = 'lookup-hash';
@@ -27,4 +28,14 @@ export async function openSecretBox(prisma: Prisma, keys: { current: Buffer; pre
     throw new Error(`ENCRYPTION_KEY cannot read the secrets stored in the database (${(error as Error).message})`);
   }
   return createSecretBox({ ...keys, lookupKey });
+}
+
+/**
+ * The keys in force: ENCRYPTION_KEY (with ENCRYPTION_KEY_PREVIOUS for reading), or in development
+ * the key generated into DATA_DIR (a fresh one for an in-memory DATA_DIR).
+ */
+export async function encryptionKeys(config: { encryptionKey: Buffer | null; previousEncryptionKeys: Buffer[]; dataDir: string }) {
+  const current =
+    config.encryptionKey ?? (config.dataDir.startsWith('memory://') ? randomBytes(32) : await loadOrCreateDevKey(config.dataDir));
+  return { current, previous: config.previousEncryptionKeys };
 }

@@ -24,7 +24,7 @@ const TOKEN_PREFIX = 'wgt_';
 const CreateTokenInput = z.object({
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
   role: z.enum(['ADMIN', 'AGENT', 'VIEWER']),
-  sessionIds: z.array(z.string()).min(1, 'must name at least one session; omit it for every session').max(1000).nullish(),
+  sessionIds: z.array(z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'names a session that does not exist')).min(1, 'must name at least one session; omit it for every session').max(1000).nullish(),
   expiresAt: z.date().nullish(),
 });
 
@@ -95,7 +95,7 @@ export function createAuthService(deps: { prisma: Prisma; adminToken: string | n
     return { tokenId: row.id, role: row.role, sessionIds: row.sessionIds.length ? row.sessionIds : null, validUntil: ends.length ? Math.min(...ends) : null };
   }
 
-  async function mint(): Promise<{ token: string; hash: string; hint: string }> {
+  function mint(): { token: string; hash: string; hint: string } {
     const token = TOKEN_PREFIX + randomToken(32);
     return { token, hash: hashOf(token), hint: token.slice(-4) };
   }
@@ -141,7 +141,7 @@ export function createAuthService(deps: { prisma: Prisma; adminToken: string | n
         const found = await prisma.whatsAppSession.count({ where: { id: { in: sessionIds } } });
         if (found !== sessionIds.length) throw new BadUserInputError({ sessionIds: 'names a session that does not exist' });
       }
-      const { token, hash, hint } = await mint();
+      const { token, hash, hint } = mint();
       const apiToken = await prisma.apiToken.create({
         data: { name: input.name, role: input.role, sessionIds, expiresAt: input.expiresAt ?? null, tokenHash: hash, tokenHint: hint },
       });
@@ -157,7 +157,7 @@ export function createAuthService(deps: { prisma: Prisma; adminToken: string | n
       }
       const before = await load(id);
       if (before.revokedAt) throw new InvalidStateError('The token is revoked: create a new one');
-      const { token, hash, hint } = await mint();
+      const { token, hash, hint } = mint();
       const now = clock.now();
       // Over the value read, so two rotations at once cannot both keep "their" old value.
       const { count } = await prisma.apiToken.updateMany({
