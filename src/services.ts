@@ -37,6 +37,8 @@ export interface ServiceDeps {
 
 export interface Services {
   clock: Clock;
+  /** Secrets at rest: seal, open, keyed hashes. */
+  secrets: SecretBox;
   auth: AuthService;
   providerSettings: ProviderSettingsService;
   sessions: SessionService;
@@ -68,6 +70,7 @@ export function createServices(deps: ServiceDeps): Services {
   });
   return {
     clock: deps.clock,
+    secrets: deps.secrets,
     auth: createAuthService(deps),
     providerSettings: deps.providerSettings,
     sessions,
