@@ -19,6 +19,7 @@ import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
 import { randomToken, safeEqual } from './lib/crypto.ts';
 import { encryptionKeys, openSecretBox } from './lib/secret-box.ts';
+import { createRateLimiter } from './lib/rate-limiter.ts';
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
@@ -187,7 +188,11 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     onStop('work', () => providerSettings.close());
     const provider = createWasenderClient({ ...clientOptions, baseUrl: providerBaseUrl, personalAccessToken: () => providerSettings.currentToken() });
 
+    const limiter = createRateLimiter({ redisUrl: config.redisUrl, clock, logger: logger.child({ component: 'rate-limits' }) });
+    onStop('connections', () => limiter.close());
     const services = createServices({
+      limiter,
+      rateLimits: config.rateLimits,
       prisma: db.prisma,
       pubsub: pubsub.pubsub,
       clock,
@@ -212,7 +217,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       graphiqlToken: config.production ? null : (adminToken?.value ?? null),
     });
 
-    const ws = attachGraphqlWs({ server, yoga, auth: services.auth, clock, logger: logger.child({ component: 'graphql-ws' }) });
+    const ws = attachGraphqlWs({ server, yoga, auth: services.auth, abuseLimits: services.abuseLimits, clock, logger: logger.child({ component: 'graphql-ws' }) });
     // After the server stopped accepting (intake), before waiting on HTTP requests.
     onStop('requests', async () => {
       await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
@@ -254,7 +259,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
           ? sendJson(res, 503, { status: 'unavailable', failures })
           : sendJson(res, 200, { status: 'ready' });
       }
-      if (pathname === '/graphql' || pathname.startsWith('/graphql/')) return yoga(req, res);
+      if (pathname === '/graphql' || pathname.startsWith('/graphql/')) {
+        const refusal = graphqlBodyRefusal(req);
+        if (refusal) {
+          res.setHeader('connection', 'close');
+          return sendJson(res, refusal.status, { errors: [{ message: refusal.message, extensions: { code: 'BAD_USER_INPUT' } }] });
+        }
+        return yoga(req, res);
+      }
       if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
@@ -285,6 +297,17 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 }
 
 export type App = ReturnType<typeof buildApp>;
+
+/** The largest GraphQL request body taken (a document at the token limit with its variables fits easily). */
+export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
+
+/** Why a GraphQL request's body is refused before it is read, or null. */
+function graphqlBodyRefusal(req: IncomingMessage): { status: number; message: string } | null {
+  if (req.method !== 'POST') return null;
+  const length = req.headers['content-length'];
+  if (length === undefined) return req.headers['transfer-encoding'] ? { status: 411, message: 'Send the body with a Content-Length' } : null;
+  return Number(length) > MAX_GRAPHQL_BODY_BYTES ? { status: 413, message: `Body exceeds ${MAX_GRAPHQL_BODY_BYTES} bytes` } : null;
+}
 
 function emptyStopSteps(): Record<StopPhase, (() => Promise<void>)[]> {
   return { intake: [], requests: [], work: [], connections: [] };

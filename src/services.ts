@@ -8,6 +8,8 @@ import type { Logger } from './lib/logger.ts';
 import type { AppPubSub } from './lib/pubsub.ts';
 import type { WasenderClient } from './provider/wasender-client.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
+import { createAbuseLimits, type AbuseLimits } from './modules/auth/abuse-limits.ts';
+import type { RateLimiter } from './lib/rate-limiter.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
@@ -33,6 +35,9 @@ export interface ServiceDeps {
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
   webhookProcessing?: Partial<WebhookProcessing>;
+  /** Counters for our own limits (Redis-backed when configured). */
+  limiter: RateLimiter;
+  rateLimits: { operationsPerMinute: number; authFailuresPerMinute: number };
 }
 
 export interface Services {
@@ -40,6 +45,7 @@ export interface Services {
   /** Secrets at rest: seal, open, keyed hashes. */
   secrets: SecretBox;
   auth: AuthService;
+  abuseLimits: AbuseLimits;
   providerSettings: ProviderSettingsService;
   sessions: SessionService;
   sessionImport: SessionImport;
@@ -72,6 +78,7 @@ export function createServices(deps: ServiceDeps): Services {
     clock: deps.clock,
     secrets: deps.secrets,
     auth: createAuthService(deps),
+    abuseLimits: createAbuseLimits({ limiter: deps.limiter, secrets: deps.secrets, limits: deps.rateLimits }),
     providerSettings: deps.providerSettings,
     sessions,
     sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),

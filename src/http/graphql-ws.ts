@@ -12,6 +12,7 @@ import { BadUserInputError } from '../lib/errors.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import { runWithRequestContext } from '../lib/request-context.ts';
+import type { AbuseLimits } from '../modules/auth/abuse-limits.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
 import { accessKey, bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import { createSubscriptionHub, type SubscriberSink } from './subscription-hub.ts';
@@ -53,6 +54,8 @@ export function shareKey(document: DocumentNode, operationName: string | null | 
 
 type Extra = {
   socket: WebSocket;
+  /** The client's address, for the failed-authentication limit. */
+  address: string | null;
   viewer?: Viewer;
 };
 
@@ -66,7 +69,7 @@ interface Credential {
 /** How often open connections are checked for credentials that ran out by themselves. */
 const CREDENTIAL_CHECK_MS = 1_000;
 
-export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; clock: Clock; logger: Logger; path?: string }) {
+export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; abuseLimits: AbuseLimits; clock: Clock; logger: Logger; path?: string }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 1024 * 1024 });
   const hub = createSubscriptionHub();
   const credentials = new Map<WebSocket, Credential>();
@@ -94,7 +97,7 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
       const params = ctx.connectionParams ?? {};
       const header = params.authorization ?? params.Authorization;
       const token = bearerToken(header);
-      const viewer = await opts.auth.authenticate(token);
+      const { viewer } = await opts.abuseLimits.authenticate(opts.auth.authenticate, token, ctx.extra.address);
       if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
       ctx.extra.viewer = viewer;
       if (viewer.tokenId && token) credentials.set(ctx.extra.socket, { token, tokenId: viewer.tokenId, validUntil: viewer.validUntil ?? null });
@@ -153,11 +156,11 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
     }
   }, KEEP_ALIVE_MS);
   keepAlive.unref();
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     answeredPing.add(socket);
     socket.on('pong', markAnswered);
     socket.on('error', closeOnError);
-    const closed = server.opened(new Connection(socket, opts.logger), { socket });
+    const closed = server.opened(new Connection(socket, opts.logger), { socket, address: request.socket.remoteAddress ?? null });
     socket.once('close', (code, reason) => {
       credentials.delete(socket);
       void closed(code, String(reason));
