@@ -17,6 +17,7 @@ type Delegate = { findUnique(args: { where: { id: string }; select: { sessionId:
 async function mayLoad(ctx: Context, typename: string, id: string): Promise<boolean> {
   const viewer = ctx.viewer;
   if (!viewer) return false;
+  if (!(typename in models)) return false; // not one of ours: as unknown as a missing id
   if (typename === 'WhatsAppSession') return canSeeSession(viewer, id);
   if (viewer.role === 'ADMIN' && viewer.sessionIds === null) return true;
   if (!SESSION_SCOPED.has(typename)) return false;

@@ -50,6 +50,8 @@ function coded(error: unknown, message: string, extensions: Record<string, unkno
 
 /** The contract error for an expected failure, or null for anything that must be masked. */
 export function toCodedError(error: unknown): GraphQLError | null {
+  // GraphQL's own refusal of the variables (wrong type, missing, out of range, a scalar's parse).
+  if (error instanceof GraphQLError && !error.path && /^Variable "\$/.test(error.message)) return coded(error, error.message, { code: 'BAD_USER_INPUT' });
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   // The one place Prisma's errors are translated: none reaches a client raw.
   const domain = isZodError(original) ? badInputFromIssues(original.issues) : (fromPrismaError(original) ?? original);
