@@ -40,7 +40,7 @@ describe('bad input', () => {
   let apiKey: string;
   let secret: string;
   beforeAll(async () => {
-    app = await startTestApp({ env: { AUTH_FAILURES_PER_MINUTE: '0' } });
+    app = await startTestApp();
     session = await connectedSession(app, 'Bad input');
     const remote = (await providerSession(app, session.providerSessionId))!;
     apiKey = remote.api_key;

@@ -73,8 +73,7 @@ describe('isolation matrix', () => {
   }
 
   beforeAll(async () => {
-    // Refused tokens try every operation here: the per-address throttle (limits.test.ts) is off.
-    app = await startTestApp({ manualClock: true, env: { AUTH_FAILURES_PER_MINUTE: '0' } });
+    app = await startTestApp({ manualClock: true });
     A = await target('A');
     B = await target('B');
     tokens.admin = ADMIN_TOKEN;
