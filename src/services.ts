@@ -11,6 +11,7 @@ import { createAuthService, type AuthService } from './modules/auth/auth.service
 import { createAbuseLimits, type AbuseLimits } from './modules/auth/abuse-limits.ts';
 import type { RateLimiter } from './lib/rate-limiter.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
+import { createMediaService, DEFAULT_MEDIA_OPTIONS, type MediaOptions, type MediaService } from './modules/media/media.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
 import { createSessionImport, type SessionImport } from './modules/sessions/session.import.ts';
@@ -19,6 +20,10 @@ import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
 import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
+import { createOutboxRecords } from './modules/outbox/outbox.records.ts';
+import { createOutboxService, type OutboxService } from './modules/outbox/outbox.service.ts';
+import { createOutboxSettler } from './modules/outbox/outbox.settle.ts';
+import { createOutboxWorker, DEFAULT_OUTBOX_SETTINGS, type OutboxSettings, type OutboxWorker } from './modules/outbox/outbox.worker.ts';
 
 export interface ServiceDeps {
   prisma: Prisma;
@@ -30,6 +35,9 @@ export interface ServiceDeps {
   provider: WasenderClient;
   providerSettings: ProviderSettingsService;
   webhookUrl: () => string;
+  /** Our public base URL (links to media point there). */
+  publicUrl: () => string;
+  media?: MediaOptions;
   /** Why the provider cannot reach webhookUrl, or null when it can. */
   webhookUrlProblem?: () => string | null;
   sessionTimings: SessionTimings;
@@ -38,6 +46,9 @@ export interface ServiceDeps {
   /** Counters for our own limits (Redis-backed when configured). */
   limiter: RateLimiter;
   rateLimits: { operationsPerMinute: number; authFailuresPerMinute: number };
+  /** Production refuses outbound media on loopback or private addresses. */
+  production: boolean;
+  outbox?: Partial<OutboxSettings>;
 }
 
 export interface Services {
@@ -51,9 +62,12 @@ export interface Services {
   sessionImport: SessionImport;
   webhookSync: WebhookSync;
   inbox: InboxService;
+  media: MediaService;
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
   webhookRetention: WebhookRetention;
+  outbox: OutboxService;
+  outboxWorker: OutboxWorker;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -74,18 +88,31 @@ export function createServices(deps: ServiceDeps): Services {
     now: () => deps.clock.now(),
     onStored: () => webhookProcessor.kick(),
   });
+  const auth = createAuthService(deps);
+  const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
+  const records = createOutboxRecords({ ...deps, inbox });
+  const outboxWorker = createOutboxWorker({
+    ...deps,
+    sessions,
+    records,
+    settings: outboxSettings,
+    settle: createOutboxSettler({ ...deps, sessions, records, settings: outboxSettings }),
+  });
   return {
     clock: deps.clock,
     secrets: deps.secrets,
-    auth: createAuthService(deps),
+    auth,
     abuseLimits: createAbuseLimits({ limiter: deps.limiter, secrets: deps.secrets, limits: deps.rateLimits }),
     providerSettings: deps.providerSettings,
     sessions,
     sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),
     webhookSync: createWebhookSync(deps),
     inbox,
+    media: createMediaService({ ...deps, auth, sessions, options: deps.media ?? DEFAULT_MEDIA_OPTIONS }),
     webhooks,
     webhookProcessor,
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
+    outbox: createOutboxService({ ...deps, inbox, wake: () => outboxWorker.wake() }),
+    outboxWorker,
   };
 }

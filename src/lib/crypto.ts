@@ -19,6 +19,18 @@ export interface SecretBox {
   readonly keyId: string;
   /** Whether `sealed` was sealed with another key than the current one (rotation re-seals it). */
   sealedWithOldKey(sealed: string): boolean;
+  /**
+   * Signs and checks values for one purpose (its own subkey, from the look-up key, so signatures
+   * survive rotating the encryption key): links we hand out and take back.
+   */
+  signer(purpose: string): Signer;
+}
+
+export interface Signer {
+  /** An HMAC-SHA256 of `data`, base64url. */
+  sign(data: string): string;
+  /** Whether `signature` is sign(data), compared in constant time. */
+  verify(data: string, signature: string): boolean;
 }
 
 interface CipherKey {
@@ -98,6 +110,18 @@ export function createSecretBox(keys: Buffer | KeyRing): SecretBox {
     },
     sealedWithOldKey(sealed) {
       return !sealed.startsWith(`${VERSION}:${current.id}:`);
+    },
+    signer(purpose) {
+      const signKey = Buffer.from(hkdfSync('sha256', macKey, Buffer.alloc(0), `whatsapp-graphql/sign/${purpose}`, 32));
+      const sign = (data: string) => createHmac('sha256', signKey).update(data).digest('base64url');
+      return {
+        sign,
+        verify(data, signature) {
+          const expected = Buffer.from(sign(data));
+          const given = Buffer.from(signature);
+          return given.length === expected.length && timingSafeEqual(given, expected);
+        },
+      };
     },
   };
 }

@@ -130,3 +130,11 @@ export const RenameSession = graphql(`
     }
   }
 `);
+
+export const SendText = graphql(`
+  mutation SendText($sessionId: ID!, $to: String!, $text: String!) {
+    sendMessage(input: { sessionId: $sessionId, to: $to, text: $text }) {
+      id
+    }
+  }
+`);

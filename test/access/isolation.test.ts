@@ -16,6 +16,7 @@ import {
   NodeQuery,
   NodesQuery,
   RenameSession,
+  SendText,
   RevealSessionApiKey,
   RevokeApiToken,
   RotateApiToken,
@@ -111,6 +112,7 @@ describe('isolation matrix', () => {
       nodeMessage: await both((t) => run(NodeQuery, { id: t.messageId })),
       nodesBoth: await run(NodesQuery, { ids: [A.messageId, B.chatId] }),
       markChatRead: await both((t) => run(MarkChatRead, { chatId: t.chatId })),
+      sendMessage: await both((t) => run(SendText, { sessionId: t.session.id, to: '+255700000303', text: `to ${t.letter}` })),
       updateSession: await both((t) => run(RenameSession, { id: t.session.id, name: `Session ${t.letter}` })),
       revealSessionApiKey: await both((t) => run(RevealSessionApiKey, { id: t.session.id })),
       apiTokens: await run(ApiTokens, { first: 5 }),
@@ -126,23 +128,23 @@ describe('isolation matrix', () => {
 
     const everything = {
       viewer: 'OK', sessions: 'A,B', session: 'OK/OK', chat: 'OK/OK', nodeSession: 'OK/OK', nodeChat: 'OK/OK', nodeMessage: 'OK/OK', nodesBoth: 'OK',
-      markChatRead: 'OK/OK', updateSession: 'OK/OK', revealSessionApiKey: 'OK/OK', apiTokens: 'OK', createApiToken: 'OK', providerSettings: 'OK',
+      markChatRead: 'OK/OK', sendMessage: 'OK/OK', updateSession: 'OK/OK', revealSessionApiKey: 'OK/OK', apiTokens: 'OK', createApiToken: 'OK', providerSettings: 'OK',
     };
     const adminOnly = { updateSession: 'FORBIDDEN/FORBIDDEN', revealSessionApiKey: 'FORBIDDEN/FORBIDDEN', apiTokens: 'FORBIDDEN', createApiToken: 'FORBIDDEN', providerSettings: 'FORBIDDEN' };
     const agentOfA = {
       viewer: 'OK', sessions: 'A', session: 'OK/NOT_FOUND', chat: 'OK/NOT_FOUND', nodeSession: 'OK/NOT_FOUND', nodeChat: 'OK/NOT_FOUND', nodeMessage: 'OK/NOT_FOUND', nodesBoth: 'NOT_FOUND',
-      markChatRead: 'OK/NOT_FOUND', ...adminOnly,
+      markChatRead: 'OK/NOT_FOUND', sendMessage: 'OK/NOT_FOUND', ...adminOnly,
     };
-    const shut = Object.fromEntries(Object.keys(everything).map((k) => [k, k in { session: 1, chat: 1, nodeSession: 1, nodeChat: 1, nodeMessage: 1, markChatRead: 1, updateSession: 1, revealSessionApiKey: 1 } ? 'UNAUTHENTICATED/UNAUTHENTICATED' : 'UNAUTHENTICATED']));
+    const shut = Object.fromEntries(Object.keys(everything).map((k) => [k, k in { session: 1, chat: 1, nodeSession: 1, nodeChat: 1, nodeMessage: 1, markChatRead: 1, sendMessage: 1, updateSession: 1, revealSessionApiKey: 1 } ? 'UNAUTHENTICATED/UNAUTHENTICATED' : 'UNAUTHENTICATED']));
     expect(actual).toEqual({
       admin: everything,
       apiAdmin: everything,
       agentA: agentOfA,
       // A read-only role is refused whatever the session: the refusal reveals nothing of B.
-      viewerA: { ...agentOfA, markChatRead: 'FORBIDDEN/FORBIDDEN' },
+      viewerA: { ...agentOfA, markChatRead: 'FORBIDDEN/FORBIDDEN', sendMessage: 'FORBIDDEN/FORBIDDEN' },
       agentB: {
         viewer: 'OK', sessions: 'B', session: 'NOT_FOUND/OK', chat: 'NOT_FOUND/OK', nodeSession: 'NOT_FOUND/OK', nodeChat: 'NOT_FOUND/OK', nodeMessage: 'NOT_FOUND/OK', nodesBoth: 'NOT_FOUND',
-        markChatRead: 'NOT_FOUND/OK', ...adminOnly,
+        markChatRead: 'NOT_FOUND/OK', sendMessage: 'NOT_FOUND/OK', ...adminOnly,
       },
       keyA: agentOfA,
       oldKeyInOverlap: agentOfA,

@@ -42,6 +42,8 @@ export interface AuthService {
   rotateToken(actor: Viewer, id: string, overlapSeconds?: number | null): Promise<MintedToken>;
   /** Ends the token at once, in every process. */
   revokeToken(actor: Viewer, id: string): Promise<ApiToken>;
+  /** The viewer an API token stands for, by its id, while it is neither revoked nor expired. */
+  viewerOfToken(tokenId: string): Promise<Viewer | null>;
   /** Runs `listener` with the id of each token revoked or rotated (in any process); null: any may have been. */
   onTokenChanged(listener: (tokenId: string | null) => void): () => void;
   close(): Promise<void>;
@@ -185,6 +187,15 @@ export function createAuthService(deps: { prisma: Prisma; adminToken: string | n
       changed(id);
       logger.info({ tokenId: id, by: actor.tokenId ?? 'ADMIN_TOKEN' }, 'API token revoked');
       return load(id);
+    },
+
+    async viewerOfToken(tokenId) {
+      const now = clock.now();
+      const row = await prisma.apiToken.findFirst({
+        where: { id: tokenId, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date(now) } }] },
+        select: { id: true, role: true, sessionIds: true, expiresAt: true },
+      });
+      return row && { tokenId: row.id, role: row.role, sessionIds: row.sessionIds.length ? row.sessionIds : null, validUntil: row.expiresAt?.getTime() ?? null };
     },
 
     onTokenChanged(listener) {
