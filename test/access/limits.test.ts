@@ -87,6 +87,11 @@ describe('operation limits', () => {
     expect(verdict(await post(app, '{ sessions(first: 1) { edges { node { logs(last: 101) { edges { node { type } } } } } } }'))).toBe('BAD_USER_INPUT');
   });
 
+  it('refuses an operation without a token (401)', async () => {
+    const result = await app.execute(ViewerQuery, {}, { token: null });
+    expect([result.status, result.errors?.[0]?.extensions?.code]).toEqual([401, 'UNAUTHENTICATED']);
+  });
+
   it('refuses a body over the limit with 413 before reading it', async () => {
     const padding = 'x'.repeat(MAX_GRAPHQL_BODY_BYTES);
     const res = await post(app, '{ viewer { role } }', ADMIN_TOKEN, { padding });
@@ -147,18 +152,6 @@ describe.runIf(serviceAvailable('DATABASE_URL') && serviceAvailable('REDIS_URL')
       expect(verdict(await post(first, '{ viewer { role } }', token))).toBe('RATE_LIMITED');
     } finally {
       await deployment.stop();
-    }
-  });
-});
-
-describe('viewer', () => {
-  it('is refused without a token', async () => {
-    const app = await startTestApp();
-    try {
-      const result = await app.execute(ViewerQuery, {}, { token: null });
-      expect([result.status, result.errors?.[0]?.extensions?.code]).toEqual([401, 'UNAUTHENTICATED']);
-    } finally {
-      await app.stop();
     }
   });
 });
