@@ -99,11 +99,21 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
     socket.close(CloseCode.Forbidden, 'Forbidden');
   };
   const stopWatchingTokens = opts.auth.onTokenChanged((tokenId) => {
-    for (const [socket, credential] of credentials) {
-      if (tokenId !== null && credential.tokenId !== tokenId) continue;
-      void opts.auth.authenticate(credential.token).then(
-        (viewer) => (viewer ? (credential.validUntil = viewer.validUntil ?? null) : forbid(socket)),
-        (error: unknown) => opts.logger.warn({ tokenId: credential.tokenId, err: error }, 'could not check a connection\'s token again'),
+    // One look-up per token value, however many sockets hold it (after a gap: every token at once).
+    const holders = new Map<string, [WebSocket, Credential][]>();
+    for (const entry of credentials) {
+      if (tokenId !== null && entry[1].tokenId !== tokenId) continue;
+      holders.set(entry[1].token, [...(holders.get(entry[1].token) ?? []), entry]);
+    }
+    for (const [token, sockets] of holders) {
+      void opts.auth.authenticate(token).then(
+        (viewer) => {
+          for (const [socket, credential] of sockets) {
+            if (viewer) credential.validUntil = viewer.validUntil ?? null;
+            else forbid(socket);
+          }
+        },
+        (error: unknown) => opts.logger.warn({ tokenId: sockets[0]![1].tokenId, err: error }, 'could not check a connection\'s token again'),
       );
     }
   });
