@@ -4,6 +4,7 @@
  * too, last use recorded without a write per request, and the provider key revealed to admins only,
  * with its log entry.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, eventually, startDeployment, startTestApp, type TestApp, type TestDeployment } from '../helpers/app.ts';
 import { serviceAvailable } from '../helpers/database.ts';
@@ -78,6 +79,17 @@ describe('API tokens', () => {
     const refused = await app.execute(RotateApiToken, { id: createApiToken.apiToken.id, overlapSeconds: -1 });
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { overlapSeconds: expect.any(String) } });
     expect(await role(app, third.token)).toBe('VIEWER');
+  });
+
+  it('accepts a token stored before keyed hashing (plain sha256) and re-hashes it on first use', async () => {
+    const token = 'wgt_stored-before-keyed-hashing-0123456789';
+    const row = await app.running.db.prisma.apiToken.create({
+      data: { name: 'legacy', role: 'VIEWER', sessionIds: [], tokenHash: createHash('sha256').update(token).digest('hex'), tokenHint: token.slice(-4) },
+    });
+    expect(await role(app, token)).toBe('VIEWER');
+    const stored = await app.running.db.prisma.apiToken.findUniqueOrThrow({ where: { id: row.id } });
+    expect(stored.tokenHash).toBe(app.running.services.secrets.keyedHash(`api-token:${token}`));
+    expect(await role(app, token)).toBe('VIEWER');
   });
 
   it('closes the sockets of a token that expires while they are open (4403)', async () => {
