@@ -20,7 +20,7 @@ export const OPERATION_LIMITS = {
   tokens: 4_000,
   /**
    * Armor's static cost (objects 2, scalars 1, ×1.5 per level, × a literal first/last): the contract's
-   * page of 100 sessions, each with a page of 50 chats and their last message, costs about 1.1 M.
+   * page of 100 sessions, each with a page of 50 chats and their last message, costs about 820 000; one more nested page of 100, about 93 M.
    */
   cost: 3_000_000,
 } as const;
