@@ -119,3 +119,11 @@ export const ProviderMessageLogs = graphql(`
     }
   }
 `);
+
+export const CreateScopedToken = graphql(`
+  mutation CreateScopedToken($input: CreateApiTokenInput!) {
+    createApiToken(input: $input) {
+      token
+    }
+  }
+`);

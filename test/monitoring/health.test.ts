@@ -3,8 +3,8 @@ import type { MessageLogsQueryVariables } from '../generated/graphql.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { databaseId } from '../helpers/inbox.ts';
 import { CreateSession } from '../sessions/documents.ts';
-import { Analytics, MessageLogs, SessionHealth } from './documents.ts';
-import { seedApiToken, seedChat, seedCounter, seedMessages, seedStatusLog, seedWebhookLags } from './seed.ts';
+import { Analytics, CreateScopedToken, MessageLogs, SessionHealth } from './documents.ts';
+import { seedChat, seedCounter, seedMessages, seedStatusLog, seedWebhookLags } from './seed.ts';
 
 const DAY = '2026-01-10';
 const FROM = `${DAY}T00:00:00.000Z`;
@@ -201,7 +201,8 @@ describe('session health and analytics over a seeded history', () => {
     // Two sessions' 48 hours, 16 of them connected; the quiet session adds nothing else.
     expect(all).toMatchObject({ uptimePercent: (100 * 16) / 48, connectedSince: null, sent: 4, received: 6, responses: 3, providerCalls: 20 });
 
-    const quietOnly = await seedApiToken(app.running.db.prisma, 'VIEWER', [quiet.dbId]);
+    const { createApiToken } = await app.data(CreateScopedToken, { input: { name: 'Quiet only', role: 'VIEWER', sessionIds: [quiet.id] } });
+    const quietOnly = createApiToken.token;
     const scoped = await app.execute(Analytics, { from: FROM, to: TO, bucket: 'DAY' }, { token: quietOnly });
     expect(scoped.errors).toBeUndefined();
     expect(scoped.data!.analytics).toEqual([{ from: FROM, to: TO, ...EMPTY }]);

@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../../src/lib/database.ts';
 import type { MessageStatus, SessionLogType, SessionStatus } from '../../src/generated/prisma/enums.ts';
-import { sha256Hex } from '../../src/lib/crypto.ts';
 
 export const at = (iso: string) => new Date(iso);
 
@@ -74,11 +73,4 @@ export async function seedWebhookLags(prisma: Prisma, sessionId: string, events:
 
 export async function seedCounter(prisma: Prisma, sessionId: string, hour: string, name: string, count: number) {
   await prisma.sessionCounter.create({ data: { sessionId, hour: at(hour), name, count } });
-}
-
-/** An API token of `role` limited to `sessionIds` (stored as the auth service reads it). */
-export async function seedApiToken(prisma: Prisma, role: 'ADMIN' | 'AGENT' | 'VIEWER', sessionIds: string[]): Promise<string> {
-  const token = `scoped-${randomUUID()}`;
-  await prisma.apiToken.create({ data: { name: 'scoped', role, sessionIds, tokenHash: sha256Hex(token), tokenHint: token.slice(-4) } });
-  return token;
 }
