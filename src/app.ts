@@ -21,6 +21,7 @@ import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './l
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
+import { CONSOLE_PATH, handleConsole } from './http/console-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
 import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
@@ -241,6 +242,9 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       await services.webhooks.close();
     });
 
+    // Pages opened on this machine in development sign in with the generated token (as the banner shows it).
+    const consoleOptions = { devToken: () => (!config.production && adminToken?.generated ? adminToken.value : null) };
+
     async function route(req: IncomingMessage, res: ServerResponse) {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -258,6 +262,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       }
       if (pathname === '/graphql' || pathname.startsWith('/graphql/')) return yoga(req, res);
       if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger);
+      if (pathname === CONSOLE_PATH || pathname.startsWith(`${CONSOLE_PATH}/`)) return handleConsole(req, res, pathname, consoleOptions);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
     }
