@@ -66,7 +66,7 @@ export function SessionScreen({ id }: { id: string }) {
       </p>
       <div class="title-row start">
         <Heading>{session.name}</Heading>
-        <StatusBadge status={session.status} />
+        <StatusBadge status={session.status} live />
       </div>
       {error && <Alert>{error}</Alert>}
       <dl class="facts">

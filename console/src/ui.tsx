@@ -47,8 +47,13 @@ export const ACTION_LABELS: Record<SessionAction, string> = {
   DELETE: 'Delete',
 };
 
-export function StatusBadge({ status }: { status: SessionStatus }) {
-  return <span class={`badge badge-${status.toLowerCase().replace('_', '-')}`}>{STATUS_LABELS[status]}</span>;
+/** The status as text in its colour; `live` makes it announce its changes (one per screen). */
+export function StatusBadge({ status, live }: { status: SessionStatus; live?: boolean }) {
+  return (
+    <span class={`badge badge-${status.toLowerCase().replace('_', '-')}`} role={live ? 'status' : undefined}>
+      {STATUS_LABELS[status]}
+    </span>
+  );
 }
 
 export function Link({ href, children, ...rest }: { href: string; children: ComponentChildren; class?: string; 'aria-current'?: 'page' | undefined }) {

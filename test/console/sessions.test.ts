@@ -1,0 +1,212 @@
+/**
+ * The console's sign-in and sessions screens in a real browser (Debian's Chromium) against the app
+ * on the sandbox: what a person sees and does, by accessible names.
+ */
+import jsqr from 'jsqr';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, type ConsolePage } from '../helpers/browser.ts';
+import { control } from '../helpers/sandbox.ts';
+import { graphql } from '../generated/index.ts';
+import { DisconnectSession } from '../sessions/documents.ts';
+
+const AllSessions = graphql(`
+  query ConsoleTestSessions {
+    sessions(first: 100) {
+      nodes {
+        id
+        name
+        phoneNumber
+        status
+        providerSessionId
+        accountProtection
+        autoRejectCalls
+        qrCode {
+          value
+        }
+      }
+    }
+  }
+`);
+
+// jsqr's types declare a default export; the CommonJS package exports the function itself.
+const jsQR = jsqr as unknown as typeof jsqr.default;
+
+/** The QR the page shows, read back from its pixels. */
+async function decodeQr(page: Page): Promise<string | null> {
+  const image = await page.getByRole('img', { name: 'QR code' }).evaluate((img: HTMLImageElement) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const context = canvas.getContext('2d')!;
+    context.drawImage(img, 0, 0);
+    return { width: canvas.width, height: canvas.height, data: Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data) };
+  });
+  return jsQR(Uint8ClampedArray.from(image.data), image.width, image.height)?.data ?? null;
+}
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+// One app for the file, as `npm start` runs in development: no ADMIN_TOKEN, so a token is generated
+// and pages opened on this machine are signed in with it.
+describe('the console: sign-in and sessions', () => {
+  let app: TestApp;
+  let token: string;
+  const pages: ConsolePage[] = [];
+  beforeAll(async () => {
+    app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 45_000 }, env: { NODE_ENV: 'development', ADMIN_TOKEN: '' } });
+    token = app.running.adminToken!.value;
+  });
+  afterAll(async () => {
+    await Promise.all(pages.map((p) => p.close()));
+    await app?.stop();
+  });
+
+  async function data<TData, TVars extends Record<string, unknown>>(document: TypedDocumentNode<TData, TVars>, variables: TVars): Promise<TData> {
+    const result = await app.execute(document, variables, { token });
+    if (result.errors?.length) throw new Error(JSON.stringify(result.errors));
+    return result.data!;
+  }
+
+  /** A page of the console, signed in by itself with the development token. */
+  async function open(viewport?: { width: number; height: number }) {
+    const opened = await openPage(browser, viewport ? { viewport } : {});
+    pages.push(opened);
+    await opened.page.goto(`${app.url}/console`);
+    await opened.page.getByRole('heading', { name: 'Sessions', level: 1 }).waitFor();
+    return opened;
+  }
+
+  it('signs in by itself with the development token; after signing out, refuses a wrong token and takes a good one, kept across a reload', async () => {
+    const { page, problems } = await open();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate(() => Object.values(sessionStorage))).not.toContain(token);
+    // Signed out stays signed out: the development token does not sign the tab in again.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await screenshot(page, 'sign-in');
+
+    await page.getByLabel('Token').fill('not-a-token-at-all-0000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That token was not accepted.').waitFor();
+    expect(await page.getByLabel('Token').getAttribute('aria-invalid')).toBe('true');
+
+    await page.getByLabel('Token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Sessions', level: 1 }).waitFor();
+    expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(token);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sessions', level: 1 }).waitFor();
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+  });
+
+  it('creates a session: a bad phone number is named on its field and nothing is made; then a good one is listed', async () => {
+    const { page, problems } = await open();
+    await page.getByRole('button', { name: 'New session' }).click();
+    await page.getByLabel('Name').fill('Sales');
+    await page.getByLabel('Phone number').fill('0712 345');
+    await page.getByLabel('Account protection').uncheck();
+    await page.getByLabel('Reject calls').check();
+    await page.getByRole('button', { name: 'Create' }).click();
+
+    const phone = page.getByLabel('Phone number');
+    await page.locator('[aria-invalid="true"]').waitFor();
+    expect(await phone.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await phone.getAttribute('aria-describedby'))!.split(' ');
+    const errorText = await page.locator(`[id="${describedBy.at(-1)}"]`).textContent();
+    expect(errorText).toMatch(/E\.164/);
+    expect(await page.getByLabel('Name').getAttribute('aria-invalid')).toBeNull();
+    // The field with the error has the keyboard.
+    expect(await phone.evaluate((el) => el === document.activeElement)).toBe(true);
+    await screenshot(page, 'sessions-create-error');
+    expect((await data(AllSessions, {})).sessions.nodes).toEqual([]);
+
+    await phone.fill('+255712000001');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const card = page.getByRole('article', { name: 'Sales' });
+    await card.getByText('Disconnected', { exact: true }).waitFor();
+    await card.getByText('+255712000001').waitFor();
+    const [created] = (await data(AllSessions, {})).sessions.nodes;
+    expect(created).toMatchObject({ name: 'Sales', phoneNumber: '+255712000001', accountProtection: false, autoRejectCalls: true });
+    // What DISCONNECTED allows, as buttons; nothing else.
+    expect(await card.getByRole('button').allTextContents()).toEqual(['Connect', 'Delete']);
+    await screenshot(page, 'sessions');
+    expect(problems).toEqual([]);
+  });
+
+  it('connects: the QR image decodes to the API\'s value and is replaced as it rotates; the scan turns the badge Connected without a reload', async () => {
+    const { page, problems } = await open();
+    await page.getByRole('article', { name: 'Sales' }).getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('heading', { name: 'Sales', level: 1 }).waitFor();
+    await page.getByRole('img', { name: 'QR code' }).waitFor();
+    const qrOf = async () => (await data(AllSessions, {})).sessions.nodes[0]!.qrCode?.value;
+    const first = await qrOf();
+    expect(first).toMatch(/^2@/);
+    expect(await decodeQr(page)).toBe(first);
+    await page.getByRole('timer').getByText(/Expires in \d+ s/).waitFor();
+    await page.getByRole('status').filter({ hasText: /^QR ready$/ }).waitFor();
+    await screenshot(page, 'session-qr');
+
+    // The provider rotates the QR: the page shows the new one, pushed over qrCodeUpdated.
+    app.clock!.advance(45_000);
+    const second = await eventually(async () => {
+      const value = await qrOf();
+      return value && value !== first ? value : undefined;
+    });
+    await eventually(async () => (await decodeQr(page)) === second);
+
+    const [session] = (await data(AllSessions, {})).sessions.nodes;
+    await control(app, session!.providerSessionId!, 'scan');
+    await page.getByRole('status').filter({ hasText: /^Connected$/ }).waitFor();
+    expect(await page.getByRole('img', { name: 'QR code' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^(Connect|Disconnect|Restart|Delete)$/ }).allTextContents()).toEqual(['Disconnect', 'Restart', 'Delete']);
+    // The event log tells the story, newest first.
+    await page.getByRole('region', { name: 'Event log' }).getByText('Connected', { exact: true }).first().waitFor();
+    await screenshot(page, 'session-connected');
+
+    // Back on the list, the badge is live too: a disconnect elsewhere shows at once.
+    await page.getByRole('link', { name: 'All sessions' }).click();
+    const card = page.getByRole('article', { name: 'Sales' });
+    await card.getByText('Connected', { exact: true }).waitFor();
+    await data(DisconnectSession, { id: session!.id });
+    await card.getByText('Disconnected', { exact: true }).waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it('deletes a session after asking', async () => {
+    const { page, problems } = await open();
+    const card = page.getByRole('article', { name: 'Sales' });
+    await card.getByRole('button', { name: 'Delete' }).click();
+    await card.getByRole('button', { name: 'Keep it' }).click();
+    await card.getByRole('button', { name: 'Delete' }).click();
+    await card.getByRole('button', { name: 'Yes, delete' }).click();
+    await page.getByText('No sessions yet.').waitFor();
+    expect((await data(AllSessions, {})).sessions.nodes).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('fits a phone-sized screen', async () => {
+    const { page, problems } = await open(PHONE);
+    await page.getByRole('button', { name: 'New session' }).click();
+    await page.getByLabel('Name').fill('A name long enough to wrap on a narrow phone screen');
+    await page.getByLabel('Phone number').fill('+255712000002');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('article').first().waitFor();
+    expect(await overflowsSideways(page)).toBe(false);
+    await screenshot(page, 'sessions-phone');
+    await page.getByRole('article').first().getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('img', { name: 'QR code' }).waitFor();
+    expect(await overflowsSideways(page)).toBe(false);
+    await screenshot(page, 'session-qr-phone');
+    expect(problems).toEqual([]);
+  });
+});
