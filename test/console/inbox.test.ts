@@ -1,0 +1,178 @@
+/**
+ * The console's inbox in a real browser against the app on the sandbox: customers write (the
+ * sandbox's inbound control), chats and messages appear live, opening a chat reads it, history pages
+ * back as it is scrolled up, and a dropped connection resumes from the last message seen.
+ */
+import type { Browser, Page, WebSocketRoute } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
+import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
+import { ChatMessages, Chats } from '../inbox/documents.ts';
+
+describe('the console: inbox', () => {
+  let app: TestApp;
+  let browser: Browser;
+  let session: ConnectedSession;
+  const pages: ConsolePage[] = [];
+  beforeAll(async () => {
+    [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
+    session = await connectedSession(app, 'Shop');
+  });
+  afterAll(async () => {
+    await Promise.all(pages.map((p) => p.close()));
+    await browser?.close();
+    await app?.stop();
+  });
+
+  async function open(viewport?: { width: number; height: number }) {
+    const opened = await openPage(browser, viewport ? { viewport } : {});
+    pages.push(opened);
+    return opened;
+  }
+
+  async function chatOf(phone: string) {
+    const { session: s } = await app.data(Chats, { id: session.id, first: 100 });
+    return s!.chats.edges.map((e) => e.node).find((c) => c.phoneNumber === phone);
+  }
+
+  async function openInbox(page: Page) {
+    await signIn(page, app);
+    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+  }
+
+  it('shows customers\' messages live with unread counts, newest chat first; opening a chat reads it', async () => {
+    const { page, problems } = await open();
+    await openInbox(page);
+    await page.getByText('No chats yet.').waitFor();
+
+    await inbound(app, session, { from: '+255700000101', text: 'Habari, is the shop open?', pushName: 'Asha' });
+    const asha = page.getByRole('link', { name: /Asha/ });
+    await asha.getByText('1 unread').waitFor();
+    await asha.getByText('Habari, is the shop open?').waitFor();
+    await inbound(app, session, { from: '+255700000101', text: 'I need two loaves', pushName: 'Asha' });
+    await asha.getByText('2 unread').waitFor();
+    await inbound(app, session, { from: '+255700000102', text: 'Hello', pushName: 'Baraka' });
+    const baraka = page.getByRole('link', { name: /Baraka/ });
+    await baraka.getByText('1 unread').waitFor();
+    // Ordered by last message: Baraka wrote last.
+    const chats = page.getByRole('list').filter({ has: asha }).getByRole('link');
+    await eventually(async () => (await chats.first().textContent())?.includes('Baraka'));
+    await screenshot(page, 'inbox');
+
+    await asha.click();
+    const log = page.getByRole('log', { name: 'Messages with Asha' });
+    await log.getByText('Habari, is the shop open?').waitFor();
+    await log.getByText('I need two loaves').waitFor();
+    await eventually(async () => (await chatOf('+255700000101'))?.unreadCount === 0);
+    await eventually(async () => (await asha.getByText(/unread/).count()) === 0);
+    await baraka.getByText('1 unread').waitFor();
+
+    // While the chat is open, a new message appears in it and is read at once.
+    await inbound(app, session, { from: '+255700000101', text: 'Are you there?', pushName: 'Asha' });
+    await log.getByText('Are you there?').waitFor();
+    await eventually(async () => {
+      const chat = await chatOf('+255700000101');
+      return chat?.lastMessage?.text === 'Are you there?' && chat.unreadCount === 0;
+    });
+    await screenshot(page, 'inbox-chat');
+    expect(problems).toEqual([]);
+  });
+
+  it('pages back through a long history as it is scrolled up, keeping the order and the reader\'s place', async () => {
+    for (let i = 1; i <= 35; i++) await inbound(app, session, { from: '+255700000103', text: `Line ${i}`, pushName: 'Chausiku' });
+    await settled(app);
+    const { page, problems } = await open();
+    await openInbox(page);
+    await page.getByRole('link', { name: /Chausiku/ }).click();
+    const log = page.getByRole('log', { name: 'Messages with Chausiku' });
+    await log.getByText('Line 35', { exact: true }).waitFor();
+    // One page (the newest 30), the newest in view.
+    expect(await log.getByRole('listitem').count()).toBe(30);
+    expect(await log.getByText('Line 1', { exact: true }).count()).toBe(0);
+
+    await log.evaluate((el) => (el.scrollTop = 0));
+    await log.getByText('Line 1', { exact: true }).waitFor();
+    const lines = (await log.getByRole('listitem').locator('.body').allTextContents()).map((t) => t.trim());
+    expect(lines).toEqual(Array.from({ length: 35 }, (_, i) => `Line ${i + 1}`));
+    // The older page went on top without throwing the reader to its start.
+    expect(await log.evaluate((el) => el.scrollTop)).toBeGreaterThan(0);
+    await page.getByText('The start of the conversation.').waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it('resumes from the last message seen after the connection drops: nothing missed, nothing twice', async () => {
+    const { page, problems } = await open();
+    // Every WebSocket of the page goes through here, so the test can cut it and hold the next one.
+    const sent: { type: string; payload?: { query?: string; variables?: Record<string, unknown> } }[] = [];
+    const sockets: WebSocketRoute[] = [];
+    let holding = false;
+    const held: (() => void)[] = [];
+    await page.routeWebSocket(/\/graphql$/, (ws) => {
+      sockets.push(ws);
+      let server: WebSocketRoute | null = null;
+      const queued: (string | Buffer)[] = [];
+      ws.onMessage((message) => {
+        sent.push(JSON.parse(String(message)));
+        if (server) server.send(message);
+        else queued.push(message);
+      });
+      const link = () => {
+        server = ws.connectToServer();
+        for (const message of queued.splice(0)) server.send(message);
+      };
+      if (holding) held.push(link);
+      else link();
+    });
+
+    await inbound(app, session, { from: '+255700000104', text: 'First question', pushName: 'Dora' });
+    await openInbox(page);
+    await page.getByRole('link', { name: /Dora/ }).click();
+    const log = page.getByRole('log', { name: 'Messages with Dora' });
+    await log.getByText('First question').waitFor();
+    await inbound(app, session, { from: '+255700000104', text: 'Second question', pushName: 'Dora' });
+    await log.getByText('Second question').waitFor();
+    const chat = await chatOf('+255700000104');
+    const { chat: history } = await app.data(ChatMessages, { id: chat!.id, first: 1 });
+    const lastSeen = history!.messages.edges[0]!.node.cursor;
+
+    // The link drops; the page's retry is held until the customer has written again.
+    holding = true;
+    await sockets.at(-1)!.close({ code: 1001, reason: 'going away' });
+    await page.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor();
+    await screenshot(page, 'inbox-reconnecting');
+    await inbound(app, session, { from: '+255700000104', text: 'Written while you were away', pushName: 'Dora' });
+    await settled(app);
+    await eventually(() => held.length > 0);
+    holding = false;
+    held.splice(0).forEach((link) => link());
+
+    await log.getByText('Written while you were away').waitFor();
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    // The subscription was sent again from the last message it had seen.
+    const resubscribed = sent.filter((m) => m.type === 'subscribe' && m.payload?.query?.includes('ConsoleMessageReceived'));
+    expect(resubscribed.at(-1)!.payload!.variables).toMatchObject({ chatId: chat!.id, after: lastSeen });
+    // Live again, and each message once.
+    await inbound(app, session, { from: '+255700000104', text: 'Back again', pushName: 'Dora' });
+    await log.getByText('Back again').waitFor();
+    const lines = (await log.getByRole('listitem').locator('.body').allTextContents()).map((t) => t.trim());
+    expect(lines).toEqual(['First question', 'Second question', 'Written while you were away', 'Back again']);
+    expect(problems).toEqual([]);
+  });
+
+  it('fits a phone-sized screen: the chat list, then the open chat with a way back', async () => {
+    const { page, problems } = await open(PHONE);
+    await openInbox(page);
+    await page.getByRole('link', { name: /Asha/ }).click();
+    await page.getByRole('log', { name: 'Messages with Asha' }).getByText('Are you there?').waitFor();
+    expect(await page.getByRole('link', { name: /Baraka/ }).isVisible()).toBe(false);
+    expect(await overflowsSideways(page)).toBe(false);
+    await screenshot(page, 'inbox-chat-phone');
+    await page.getByRole('link', { name: 'All chats' }).click();
+    await page.getByRole('link', { name: /Baraka/ }).waitFor();
+    expect(await overflowsSideways(page)).toBe(false);
+    await screenshot(page, 'inbox-phone');
+    expect(problems).toEqual([]);
+  });
+});
