@@ -137,12 +137,26 @@ export function createApi(token: string, onRefused: () => void): Api {
   };
 }
 
+/** How far this device's clock is behind the server's (from the Date header; ignored within 2 s, its resolution). */
+let skewMs = 0;
+
+/** The server's time as well as this device can tell: countdowns to server times use it. */
+export function serverNow(): number {
+  return Date.now() + skewMs;
+}
+
 async function post<Result, Variables>(authorization: string, document: Document<Result, Variables>, variables: Variables) {
+  const sent = Date.now();
   const response = await fetch('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization },
     body: JSON.stringify({ query: String(document), variables }),
   });
+  const date = Date.parse(response.headers.get('date') ?? '');
+  if (!Number.isNaN(date)) {
+    const skew = date + 500 - (sent + Date.now()) / 2;
+    skewMs = Math.abs(skew) > 2_000 ? skew : 0;
+  }
   const body = (await response.json().catch(() => ({}))) as { data?: Result | null; errors?: ErrorShape[] };
   return { data: body.data, errors: body.errors, status: response.status };
 }

@@ -1,7 +1,7 @@
 /** One session: live status and QR (with its countdown), actions, settings and the event log. */
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, describeError } from './api.ts';
+import { ApiError, describeError, serverNow } from './api.ts';
 import { QrCodeUpdated, Session, SessionChanged, SessionDeleted, SessionLogs, UpdateSession } from './documents.ts';
 import { SettingsFields, TextField, type Settings } from './form.tsx';
 import { BASE } from './router.ts';
@@ -108,7 +108,7 @@ function QrPanel({ qr }: { qr: Qr | null }) {
 }
 
 function Countdown({ expiresAt }: { expiresAt: string }) {
-  const left = () => Math.max(0, Math.round((Date.parse(expiresAt) - Date.now()) / 1000));
+  const left = () => Math.max(0, Math.round((Date.parse(expiresAt) - serverNow()) / 1000));
   const [seconds, setSeconds] = useState(left);
   useEffect(() => {
     setSeconds(left());
