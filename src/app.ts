@@ -243,7 +243,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     });
 
     // Pages opened on this machine in development sign in with the generated token (as the banner shows it).
-    const consoleOptions = { devToken: () => (!config.production && adminToken?.generated ? adminToken.value : null) };
+    const consoleOptions = { devToken: () => (!config.production && adminToken?.generated ? adminToken.value : null), rebuildOnChange: !config.production };
 
     async function route(req: IncomingMessage, res: ServerResponse) {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;

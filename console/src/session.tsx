@@ -135,6 +135,12 @@ function SettingsPanel({ session, onSaved }: { session: Detail; onSaved: (s: Det
   const [message, setMessage] = useState<{ text: string; failed: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
   const saved = settingsOf(session);
+  // Settings changed elsewhere (or saved here) show as they now are.
+  const savedKey = JSON.stringify([session.name, saved]);
+  useEffect(() => {
+    setName(session.name);
+    setSettings(settingsOf(session));
+  }, [savedKey]);
   const changed = name !== session.name || Object.entries(settings).some(([key, value]) => saved[key as keyof Settings] !== value);
 
   const submit = async (event: Event) => {

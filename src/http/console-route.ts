@@ -4,7 +4,7 @@
  * The console speaks only the public API (GraphQL over HTTP and graphql-ws), like any client.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,17 +19,23 @@ interface Asset {
   type: string;
   body: Buffer;
   gzip: Buffer;
+  etag: string;
 }
 
 interface Bundle {
   /** By URL path, e.g. /console/assets/app-3F2A….js. */
   assets: Map<string, Asset>;
   html: Asset;
+  /** The console's own source files it was built from, and when. */
+  sources: string[];
+  builtAt: number;
 }
 
 export interface ConsoleOptions {
   /** The generated development admin token, given to pages opened on this machine; null otherwise. */
   devToken: () => string | null;
+  /** Build again when a source changed since (development: `npm run dev` does not watch console/). */
+  rebuildOnChange: boolean;
 }
 
 const TYPES: Record<string, string> = {
@@ -38,12 +44,15 @@ const TYPES: Record<string, string> = {
 };
 
 function asset(type: string, body: Buffer): Asset {
-  return { type, body, gzip: gzipSync(body) };
+  return { type, body, gzip: gzipSync(body), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }
 
 async function buildBundle(): Promise<Bundle> {
+  const builtAt = Date.now();
   const { build } = await import('esbuild');
   const result = await build({
+    absWorkingDir: CONSOLE_DIR,
+    metafile: true,
     entryPoints: [path.join(CONSOLE_DIR, 'src/main.tsx')],
     bundle: true,
     write: false,
@@ -70,12 +79,24 @@ async function buildBundle(): Promise<Bundle> {
   }
   const template = await readFile(path.join(CONSOLE_DIR, 'index.html'), 'utf8');
   const html = asset('text/html; charset=utf-8', Buffer.from(template.replace('<!-- assets -->', tags.sort().join('\n    '))));
-  return { assets, html };
+  const sources = Object.keys(result.metafile.inputs)
+    .filter((input) => !input.includes('node_modules'))
+    .map((input) => path.resolve(CONSOLE_DIR, input));
+  return { assets, html, sources: [...sources, path.join(CONSOLE_DIR, 'index.html')], builtAt };
 }
 
-// Built once per process (the sources do not change while it runs); a failed build is retried.
+async function changedSince(bundle: Bundle): Promise<boolean> {
+  const times = await Promise.all(bundle.sources.map((file) => stat(file).then((s) => s.mtimeMs, () => Infinity)));
+  return times.some((time) => time >= bundle.builtAt);
+}
+
+// Built once per process and kept; a failed build is tried again on the next visit.
 let bundle: Promise<Bundle> | null = null;
-function consoleBundle(): Promise<Bundle> {
+async function consoleBundle(opts: { rebuildIfChanged: boolean }): Promise<Bundle> {
+  if (bundle && opts.rebuildIfChanged) {
+    const built = await bundle.catch(() => null);
+    if (built && (await changedSince(built))) bundle = null;
+  }
   bundle ??= buildBundle().catch((error: unknown) => {
     bundle = null;
     throw error;
@@ -84,7 +105,7 @@ function consoleBundle(): Promise<Bundle> {
 }
 
 function send(req: IncomingMessage, res: ServerResponse, file: Asset, headers: Record<string, string>) {
-  const etag = `"${createHash('sha256').update(file.body).digest('base64url').slice(0, 22)}"`;
+  const { etag } = file;
   const common = { ...headers, etag, vary: 'accept-encoding', 'x-content-type-options': 'nosniff' };
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, common);
@@ -128,8 +149,10 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, p
     res.setHeader('cache-control', 'no-store');
     return sendJson(res, 200, { token: isLoopbackRequest(req) ? options.devToken() : null });
   }
-  const { assets, html } = await consoleBundle();
-  if (pathname.startsWith(`${CONSOLE_PATH}/assets/`)) {
+  const isAsset = pathname.startsWith(`${CONSOLE_PATH}/assets/`);
+  // Assets are named by their content: only the page needs to look for changed sources.
+  const { assets, html } = await consoleBundle({ rebuildIfChanged: options.rebuildOnChange && !isAsset });
+  if (isAsset) {
     const file = assets.get(pathname);
     if (!file) return sendJson(res, 404, { error: 'not found' });
     return send(req, res, file, { 'cache-control': 'public, max-age=31536000, immutable' });
