@@ -26,6 +26,7 @@ import { createProviderSettingsService } from './modules/provider/provider-setti
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
 import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
 import type { WebhookProcessing } from './modules/webhooks/webhook.processor.ts';
+import type { OutboxSettings } from './modules/outbox/outbox.worker.ts';
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
@@ -46,6 +47,8 @@ export interface AppDeps {
   /** Options for the built-in sandbox (when it is on). */
   sandbox?: Partial<SandboxOptions>;
   provider?: Partial<WasenderClientOptions>;
+  /** Pacing, retries and settling of the outbox (tests make them short). */
+  outbox?: Partial<OutboxSettings>;
 }
 
 export interface RunningApp {
@@ -205,6 +208,8 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
       webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
       webhookProcessing: deps.webhookProcessing,
+      production: config.production,
+      outbox: { ratePerMinute: config.sendRatePerMinute, ...deps.outbox },
     });
     const yoga = createYogaServer({
       schema: buildSchema(),
@@ -230,12 +235,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     services.webhookProcessor.start();
     services.sessions.startBackground();
     services.webhookRetention.start();
+    services.outboxWorker.start();
     // In the background: start-up does not wait on the provider.
     const webhookSync = services.webhookSync.syncWebhookUrls().catch((error: unknown) => logger.warn({ err: error }, 'webhook URL sync failed'));
     // A slow provider must not hold shutdown past its deadline: what is not done is redone next start.
     onStop('work', () => Promise.race([webhookSync.then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]));
     onStop('work', async () => {
       services.sessions.stopBackground();
+      await services.outboxWorker.stop();
       await services.webhookRetention.stop();
       await services.webhookProcessor.stop();
       await services.webhooks.drain();

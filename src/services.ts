@@ -17,6 +17,10 @@ import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
 import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
+import { createOutboxRecords } from './modules/outbox/outbox.records.ts';
+import { createOutboxService, type OutboxService } from './modules/outbox/outbox.service.ts';
+import { createOutboxSettler } from './modules/outbox/outbox.settle.ts';
+import { createOutboxWorker, DEFAULT_OUTBOX_SETTINGS, type OutboxSettings, type OutboxWorker } from './modules/outbox/outbox.worker.ts';
 
 export interface ServiceDeps {
   prisma: Prisma;
@@ -33,6 +37,9 @@ export interface ServiceDeps {
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
   webhookProcessing?: Partial<WebhookProcessing>;
+  /** Production refuses outbound media on loopback or private addresses. */
+  production: boolean;
+  outbox?: Partial<OutboxSettings>;
 }
 
 export interface Services {
@@ -46,6 +53,8 @@ export interface Services {
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
   webhookRetention: WebhookRetention;
+  outbox: OutboxService;
+  outboxWorker: OutboxWorker;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -66,6 +75,15 @@ export function createServices(deps: ServiceDeps): Services {
     now: () => deps.clock.now(),
     onStored: () => webhookProcessor.kick(),
   });
+  const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
+  const records = createOutboxRecords({ ...deps, inbox });
+  const outboxWorker = createOutboxWorker({
+    ...deps,
+    sessions,
+    records,
+    settings: outboxSettings,
+    settle: createOutboxSettler({ ...deps, sessions, records, settings: outboxSettings }),
+  });
   return {
     clock: deps.clock,
     auth: createAuthService(deps),
@@ -77,5 +95,7 @@ export function createServices(deps: ServiceDeps): Services {
     webhooks,
     webhookProcessor,
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
+    outbox: createOutboxService({ ...deps, inbox, wake: () => outboxWorker.wake() }),
+    outboxWorker,
   };
 }

@@ -12,6 +12,7 @@ import { digitsOf, type Outbound } from './outbound.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStore } from './state.ts';
+import type { UserDirectory } from './users.ts';
 import { validateSend, validateSessionBody, validationError } from './validation.ts';
 import type { ErrorWording } from './wording.ts';
 
@@ -21,6 +22,7 @@ export interface ApiDeps {
   rateLimits: RateLimits;
   credentials: Credentials;
   lids: LidDirectory;
+  users: UserDirectory;
   wording: ErrorWording;
   sessionLimit: number;
 }
@@ -260,7 +262,7 @@ export function createApi(deps: ApiDeps) {
         return { status: 200, body: { success: true, publicUrl: `https://www.wasenderapi.com/api/decrypted-media/${id}` } };
       },
     },
-    { method: 'GET', pattern: '/on-whatsapp/:phone', handler: ({ params }) => ok({ exists: /^\+?\d{8,15}$/.test(params.phone!) }) },
+    { method: 'GET', pattern: '/on-whatsapp/:phone', handler: ({ params }) => ok({ exists: /^\+?\d{8,15}$/.test(params.phone!) && deps.users.exists(params.phone!) }) },
     {
       method: 'GET',
       pattern: '/contacts',

@@ -9,6 +9,7 @@ import { CHAT_KINDS, type Inbound, type InboundMessage } from './inbound.ts';
 import type { Outbound } from './outbound.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStatus, SessionStore } from './state.ts';
+import type { UserDirectory } from './users.ts';
 import type { Deliver } from './webhooks.ts';
 import type { ErrorWording } from './wording.ts';
 
@@ -18,6 +19,7 @@ export interface ControlDeps {
   inbound: Inbound;
   faults: Faults;
   deliver: Deliver;
+  users: UserDirectory;
   wording: ErrorWording;
 }
 
@@ -63,8 +65,30 @@ export function createControl(deps: ControlDeps) {
       pattern: '/state',
       handler: () => ({
         status: 200,
-        body: { sessions: store.list().map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks, reads: s.reads, qr_fetches: s.qrFetches })) },
+        body: {
+          sessions: store.list().map((s) => ({
+            id: s.id,
+            name: s.name,
+            status: s.status,
+            qr: s.qr,
+            webhook_url: s.webhook_url,
+            read_marks: s.readMarks,
+            reads: s.reads,
+            qr_fetches: s.qrFetches,
+            sent_messages: outbound.sentBy(s),
+          })),
+        },
       }),
+    },
+    {
+      method: 'POST',
+      pattern: '/not-on-whatsapp',
+      async handler({ req }) {
+        const phones = (await json(req)).phones;
+        if (!Array.isArray(phones) || phones.some((p) => typeof p !== 'string')) throw new HttpError(422, { message: 'phones must be a list of numbers' });
+        deps.users.markAbsent(phones as string[]);
+        return { status: 200, body: { absent: phones } };
+      },
     },
     {
       method: 'POST',
