@@ -11,7 +11,7 @@ export interface ErrorShape {
   extensions?: { code?: string; fields?: Record<string, string>; [key: string]: unknown };
 }
 
-/** A GraphQL answer with errors: `fields` holds the bad inputs by their last name ("phoneNumber"). */
+/** A GraphQL answer with errors: `fields` holds the bad inputs by their path under the input ("phoneNumber", "poll.options.1"). */
 export class ApiError extends Error {
   readonly code: string | undefined;
   readonly fields: Record<string, string>;
@@ -21,10 +21,17 @@ export class ApiError extends Error {
     this.fields = {};
     for (const error of errors) {
       for (const [path, message] of Object.entries(error.extensions?.fields ?? {})) {
-        this.fields[path.split('.').pop() ?? path] ??= message;
+        this.fields[path.replace(/^input\./, '')] ??= message;
       }
     }
   }
+}
+
+/** The error for a field or anything inside it ("poll.options" also finds "poll.options.1"). */
+export function fieldError(fields: Record<string, string>, name: string): string | undefined {
+  if (fields[name]) return fields[name];
+  const inner = Object.keys(fields).find((key) => key.startsWith(`${name}.`));
+  return inner ? fields[inner] : undefined;
 }
 
 /** What a person should read for a failure. */

@@ -61,6 +61,7 @@ export const MessageItem = graphql(`
     cursor
     editedAt
     deletedAt
+    failureReason
   }
 `);
 
@@ -232,6 +233,7 @@ export const ChatHistory = graphql(`
       session {
         id
         name
+        status
       }
       messages(first: 30, after: $after) {
         nodes {
@@ -266,6 +268,14 @@ export const MarkChatRead = graphql(`
   mutation ConsoleMarkChatRead($chatId: ID!) {
     markChatRead(chatId: $chatId) {
       ...ChatSummary
+    }
+  }
+`);
+
+export const SendMessage = graphql(`
+  mutation ConsoleSendMessage($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      ...MessageItem
     }
   }
 `);

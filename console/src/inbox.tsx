@@ -12,6 +12,7 @@ import type { MessageKind, MessageStatus } from './generated/graphql.ts';
 import { BASE, navigate, useLocation } from './router.ts';
 import { Heading, useTitle, type SessionSummary } from './sessions.tsx';
 import { Alert, Link, STATUS_LABELS, Time, useSigned } from './ui.tsx';
+import { Composer } from './composer.tsx';
 
 type ChatItem = NonNullable<ResultOf<typeof Chats>['session']>['chats']['nodes'][number];
 type History = NonNullable<ResultOf<typeof ChatHistory>['chat']>;
@@ -324,7 +325,7 @@ function ChatView({ chatId, onChat, onSession }: { chatId: string; onChat: (chat
         class="messages"
         ref={scroller}
         role="log"
-        aria-label={`Messages with ${title}`}
+        aria-label={`Conversation with ${title}`}
         tabIndex={0}
         onScroll={(event) => {
           const el = event.currentTarget;
@@ -347,6 +348,21 @@ function ChatView({ chatId, onChat, onSession }: { chatId: string; onChat: (chat
           ))}
         </ol>
       </div>
+      {chat && access.act && chat.session.status !== 'CONNECTED' && (
+        <p class="note">
+          {chat.session.name} is {STATUS_LABELS[chat.session.status].toLowerCase()}: messages can be sent once it is connected.
+        </p>
+      )}
+      {chat && access.act && (
+        <Composer
+          sessionId={chat.session.id}
+          chatId={chatId}
+          onSent={(message) => {
+            atBottom.current = true;
+            place([message], 'after');
+          }}
+        />
+      )}
       {!access.act && <p class="note">Your token may read this inbox but not act on it.</p>}
     </section>
   );
@@ -375,6 +391,7 @@ function Message({ message, group }: { message: MessageItem; group: boolean }) {
           {message.text}
         </p>
       )}
+      {message.status === 'FAILED' && <p class="failure">Not sent{message.failureReason ? `: ${message.failureReason}` : '.'}</p>}
       <span class="meta">
         {message.editedAt && !message.deletedAt && 'edited · '}
         <Time value={message.timestamp} />

@@ -62,7 +62,7 @@ describe('the console: inbox', () => {
     await screenshot(page, 'inbox');
 
     await asha.click();
-    const log = page.getByRole('log', { name: 'Messages with Asha' });
+    const log = page.getByRole('log', { name: 'Conversation with Asha' });
     await log.getByText('Habari, is the shop open?').waitFor();
     await log.getByText('I need two loaves').waitFor();
     await eventually(async () => (await chatOf('+255700000101'))?.unreadCount === 0);
@@ -80,13 +80,48 @@ describe('the console: inbox', () => {
     expect(problems).toEqual([]);
   });
 
+  it('replies from the open chat: the message shows at once and its ticks move live to Read; a bad poll is named on its field and nothing is sent', async () => {
+    const { page, problems } = await open();
+    await openInbox(page);
+    await page.getByRole('link', { name: /Asha/ }).click();
+    const log = page.getByRole('log', { name: 'Conversation with Asha' });
+    await log.getByText('Are you there?').waitFor();
+
+    await page.getByLabel('Message', { exact: true }).fill('Yes, we open at 8');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const reply = log.getByRole('listitem').filter({ hasText: 'Yes, we open at 8' });
+    await reply.waitFor();
+    expect(await page.getByLabel('Message', { exact: true }).inputValue()).toBe('');
+    // The sandbox sends it, WhatsApp delivers it and Asha reads it: the ticks follow without a reload.
+    await reply.getByText('Read', { exact: true }).waitFor();
+    await page.getByRole('link', { name: /Asha/ }).getByText('You: Yes, we open at 8').waitFor();
+    // Enter sends too.
+    await page.getByLabel('Message', { exact: true }).fill('See you soon');
+    await page.getByLabel('Message', { exact: true }).press('Enter');
+    await log.getByRole('listitem').filter({ hasText: 'See you soon' }).getByText(/^(Pending|Sent|Delivered|Read)$/).waitFor();
+    await screenshot(page, 'inbox-reply');
+
+    const before = await log.getByRole('listitem').count();
+    await page.getByLabel('Send as').selectOption({ label: 'Poll' });
+    await page.getByLabel('Question').fill('Which loaf?');
+    await page.getByLabel('Options, one per line').fill('White');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText('must have 2 to 12 options').waitFor();
+    expect(await page.getByLabel('Options, one per line').getAttribute('aria-invalid')).toBe('true');
+    expect(await log.getByRole('listitem').count()).toBe(before);
+    await page.getByLabel('Options, one per line').fill('White\nBrown');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await log.getByRole('listitem').filter({ hasText: 'Which loaf?' }).waitFor();
+    expect(problems).toEqual([]);
+  });
+
   it('pages back through a long history as it is scrolled up, keeping the order and the reader\'s place', async () => {
     for (let i = 1; i <= 35; i++) await inbound(app, session, { from: '+255700000103', text: `Line ${i}`, pushName: 'Chausiku' });
     await settled(app);
     const { page, problems } = await open();
     await openInbox(page);
     await page.getByRole('link', { name: /Chausiku/ }).click();
-    const log = page.getByRole('log', { name: 'Messages with Chausiku' });
+    const log = page.getByRole('log', { name: 'Conversation with Chausiku' });
     await log.getByText('Line 35', { exact: true }).waitFor();
     // One page (the newest 30), the newest in view.
     expect(await log.getByRole('listitem').count()).toBe(30);
@@ -129,7 +164,7 @@ describe('the console: inbox', () => {
     await inbound(app, session, { from: '+255700000104', text: 'First question', pushName: 'Dora' });
     await openInbox(page);
     await page.getByRole('link', { name: /Dora/ }).click();
-    const log = page.getByRole('log', { name: 'Messages with Dora' });
+    const log = page.getByRole('log', { name: 'Conversation with Dora' });
     await log.getByText('First question').waitFor();
     await inbound(app, session, { from: '+255700000104', text: 'Second question', pushName: 'Dora' });
     await log.getByText('Second question').waitFor();
@@ -165,7 +200,7 @@ describe('the console: inbox', () => {
     const { page, problems } = await open(PHONE);
     await openInbox(page);
     await page.getByRole('link', { name: /Asha/ }).click();
-    await page.getByRole('log', { name: 'Messages with Asha' }).getByText('Are you there?').waitFor();
+    await page.getByRole('log', { name: 'Conversation with Asha' }).getByText('Are you there?').waitFor();
     expect(await page.getByRole('link', { name: /Baraka/ }).isVisible()).toBe(false);
     expect(await overflowsSideways(page)).toBe(false);
     await screenshot(page, 'inbox-chat-phone');
