@@ -18,7 +18,8 @@ describe('the console: inbox', () => {
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     session = await connectedSession(app, 'Shop');
-  });
+    // A cold start (database, browser) on a busy machine.
+  }, 120_000);
   afterAll(async () => {
     await Promise.all(pages.map((p) => p.close()));
     await browser?.close();

@@ -11,7 +11,7 @@ describe('serving the console', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp();
-  });
+  }, 120_000);
   afterAll(async () => {
     await app?.stop();
   });

@@ -56,7 +56,7 @@ async function decodeQr(page: Page): Promise<string | null> {
 let browser: Browser;
 beforeAll(async () => {
   browser = await launchBrowser();
-});
+}, 120_000);
 afterAll(async () => {
   await browser?.close();
 });
@@ -70,7 +70,8 @@ describe('the console: sign-in and sessions', () => {
   beforeAll(async () => {
     app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 45_000 }, env: { NODE_ENV: 'development', ADMIN_TOKEN: '' } });
     token = app.running.adminToken!.value;
-  });
+    // A cold start on a busy machine.
+  }, 120_000);
   afterAll(async () => {
     await Promise.all(pages.map((p) => p.close()));
     await app?.stop();
