@@ -101,7 +101,10 @@ export function Composer({ sessionId, chatId, onSent }: { sessionId: string; cha
     } catch (e) {
       const fields = e instanceof ApiError ? e.fields : {};
       setErrors(fields);
-      if (!Object.keys(fields).length) setFailure(describeError(e));
+      // Errors no field of this form shows (the chat, the session) are said above it.
+      const shown = (key: string) => (kind === 'text' ? key === 'text' : key.startsWith(`${kind}.`));
+      const keys = Object.keys(fields);
+      if (!keys.length || !keys.every(shown)) setFailure(describeError(e));
     } finally {
       setBusy(false);
     }
@@ -109,6 +112,7 @@ export function Composer({ sessionId, chatId, onSent }: { sessionId: string; cha
 
   const caption = kind !== 'text' && kind !== 'location' && kind !== 'poll';
   const err = (name: string) => fieldError(errors, name);
+  const messageError = err(kind === 'text' ? 'text' : `${kind}.caption`);
   return (
     <form
       class="composer"
@@ -173,8 +177,8 @@ export function Composer({ sessionId, chatId, onSent }: { sessionId: string; cha
             ref={message}
             rows={2}
             value={draft.text}
-            aria-invalid={err(kind === 'text' ? 'text' : `${kind}.caption`) ? true : undefined}
-            aria-describedby={err(kind === 'text' ? 'text' : `${kind}.caption`) ? 'send-message-error' : undefined}
+            aria-invalid={messageError ? true : undefined}
+            aria-describedby={messageError ? 'send-message-error' : undefined}
             onInput={(event) => edit({ text: event.currentTarget.value })}
             onKeyDown={(event) => {
               if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -183,9 +187,9 @@ export function Composer({ sessionId, chatId, onSent }: { sessionId: string; cha
               }
             }}
           />
-          {err(kind === 'text' ? 'text' : `${kind}.caption`) && (
+          {messageError && (
             <p id="send-message-error" class="field-error">
-              {err(kind === 'text' ? 'text' : `${kind}.caption`)}
+              {messageError}
             </p>
           )}
         </div>
