@@ -62,6 +62,7 @@ export const MessageItem = graphql(`
     editedAt
     deletedAt
     failureReason
+    content
   }
 `);
 

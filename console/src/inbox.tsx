@@ -377,6 +377,34 @@ const STATUS_TICKS: Partial<Record<MessageStatus, { mark: string; label: string 
   FAILED: { mark: '!', label: 'Failed' },
 };
 
+/** What `content` holds for the kinds whose text alone says too little (its shape follows the inbound parser). */
+interface Content {
+  poll?: { options?: unknown; multiSelect?: boolean };
+  location?: { latitude?: number; longitude?: number; name?: string | null; address?: string | null };
+  contact?: { displayName?: string | null; phone?: string | null };
+}
+
+function Details({ message }: { message: MessageItem }) {
+  const content = (message.content ?? {}) as Content;
+  if (message.kind === 'POLL' && Array.isArray(content.poll?.options)) {
+    return (
+      <ul class="poll" aria-label={content.poll.multiSelect ? 'Options (several answers allowed)' : 'Options'}>
+        {content.poll.options.map((option, i) => (
+          <li key={i}>{String(option)}</li>
+        ))}
+      </ul>
+    );
+  }
+  if (message.kind === 'LOCATION' && content.location) {
+    const { name, address, latitude, longitude } = content.location;
+    return <p class="body">{[name, address, latitude !== undefined && longitude !== undefined ? `${latitude}, ${longitude}` : null].filter(Boolean).join(' · ')}</p>;
+  }
+  if (message.kind === 'CONTACT' && content.contact) {
+    return <p class="body">{[content.contact.displayName, content.contact.phone].filter(Boolean).join(' · ')}</p>;
+  }
+  return null;
+}
+
 function Message({ message, group }: { message: MessageItem; group: boolean }) {
   const outbound = message.direction === 'OUTBOUND';
   const tick = outbound ? STATUS_TICKS[message.status] : undefined;
@@ -388,9 +416,10 @@ function Message({ message, group }: { message: MessageItem; group: boolean }) {
       ) : (
         <p class="body">
           {message.kind !== 'TEXT' && <span class="kind">{KIND_LABELS[message.kind]} </span>}
-          {message.text}
+          {message.kind === 'CONTACT' ? null : message.text}
         </p>
       )}
+      {!message.deletedAt && <Details message={message} />}
       {message.status === 'FAILED' && <p class="failure">Not sent{message.failureReason ? `: ${message.failureReason}` : '.'}</p>}
       <span class="meta">
         {message.editedAt && !message.deletedAt && 'edited · '}

@@ -81,7 +81,7 @@ describe('the console: inbox', () => {
     expect(problems).toEqual([]);
   });
 
-  it('replies from the open chat: the message shows at once and its ticks move live to Read; a bad poll is named on its field and nothing is sent', async () => {
+  it('replies from the open chat: the message shows at once and its ticks move live to Read; a bad poll or location is named on its field and nothing is sent; good ones show their options and place', async () => {
     const { page, problems } = await open();
     await openInbox(page);
     await page.getByRole('link', { name: /Asha/ }).click();
@@ -112,7 +112,18 @@ describe('the console: inbox', () => {
     expect(await log.getByRole('listitem').count()).toBe(before);
     await page.getByLabel('Options, one per line').fill('White\nBrown');
     await page.getByRole('button', { name: 'Send' }).click();
-    await log.getByRole('listitem').filter({ hasText: 'Which loaf?' }).waitFor();
+    const poll = log.getByRole('listitem').filter({ hasText: 'Which loaf?' });
+    expect(await poll.getByRole('list', { name: 'Options' }).getByRole('listitem').allTextContents()).toEqual(['White', 'Brown']);
+
+    await page.getByLabel('Send as').selectOption({ label: 'Location' });
+    await page.getByLabel('Latitude').fill('south');
+    await page.getByLabel('Longitude').fill('39.28');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText('must be a number, e.g. -6.8').waitFor();
+    await page.getByLabel('Latitude').fill('-6.8');
+    await page.getByLabel('Place name').fill('The bakery');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await log.getByRole('listitem').filter({ hasText: 'The bakery · -6.8, 39.28' }).waitFor();
     expect(problems).toEqual([]);
   });
 
