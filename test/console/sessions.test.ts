@@ -10,7 +10,7 @@ import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, type ConsolePage } from '../helpers/browser.ts';
 import { control } from '../helpers/sandbox.ts';
 import { graphql } from '../generated/index.ts';
-import { DisconnectSession } from '../sessions/documents.ts';
+import { DisconnectSession, UpdateSession } from '../sessions/documents.ts';
 import { devToken, get } from '../helpers/http.ts';
 
 const AllSessions = graphql(`
@@ -204,9 +204,34 @@ describe('the console: sign-in and sessions', () => {
     expect(problems).toEqual([]);
   });
 
+  it('saves settings from the session\'s screen, and pages back through its event log', async () => {
+    const { page, problems } = await open();
+    const [session] = (await data(AllSessions, {})).sessions.nodes;
+    // More entries than one page holds.
+    for (let i = 1; i <= 20; i++) await data(UpdateSession, { input: { id: session!.id, logMessages: i % 2 === 0 } });
+    await page.getByRole('link', { name: 'Sales' }).click();
+    const settings = page.getByRole('form', { name: 'Settings' });
+    await settings.getByLabel('Name').fill('Sales desk');
+    await settings.getByLabel('Mark incoming messages read').check();
+    await settings.getByRole('button', { name: 'Save settings' }).click();
+    await settings.getByText('Settings saved.').waitFor();
+    await page.getByRole('heading', { name: 'Sales desk', level: 1 }).waitFor();
+    expect((await data(AllSessions, {})).sessions.nodes[0]).toMatchObject({ name: 'Sales desk' });
+
+    const log = page.getByRole('region', { name: 'Event log' });
+    await log.getByText('Updated', { exact: true }).first().waitFor();
+    const firstPage = await log.getByRole('listitem').count();
+    expect(firstPage).toBeGreaterThanOrEqual(20);
+    await log.getByText('Created', { exact: true }).waitFor({ state: 'detached' });
+    await log.getByRole('button', { name: 'Older entries' }).click();
+    await log.getByText('Created', { exact: true }).waitFor();
+    expect(await log.getByRole('listitem').count()).toBeGreaterThan(firstPage);
+    expect(problems).toEqual([]);
+  });
+
   it('deletes a session after asking', async () => {
     const { page, problems } = await open();
-    const card = page.getByRole('article', { name: 'Sales' });
+    const card = page.getByRole('article', { name: 'Sales desk' });
     await card.getByRole('button', { name: 'Delete' }).click();
     await card.getByRole('button', { name: 'Keep it' }).click();
     await card.getByRole('button', { name: 'Delete' }).click();
