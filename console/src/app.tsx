@@ -6,7 +6,7 @@ import { InboxScreen } from './inbox.tsx';
 import { BASE, useLocation } from './router.ts';
 import { SessionScreen } from './session.tsx';
 import { SessionsScreen } from './sessions.tsx';
-import { accessFor, Alert, Link, SignedIn, useSigned, type Access } from './ui.tsx';
+import { accessFor, Alert, Link, SignedIn, type Access } from './ui.tsx';
 
 const TOKEN_KEY = 'whatsapp-graphql.token';
 /** Set by "Sign out", so the development token does not sign this tab in again. */
@@ -147,7 +147,6 @@ function Screen({ path }: { path: string }) {
 }
 
 function NotFound() {
-  useSigned();
   return (
     <main>
       <h1>Not found</h1>
