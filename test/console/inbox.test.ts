@@ -7,6 +7,7 @@ import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
+import { devToken } from '../helpers/http.ts';
 import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { ChatMessages, Chats } from '../inbox/documents.ts';
 
@@ -221,5 +222,13 @@ describe('the console: inbox', () => {
     expect(await overflowsSideways(page)).toBe(false);
     await screenshot(page, 'inbox-phone');
     expect(problems).toEqual([]);
+  });
+
+  it('never hands out a chosen ADMIN_TOKEN (the person who set it knows it), and answers only GET and HEAD', async () => {
+    expect(app.running.adminToken!.generated).toBe(false);
+    expect(await devToken(app.url)).toBeNull();
+    const post = await fetch(`${app.url}/console`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
 });

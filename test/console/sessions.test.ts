@@ -1,6 +1,7 @@
 /**
  * The console's sign-in and sessions screens in a real browser (Debian's Chromium) against the app
- * on the sandbox: what a person sees and does, by accessible names.
+ * on the sandbox: what a person sees and does, by accessible names. Also how /console is served: its
+ * own assets only, cached by content, and the development token only for this machine.
  */
 import jsqr from 'jsqr';
 import type { Browser, Page } from 'playwright-core';
@@ -126,6 +127,37 @@ describe('the console: sign-in and sessions', () => {
     // A page whose name was made to resolve here (DNS rebinding) is not one of ours.
     expect(await devToken(app.url, { host: 'attacker.example' })).toBeNull();
     expect((await get(`${app.url}/console/dev-token`)).headers['cache-control']).toBe('no-store');
+  });
+
+  it('serves the page on every console path, with its own assets only, cached by content and gzipped', async () => {
+    for (const path of ['/console', '/console/', '/console/inbox', '/console/sessions/abc']) {
+      const page = await get(`${app.url}${path}`);
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.headers['cache-control']).toBe('no-cache');
+      expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    }
+    const html = (await get(`${app.url}/console`)).body.toString();
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((u) => !u.startsWith('data:'));
+    expect(assets.length).toBe(2);
+    for (const asset of assets) {
+      // Every reference is to this server.
+      expect(asset).toMatch(/^\/console\/assets\/app-[A-Z0-9]+\.(js|css)$/);
+      const plain = await get(`${app.url}${asset}`);
+      expect(plain.status).toBe(200);
+      expect(plain.headers['cache-control']).toContain('immutable');
+      const zipped = await get(`${app.url}${asset}`, { 'accept-encoding': 'gzip' });
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(zipped.body.length).toBeLessThan(plain.body.length);
+      const again = await get(`${app.url}${asset}`, { 'if-none-match': String(plain.headers.etag) });
+      expect(again.status).toBe(304);
+    }
+    // Nothing loaded from elsewhere: no remote imports, no remote fonts or images in the styles.
+    const script = (await get(`${app.url}${assets.find((a) => a.endsWith('.js'))}`)).body.toString();
+    const styles = (await get(`${app.url}${assets.find((a) => a.endsWith('.css'))}`)).body.toString();
+    expect(script).not.toMatch(/\bimport\s*\(?\s*["'`]https?:/);
+    expect(styles).not.toMatch(/@import|url\((?!["']?data:)/);
+    expect((await get(`${app.url}/console/assets/app-NOPE.js`)).status).toBe(404);
   });
 
   it('creates a session: a bad phone number is named on its field and nothing is made; then a good one is listed', async () => {
