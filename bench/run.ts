@@ -4,6 +4,7 @@
  */
 import { ingestBenchmarks } from './ingest.ts';
 import { liveBenchmarks } from './live.ts';
+import { mediaBenchmarks } from './media.ts';
 
 export interface BenchResult {
   name: string;
@@ -15,7 +16,7 @@ export interface BenchResult {
   note?: string;
 }
 
-const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks };
+const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, media: mediaBenchmarks };
 const only = process.argv.slice(2);
 
 const results: BenchResult[] = [];
