@@ -63,6 +63,15 @@ export const MessageItem = graphql(`
     deletedAt
     failureReason
     content
+    media {
+      kind
+      mimetype
+      fileName
+      size
+      seconds
+      url
+      urlExpiresAt
+    }
   }
 `);
 
@@ -277,6 +286,16 @@ export const SendMessage = graphql(`
   mutation ConsoleSendMessage($input: SendMessageInput!) {
     sendMessage(input: $input) {
       ...MessageItem
+    }
+  }
+`);
+
+export const MessageAgain = graphql(`
+  query ConsoleMessageAgain($id: ID!) {
+    node(id: $id) {
+      ... on Message {
+        ...MessageItem
+      }
     }
   }
 `);

@@ -6,8 +6,8 @@
  */
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { describeError } from './api.ts';
-import { ChatDeleted, ChatHistory, Chats, ChatUpdated, MarkChatRead, MessageReceived, MessageUpdated, Sessions } from './documents.ts';
+import { describeError, serverNow } from './api.ts';
+import { ChatDeleted, ChatHistory, Chats, ChatUpdated, MarkChatRead, MessageAgain, MessageReceived, MessageUpdated, Sessions } from './documents.ts';
 import type { MessageKind, MessageStatus } from './generated/graphql.ts';
 import { BASE, navigate, useLocation } from './router.ts';
 import { Heading, useTitle, type SessionSummary } from './sessions.tsx';
@@ -263,6 +263,15 @@ function ChatView({ chatId, onChat, onSession }: { chatId: string; onChat: (chat
     };
   }, [api, chatId]);
 
+  /** A message read again (a media link that ran out). */
+  const refresh = useCallback(
+    async (id: string) => {
+      const { node } = await api.request(MessageAgain, { id }).catch(() => ({ node: null }));
+      if (node && 'cursor' in node) place([node as MessageItem], 'after');
+    },
+    [api, place],
+  );
+
   const loadOlder = useCallback(async () => {
     if (!older || loadingOlder) return;
     setLoadingOlder(true);
@@ -344,7 +353,7 @@ function ChatView({ chatId, onChat, onSession }: { chatId: string; onChat: (chat
         {chat === undefined && <p>Loading messages…</p>}
         <ol>
           {messages.map((message) => (
-            <Message key={message.id} message={message} group={chat?.isGroup ?? false} />
+            <Message key={message.id} message={message} group={chat?.isGroup ?? false} onStale={refresh} />
           ))}
         </ol>
       </div>
@@ -405,21 +414,29 @@ function Details({ message }: { message: MessageItem }) {
   return null;
 }
 
-function Message({ message, group }: { message: MessageItem; group: boolean }) {
+function Message({ message, group, onStale }: { message: MessageItem; group: boolean; onStale: (id: string) => void }) {
   const outbound = message.direction === 'OUTBOUND';
   const tick = outbound ? STATUS_TICKS[message.status] : undefined;
+  const media = message.deletedAt ? null : message.media;
+  // The kind is said in words only where nothing else shows it.
+  const label = message.kind !== 'TEXT' && !media ? <span class="kind">{KIND_LABELS[message.kind]} </span> : null;
   return (
     <li class={`message ${outbound ? 'out' : 'in'}`}>
       {group && !outbound && <span class="sender">{message.senderName ?? message.senderPhone ?? ''}</span>}
       {message.deletedAt ? (
         <p class="deleted">This message was deleted.</p>
       ) : (
-        <p class="body">
-          {message.kind !== 'TEXT' && <span class="kind">{KIND_LABELS[message.kind]} </span>}
-          {message.kind === 'CONTACT' ? null : message.text}
-        </p>
+        <>
+          {media && <Media media={media} onStale={() => onStale(message.id)} />}
+          {(label || (message.text && message.kind !== 'CONTACT')) && (
+            <p class="body">
+              {label}
+              {message.kind === 'CONTACT' ? null : message.text}
+            </p>
+          )}
+          <Details message={message} />
+        </>
       )}
-      {!message.deletedAt && <Details message={message} />}
       {message.status === 'FAILED' && <p class="failure">Not sent{message.failureReason ? `: ${message.failureReason}` : '.'}</p>}
       <span class="meta">
         {message.editedAt && !message.deletedAt && 'edited · '}
@@ -434,4 +451,44 @@ function Message({ message, group }: { message: MessageItem; group: boolean }) {
       </span>
     </li>
   );
+}
+
+function sizeText(bytes: number | null | undefined): string | null {
+  if (!bytes) return null;
+  return bytes < 1024 * 1024 ? `${Math.max(1, Math.round(bytes / 1024))} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/**
+ * The file itself, through our short-lived link. A link that ran out (the page was open a while) is
+ * asked for again once; a file that cannot be had says so.
+ */
+function Media({ media, onStale }: { media: NonNullable<MessageItem['media']>; onStale: () => void }) {
+  const [broken, setBroken] = useState(false);
+  const failed = () => {
+    if (Date.parse(media.urlExpiresAt) <= serverNow()) onStale();
+    else setBroken(true);
+  };
+  useEffect(() => setBroken(false), [media.url]);
+  if (broken) return <p class="note">The file could not be loaded.</p>;
+  const duration = media.seconds ? ` (${Math.floor(media.seconds / 60)}:${String(media.seconds % 60).padStart(2, '0')})` : '';
+  switch (media.kind) {
+    case 'IMAGE':
+    case 'STICKER':
+      return <img class={media.kind === 'STICKER' ? 'sticker' : 'photo'} src={media.url} alt={KIND_LABELS[media.kind]} loading="lazy" onError={failed} />;
+    case 'VIDEO':
+      return <video class="video" src={media.url} controls preload="metadata" aria-label={`Video${duration}`} onError={failed} />;
+    case 'AUDIO':
+      return <audio src={media.url} controls preload="metadata" aria-label={`Voice note${duration}`} onError={failed} />;
+    default:
+      return (
+        <p class="document">
+          <a href={media.url} download={media.fileName ?? ''}>
+            {media.fileName ?? 'Document'}
+          </a>
+          {[media.mimetype?.split(';')[0], sizeText(media.size)].filter(Boolean).length > 0 && (
+            <span class="document-meta"> {[media.mimetype?.split(';')[0], sizeText(media.size)].filter(Boolean).join(', ')}</span>
+          )}
+        </p>
+      );
+  }
 }

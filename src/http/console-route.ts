@@ -122,15 +122,19 @@ function send(req: IncomingMessage, res: ServerResponse, file: Asset, headers: R
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** The page may load only its own assets and talk only to this server (HTTP and WebSocket). */
+/**
+ * The page runs only its own code and talks only to this server (HTTP and WebSocket). Images and
+ * sound may come from elsewhere: a message's media link is on PUBLIC_URL, and media we sent by URL
+ * is shown from that URL.
+ */
 function securityHeaders(req: IncomingMessage): Record<string, string> {
   const host = /^[\w.:[\]-]+$/.test(req.headers.host ?? '') ? req.headers.host! : null;
   const sockets = host ? ` ws://${host} wss://${host}` : '';
   return {
     'content-security-policy': [
       "default-src 'self'",
-      "img-src 'self' data: blob:",
-      "media-src 'self' blob:",
+      "img-src 'self' data: blob: https: http:",
+      "media-src 'self' blob: https: http:",
       `connect-src 'self'${sockets}`,
       "base-uri 'none'",
       "form-action 'self'",
