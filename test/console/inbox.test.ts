@@ -113,8 +113,9 @@ describe('the console: inbox', () => {
     expect(await log.getByRole('listitem').count()).toBe(before);
     await page.getByLabel('Options, one per line').fill('White\nBrown');
     await page.getByRole('button', { name: 'Send' }).click();
-    const poll = log.getByRole('listitem').filter({ hasText: 'Which loaf?' });
-    expect(await poll.getByRole('list', { name: 'Options' }).getByRole('listitem').allTextContents()).toEqual(['White', 'Brown']);
+    const options = log.getByRole('listitem').filter({ hasText: 'Which loaf?' }).getByRole('list', { name: 'Options' });
+    await options.waitFor();
+    expect(await options.getByRole('listitem').allTextContents()).toEqual(['White', 'Brown']);
 
     await page.getByLabel('Send as').selectOption({ label: 'Location' });
     await page.getByLabel('Latitude').fill('south');
