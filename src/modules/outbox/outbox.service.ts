@@ -10,7 +10,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { mediaUrlProblem, type ResolveHost } from '../../lib/media-url.ts';
 import { isUniqueViolation } from '../../lib/prisma-errors.ts';
 import type { Message } from '../../generated/prisma/client.ts';
-import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { assertCanAct, type Viewer } from '../auth/viewer.ts';
 import { phoneJidOf } from '../inbox/identity.ts';
 import { MESSAGE_SEQ_LOCK, type InboxService } from '../inbox/inbox.service.ts';
 import { invalidStateError } from '../sessions/session.rules.ts';
@@ -59,7 +59,8 @@ export function createOutboxService(deps: OutboxServiceDeps) {
       const { field, mediaUrl } = contentOf(input);
       const urlProblem = mediaUrl ? await mediaUrlProblem(mediaUrl, { production: deps.production, resolve: deps.resolveHost }) : null;
       if (urlProblem) throw new BadUserInputError({ [`${field}.url`]: urlProblem });
-      if (!ids.sessionId || !canSeeSession(viewer, ids.sessionId)) throw new NotFoundError('Session');
+      if (!ids.sessionId) throw new NotFoundError('Session');
+      assertCanAct(viewer, ids.sessionId);
       const session = await prisma.whatsAppSession.findUnique({ where: { id: ids.sessionId } });
       if (!session) throw new NotFoundError('Session');
       const repeated = await byIdempotencyKey(session.id, input.idempotencyKey);
