@@ -189,6 +189,7 @@ const LOG_LABELS: Record<LogEntry['type'], string> = {
   RESTARTED: 'Restarted',
   STATUS_CHANGED: 'Status changed',
   API_KEY_ROTATED: 'API key rotated',
+  API_KEY_REVEALED: 'API key revealed',
   ERROR: 'Error',
   DELETED: 'Deleted',
 };
