@@ -9,7 +9,9 @@ import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
 import { devToken } from '../helpers/http.ts';
 import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
+import { CreateApiToken } from '../access/documents.ts';
 import { ChatMessages, Chats } from '../inbox/documents.ts';
+import { CreateSession } from '../sessions/documents.ts';
 
 describe('the console: inbox', () => {
   let app: TestApp;
@@ -231,6 +233,37 @@ describe('the console: inbox', () => {
     await log.getByText('Back again').waitFor();
     const lines = (await log.getByRole('listitem').locator('.body').allTextContents()).map((t) => t.trim());
     expect(lines).toEqual(['First question', 'Second question', 'Written while you were away', 'Back again']);
+    expect(problems).toEqual([]);
+  });
+
+  it('a token scoped to one session sees only that session: an agent works its inbox but manages nothing; a viewer only reads', async () => {
+    await app.data(CreateSession, { input: { name: 'Other shop', phoneNumber: '+255712000077' } });
+    const tokenFor = async (role: 'AGENT' | 'VIEWER') =>
+      (await app.data(CreateApiToken, { input: { name: `${role} of Shop`, role, sessionIds: [session.id] } })).createApiToken.token;
+    const [agent, viewer] = [await tokenFor('AGENT'), await tokenFor('VIEWER')];
+
+    const { page, problems } = await open();
+    await signIn(page, app, agent);
+    await page.getByRole('article', { name: 'Shop' }).waitFor();
+    expect(await page.getByRole('article').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'New session' }).count()).toBe(0);
+    expect(await page.getByRole('article', { name: 'Shop' }).getByRole('button').count()).toBe(0);
+    await page.getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('link', { name: /Asha/ }).click();
+    await page.getByLabel('Message', { exact: true }).waitFor();
+    await screenshot(page, 'inbox-agent');
+
+    // Signed in again on the same screen (the chat), as a viewer.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token').fill(viewer);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('log', { name: 'Conversation with Asha' }).waitFor();
+    await page.getByText('Your token may read this inbox but not act on it.').waitFor();
+    expect(await page.getByLabel('Message', { exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.getByRole('article', { name: 'Shop' }).waitFor();
+    expect(await page.getByRole('article').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'New session' }).count()).toBe(0);
     expect(problems).toEqual([]);
   });
 
