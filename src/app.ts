@@ -23,6 +23,7 @@ import { createRateLimiter } from './lib/rate-limiter.ts';
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
+import { CONSOLE_PATH, handleConsole } from './http/console-route.ts';
 import { handleMedia, MEDIA_PATH } from './http/media-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
@@ -254,6 +255,9 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       await services.webhooks.close();
     });
 
+    // Pages opened on this machine in development sign in with the generated token (as the banner shows it).
+    const consoleOptions = { devToken: () => (!config.production && adminToken?.generated ? adminToken.value : null), rebuildOnChange: !config.production };
+
     async function route(req: IncomingMessage, res: ServerResponse) {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -279,6 +283,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       }
       if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger);
       if (pathname.startsWith(MEDIA_PATH)) return handleMedia(req, res, pathname.slice(MEDIA_PATH.length), services.media);
+      if (pathname === CONSOLE_PATH || pathname.startsWith(`${CONSOLE_PATH}/`)) return handleConsole(req, res, pathname, consoleOptions);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
     }
