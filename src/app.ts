@@ -235,12 +235,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     services.sessions.startBackground();
     services.webhookRetention.start();
     services.outboxWorker.start();
+    services.bulk.startBackground();
     // In the background: start-up does not wait on the provider.
     const webhookSync = services.webhookSync.syncWebhookUrls().catch((error: unknown) => logger.warn({ err: error }, 'webhook URL sync failed'));
     // A slow provider must not hold shutdown past its deadline: what is not done is redone next start.
     onStop('work', () => Promise.race([webhookSync.then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]));
     onStop('work', async () => {
       services.sessions.stopBackground();
+      await services.bulk.stopBackground();
       await services.outboxWorker.stop();
       await services.webhookRetention.stop();
       await services.webhookProcessor.stop();

@@ -6,6 +6,7 @@ import '../modules/sessions/session.graphql.ts';
 import '../modules/inbox/inbox.graphql.ts';
 import '../modules/provider/provider.graphql.ts';
 import '../modules/outbox/outbox.graphql.ts';
+import '../modules/bulk/bulk.graphql.ts';
 
 export function buildSchema() {
   const schema = lexicographicSortSchema(builder.toSchema());

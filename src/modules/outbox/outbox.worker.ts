@@ -19,8 +19,12 @@ import { coalescedRunner } from '../../lib/coalesced-run.ts';
 import { outsideRequest } from '../../lib/request-context.ts';
 import type { WhatsAppSession } from '../../generated/prisma/client.ts';
 import { ProviderError, type SendMessageInput, type WasenderClient } from '../../provider/wasender-client.ts';
+import { phoneJidOf } from '../inbox/identity.ts';
+import { MESSAGE_SEQ_LOCK, type InboxService } from '../inbox/inbox.service.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import type { OutboxRecords } from './outbox.records.ts';
+import { storedOf } from './outbox.schemas.ts';
+import { insertOutbound } from './outbox.store.ts';
 
 export interface OutboxSettings {
   /** One send per this many ms with account protection on (the provider's rule). */
@@ -74,12 +78,13 @@ export function createOutboxWorker(deps: {
   logger: Logger;
   provider: WasenderClient;
   sessions: SessionService;
+  inbox: InboxService;
   records: OutboxRecords;
   settings: OutboxSettings;
   /** Runs once per settle round (claimed across processes by the caller). */
   settle: () => Promise<void>;
 }) {
-  const { prisma, clock, logger, provider, sessions, records, settings } = deps;
+  const { prisma, clock, logger, provider, sessions, inbox, records, settings } = deps;
   let stopped = true;
   let poller: NodeJS.Timeout | null = null;
   let settler: NodeJS.Timeout | null = null;
@@ -162,8 +167,35 @@ export function createOutboxWorker(deps: {
     );
   }
 
+  /**
+   * A bulk send's message enters its chat when its turn comes (queuing thousands writes only their
+   * rows): made here under the inbox's lock, then published like any outbound message.
+   */
+  async function materialize(session: WhatsAppSession, row: QueuedRow): Promise<QueuedRow> {
+    if (row.messageId) return row;
+    const { to, ...body } = row.payload;
+    const message = await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
+      const message = await insertOutbound(tx, {
+        sessionId: session.id,
+        chatId: null,
+        remoteJid: phoneJidOf(to),
+        phone: to,
+        stored: storedOf(body),
+        bulkSendJobId: row.bulkSendJobId,
+        now: new Date(clock.now()),
+      });
+      await tx.outboxMessage.update({ where: { id: row.id }, data: { messageId: message.id } });
+      return message;
+    });
+    inbox.publishMessage('updated', message);
+    inbox.publishChat({ id: message.chatId, sessionId: session.id });
+    return { ...row, messageId: message.id };
+  }
+
   /** Hands one queued message to the provider and records what became of it. */
-  async function sendOne(session: WhatsAppSession, row: QueuedRow) {
+  async function sendOne(session: WhatsAppSession, queued: QueuedRow) {
+    const row = await materialize(session, queued);
     const attempt = await prisma.outboxMessage.updateMany({
       where: { id: row.id, status: 'QUEUED' },
       data: { status: 'SENDING', attempts: { increment: 1 }, attemptedAt: new Date(clock.now()) },
