@@ -212,7 +212,7 @@ export function createBulkService(deps: {
           : input.document
             ? bodyOf({ sessionId: '', document: { ...input.document, caption: text } })
             : bodyOf({ sessionId: '', text });
-        return { to: r.phone, payload: JSON.stringify({ to: r.phone, ...body }) };
+        return { to: r.phone, payload: JSON.stringify(body) };
       });
       const now = new Date(clock.now());
       const job = await prisma.$transaction(async (tx) => {
@@ -234,7 +234,6 @@ export function createBulkService(deps: {
           columns: {
             to: { type: 'text', value: (r) => r.to },
             payload: { type: 'jsonb', value: (r) => r.payload },
-            nextAttemptAt: { type: 'timestamp(3)', value: () => now.toISOString() },
           },
           conflictOn: ['bulkSendJobId', 'to'],
         });

@@ -93,7 +93,7 @@ export function createOutboxService(deps: OutboxServiceDeps) {
       const to = chat ? (chat.isGroup || !chat.phoneNumber ? chat.remoteJid : chat.phoneNumber) : input.to!;
       const body = bodyOf(input);
       // The provider quotes by its own msgId, which only messages sent through it have.
-      const payload = { to, ...body, ...(replyTo?.providerMsgId ? { replyTo: Number(replyTo.providerMsgId) } : {}) };
+      const payload = { ...body, ...(replyTo?.providerMsgId ? { replyTo: Number(replyTo.providerMsgId) } : {}) };
       const now = new Date(clock.now());
 
       let result: { message: Message; created: boolean };

@@ -68,7 +68,9 @@ interface QueuedRow {
   id: string;
   messageId: string | null;
   bulkSendJobId: string | null;
-  payload: SendMessageInput;
+  to: string;
+  /** The `/send-message` body without `to`. */
+  payload: Omit<SendMessageInput, 'to'>;
   attempts: number;
 }
 
@@ -133,7 +135,7 @@ export function createOutboxWorker(deps: {
 
   async function head(sessionId: string): Promise<QueuedRow | null> {
     const [row] = await prisma.$queryRawUnsafe<QueuedRow[]>(
-      `SELECT q.id, q."messageId", q."bulkSendJobId", q.payload, q.attempts FROM outbox_messages q
+      `SELECT q.id, q."messageId", q."bulkSendJobId", q."to", q.payload, q.attempts FROM outbox_messages q
        LEFT JOIN bulk_send_jobs j ON j.id = q."bulkSendJobId"
        WHERE q."sessionId" = $1::uuid AND q.status = 'QUEUED'
          AND (q."bulkSendJobId" IS NULL OR j.status IN ('QUEUED', 'RUNNING'))
@@ -173,15 +175,14 @@ export function createOutboxWorker(deps: {
    */
   async function materialize(session: WhatsAppSession, row: QueuedRow): Promise<QueuedRow> {
     if (row.messageId) return row;
-    const { to, ...body } = row.payload;
     const message = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
       const message = await insertOutbound(tx, {
         sessionId: session.id,
         chatId: null,
-        remoteJid: phoneJidOf(to),
-        phone: to,
-        stored: storedOf(body),
+        remoteJid: phoneJidOf(row.to),
+        phone: row.to,
+        stored: storedOf(row.payload),
         bulkSendJobId: row.bulkSendJobId,
         now: new Date(clock.now()),
       });
@@ -208,7 +209,7 @@ export function createOutboxWorker(deps: {
       return;
     }
     try {
-      const sent = await provider.session(apiKey).sendMessage(row.payload, { retries: 0 });
+      const sent = await provider.session(apiKey).sendMessage({ to: row.to, ...row.payload }, { retries: 0 });
       await pace(session.id, intervalMs(session));
       await records.accepted(session, row, sent.msgId, apiKey);
     } catch (error) {
