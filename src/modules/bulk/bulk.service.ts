@@ -87,20 +87,21 @@ export function createBulkService(deps: {
            count(*) FILTER (WHERE o.status IN ('QUEUED', 'SENDING', 'UNKNOWN'))::int AS open
          FROM outbox_messages o LEFT JOIN messages m ON m.id = o."messageId"
          WHERE o."bulkSendJobId" = ANY($1::uuid[])
-         GROUP BY o."bulkSendJobId"),
-       n AS (
-         SELECT j.id, c.queued, c.sent, c.delivered, c.read, c.failed,
-           (CASE
-             WHEN j.status IN ('QUEUED', 'RUNNING') AND c.open = 0 THEN 'COMPLETED'
-             WHEN j.status = 'QUEUED' AND c.queued < j.total THEN 'RUNNING'
-             ELSE j.status::text END)::"BulkSendStatus" AS status
-         FROM bulk_send_jobs j JOIN c ON c.id = j.id)
-       UPDATE bulk_send_jobs j SET queued = n.queued, sent = n.sent, delivered = n.delivered, read = n.read, failed = n.failed, status = n.status,
-         "startedAt" = CASE WHEN n.status IN ('RUNNING', 'COMPLETED') THEN COALESCE(j."startedAt", $2::timestamp(3)) ELSE j."startedAt" END,
-         "finishedAt" = CASE WHEN n.status = 'COMPLETED' THEN COALESCE(j."finishedAt", $2::timestamp(3)) ELSE j."finishedAt" END,
+         GROUP BY o."bulkSendJobId")
+       -- The status from the row as it is when updated (a pause committed meanwhile stands).
+       UPDATE bulk_send_jobs j SET queued = c.queued, sent = c.sent, delivered = c.delivered, read = c.read, failed = c.failed,
+         status = (CASE
+           WHEN j.status IN ('QUEUED', 'RUNNING') AND c.open = 0 THEN 'COMPLETED'
+           WHEN j.status = 'QUEUED' AND c.queued < j.total THEN 'RUNNING'
+           ELSE j.status::text END)::"BulkSendStatus",
+         "startedAt" = CASE WHEN j.status = 'QUEUED' AND c.queued < j.total THEN COALESCE(j."startedAt", $2::timestamp(3)) ELSE j."startedAt" END,
+         "finishedAt" = CASE WHEN j.status IN ('QUEUED', 'RUNNING') AND c.open = 0 THEN COALESCE(j."finishedAt", $2::timestamp(3)) ELSE j."finishedAt" END,
          "updatedAt" = $2::timestamp(3)
-       FROM n
-       WHERE j.id = n.id AND (j.queued, j.sent, j.delivered, j.read, j.failed, j.status) IS DISTINCT FROM (n.queued, n.sent, n.delivered, n.read, n.failed, n.status)
+       FROM c
+       WHERE j.id = c.id AND (
+         (j.queued, j.sent, j.delivered, j.read, j.failed) IS DISTINCT FROM (c.queued, c.sent, c.delivered, c.read, c.failed)
+         OR (j.status IN ('QUEUED', 'RUNNING') AND c.open = 0)
+         OR (j.status = 'QUEUED' AND c.queued < j.total))
        RETURNING j.id`,
       jobIds,
       nowIso(),
@@ -249,7 +250,8 @@ export function createBulkService(deps: {
     async pause(viewer: Viewer, id: string | null) {
       const job = await visibleJob(viewer, id);
       assertAllowed(job, 'PAUSE');
-      await prisma.bulkSendJob.updateMany({ where: { id: job.id, status: job.status }, data: { status: 'PAUSED', pausedReason: 'Paused by a user', pausedBySession: false } });
+      const paused = await prisma.bulkSendJob.updateMany({ where: { id: job.id, status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'PAUSED', pausedReason: 'Paused by a user', pausedBySession: false } });
+      if (paused.count === 0) assertAllowed(await visibleJob(viewer, job.id), 'PAUSE');
       publish(job.id);
     },
 
@@ -268,10 +270,11 @@ export function createBulkService(deps: {
     async cancel(viewer: Viewer, id: string | null) {
       const job = await visibleJob(viewer, id);
       assertAllowed(job, 'CANCEL');
-      await prisma.$transaction([
-        prisma.bulkSendJob.updateMany({ where: { id: job.id, status: job.status }, data: { status: 'CANCELLED', pausedReason: null, finishedAt: new Date(clock.now()) } }),
-        prisma.outboxMessage.updateMany({ where: { bulkSendJobId: job.id, status: 'QUEUED' }, data: { status: 'CANCELLED' } }),
+      const [cancelled] = await prisma.$transaction([
+        prisma.bulkSendJob.updateMany({ where: { id: job.id, status: { in: ['QUEUED', 'RUNNING', 'PAUSED'] } }, data: { status: 'CANCELLED', pausedReason: null, finishedAt: new Date(clock.now()) } }),
+        prisma.outboxMessage.updateMany({ where: { bulkSendJobId: job.id, status: 'QUEUED', bulkSendJob: { status: 'CANCELLED' } }, data: { status: 'CANCELLED' } }),
       ]);
+      if (cancelled.count === 0) assertAllowed(await visibleJob(viewer, job.id), 'CANCEL');
       await refresh([job.id]);
       publish(job.id);
     },
