@@ -5,6 +5,7 @@
 import { bulkBenchmarks } from './bulk.ts';
 import { ingestBenchmarks } from './ingest.ts';
 import { liveBenchmarks } from './live.ts';
+import { mediaBenchmarks } from './media.ts';
 
 export interface BenchResult {
   name: string;
@@ -16,7 +17,7 @@ export interface BenchResult {
   note?: string;
 }
 
-const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, bulk: bulkBenchmarks };
+const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, media: mediaBenchmarks, bulk: bulkBenchmarks };
 const only = process.argv.slice(2);
 
 const results: BenchResult[] = [];

@@ -21,6 +21,7 @@ import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './l
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
+import { handleMedia, MEDIA_PATH } from './http/media-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
 import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
@@ -203,6 +204,8 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       provider,
       providerSettings,
       webhookUrl: () => webhookUrl,
+      publicUrl: () => publicUrl,
+      media: config.media,
       webhookUrlProblem: () => webhookUrlProblem,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
       webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
@@ -267,6 +270,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       }
       if (pathname === '/graphql' || pathname.startsWith('/graphql/')) return yoga(req, res);
       if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger);
+      if (pathname.startsWith(MEDIA_PATH)) return handleMedia(req, res, pathname.slice(MEDIA_PATH.length), services.media);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
     }

@@ -36,6 +36,12 @@ const EnvSchema = z.object({
   GRAPHIQL: bool.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int('must be a whole number of days').min(1, 'must be at least 1').default(7),
+  /** Memory for decrypted media kept to serve again, in MiB (0: none). */
+  MEDIA_CACHE_MB: z.coerce.number().min(0, 'must be 0 or more').default(64),
+  /** A file larger than this (MiB) is streamed through, never cached. */
+  MEDIA_CACHE_FILE_MB: z.coerce.number().min(0, 'must be 0 or more').default(8),
+  /** How long a Message.media.url answers. */
+  MEDIA_URL_TTL_SECONDS: z.coerce.number().int('must be a whole number of seconds').min(30, 'must be at least 30').max(86_400, 'must be at most 86400').default(300),
   /** Sends per minute per session without account protection (the provider plan's limit). */
   SEND_RATE_PER_MINUTE: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(60_000, 'must be at most 60000').default(256),
   // The provider sandbox's plan and variation (src/sandbox).
@@ -59,6 +65,8 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Processed webhook events are deleted this many days after they were processed. */
   webhookRetentionDays: number;
+  /** Serving media (src/modules/media): the cache's size, the largest file it keeps, how long a link lives. */
+  media: { cacheBytes: number; maxCachedFileBytes: number; urlTtlMs: number };
   /** Sends per minute per session when account protection is off. */
   sendRatePerMinute: number;
   wasender: {
@@ -142,6 +150,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.GRAPHIQL ?? !production,
     logLevel: e.LOG_LEVEL,
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
+    media: {
+      cacheBytes: Math.round(e.MEDIA_CACHE_MB * 1024 * 1024),
+      maxCachedFileBytes: Math.round(e.MEDIA_CACHE_FILE_MB * 1024 * 1024),
+      urlTtlMs: e.MEDIA_URL_TTL_SECONDS * 1000,
+    },
     sendRatePerMinute: e.SEND_RATE_PER_MINUTE,
     wasender: {
       apiToken: e.WASENDER_API_TOKEN ?? null,

@@ -9,6 +9,7 @@ import type { AppPubSub } from './lib/pubsub.ts';
 import type { WasenderClient } from './provider/wasender-client.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
+import { createMediaService, DEFAULT_MEDIA_OPTIONS, type MediaOptions, type MediaService } from './modules/media/media.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
 import { createSessionImport, type SessionImport } from './modules/sessions/session.import.ts';
@@ -33,6 +34,9 @@ export interface ServiceDeps {
   provider: WasenderClient;
   providerSettings: ProviderSettingsService;
   webhookUrl: () => string;
+  /** Our public base URL (links to media point there). */
+  publicUrl: () => string;
+  media?: MediaOptions;
   /** Why the provider cannot reach webhookUrl, or null when it can. */
   webhookUrlProblem?: () => string | null;
   sessionTimings: SessionTimings;
@@ -51,6 +55,7 @@ export interface Services {
   sessionImport: SessionImport;
   webhookSync: WebhookSync;
   inbox: InboxService;
+  media: MediaService;
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
   webhookRetention: WebhookRetention;
@@ -77,6 +82,7 @@ export function createServices(deps: ServiceDeps): Services {
     now: () => deps.clock.now(),
     onStored: () => webhookProcessor.kick(),
   });
+  const auth = createAuthService(deps);
   const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
   const bulk = createBulkService({ ...deps, settings: outboxSettings, wake: () => outboxWorker.wake() });
   const records = createOutboxRecords({ ...deps, inbox, onJobChange: (id) => bulk.jobChanged(id) });
@@ -90,12 +96,13 @@ export function createServices(deps: ServiceDeps): Services {
   });
   return {
     clock: deps.clock,
-    auth: createAuthService(deps),
+    auth,
     providerSettings: deps.providerSettings,
     sessions,
     sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),
     webhookSync: createWebhookSync(deps),
     inbox,
+    media: createMediaService({ ...deps, auth, sessions, options: deps.media ?? DEFAULT_MEDIA_OPTIONS }),
     webhooks,
     webhookProcessor,
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),

@@ -4,6 +4,7 @@ import { builder } from './builder.ts';
 import '../modules/system/system.graphql.ts';
 import '../modules/sessions/session.graphql.ts';
 import '../modules/inbox/inbox.graphql.ts';
+import '../modules/media/media.graphql.ts';
 import '../modules/provider/provider.graphql.ts';
 import '../modules/outbox/outbox.graphql.ts';
 import '../modules/bulk/bulk.graphql.ts';

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Faults } from './faults.ts';
 import { HttpError, readJson } from './http.ts';
 import { CHAT_KINDS, type Inbound, type InboundMessage } from './inbound.ts';
+import type { MediaStore } from './media.ts';
 import type { Outbound } from './outbound.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStatus, SessionStore } from './state.ts';
@@ -17,6 +18,7 @@ export interface ControlDeps {
   store: SessionStore;
   outbound: Outbound;
   inbound: Inbound;
+  media: MediaStore;
   faults: Faults;
   deliver: Deliver;
   users: UserDirectory;
@@ -26,7 +28,7 @@ export interface ControlDeps {
 const DROP_STATUSES: SessionStatus[] = ['disconnected', 'logged_out', 'expired'];
 
 export function createControl(deps: ControlDeps) {
-  const { store, outbound, inbound, faults, deliver } = deps;
+  const { store, outbound, inbound, media, faults, deliver } = deps;
   const json = (req: IncomingMessage) => readJson(req, deps.wording);
 
   function sessionOf(raw: string): SandboxSession {
@@ -75,10 +77,16 @@ export function createControl(deps: ControlDeps) {
             read_marks: s.readMarks,
             reads: s.reads,
             qr_fetches: s.qrFetches,
+            decrypt_media_calls: s.decryptMediaCalls,
             sent_messages: outbound.sentBy(s),
           })),
         },
       }),
+    },
+    {
+      method: 'GET',
+      pattern: '/media/:id',
+      handler: ({ params }) => media.bytesOf(params.id!),
     },
     {
       method: 'POST',

@@ -7,6 +7,7 @@
  *
  * This file only composes the parts: state.ts (sessions), api-routes.ts (the provider API),
  * webhooks.ts, control.ts, rate-limits.ts, faults.ts, inbound.ts and outbound.ts (messages),
+ * media.ts and media-files.ts (the bytes of media messages and their decryption),
  * lids.ts (who is behind an `@lid`) and wording.ts (error sentences).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +20,7 @@ import { createFaults } from './faults.ts';
 import { HttpError, send } from './http.ts';
 import { createInbound } from './inbound.ts';
 import { createLidDirectory } from './lids.ts';
+import { createMediaStore } from './media.ts';
 import { createOutbound } from './outbound.ts';
 import { createRateLimits } from './rate-limits.ts';
 import type { Reply } from './router.ts';
@@ -80,11 +82,12 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const users = createUserDirectory();
   const outbound = createOutbound({ now, scheduler, deliver, deliveryDelayMs: opts.deliveryDelayMs ?? 300, users });
   const lids = createLidDirectory();
-  const inbound = createInbound({ now, lids, wording, bareShare: opts.bareShare ?? 0 });
+  const media = createMediaStore({ now, wording });
+  const inbound = createInbound({ now, lids, media, wording, bareShare: opts.bareShare ?? 0 });
   const faults = createFaults();
   const credentials = createCredentials({ personalAccessToken: opts.personalAccessToken, store, wording });
-  const api = createApi({ store, outbound, rateLimits, credentials, lids, users, wording, sessionLimit: opts.sessionLimit ?? 10 });
-  const control = createControl({ store, outbound, inbound, faults, deliver, users, wording });
+  const api = createApi({ store, outbound, rateLimits, credentials, lids, users, media, wording, sessionLimit: opts.sessionLimit ?? 10 });
+  const control = createControl({ store, outbound, inbound, media, faults, deliver, users, wording });
 
   /** An API call's answer; null when the connection is to be cut instead (a lost answer). */
   async function apiCall(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply | null> {

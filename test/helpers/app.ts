@@ -176,3 +176,14 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * graphql-ws does not acknowledge a subscribe: call this before subscribing, then await what it
+ * returns, and it resolves once `count` more subscriptions of this app listen for events.
+ */
+export function subscriptionsStarting(app: TestApp, count: number): () => Promise<void> {
+  const before = app.running.liveStats().started;
+  return async () => {
+    await eventually(() => app.running.liveStats().started >= before + count, 10_000);
+  };
+}

@@ -36,7 +36,7 @@ export async function providerSession(app: TestApp, providerSessionId: string) {
 export async function sandboxState(app: TestApp, providerSessionId: string) {
   const res = await fetch(`${app.url}/sandbox/control/state`);
   const { sessions } = (await res.json()) as {
-    sessions: { id: number; status: string; read_marks: { id: string; remoteJid: string }[]; reads: number; qr_fetches: number; qr: string | null; sent_messages: SandboxSend[] }[];
+    sessions: { id: number; status: string; read_marks: { id: string; remoteJid: string }[]; reads: number; qr_fetches: number; decrypt_media_calls: number; qr: string | null; sent_messages: SandboxSend[] }[];
   };
   return sessions.find((s) => String(s.id) === providerSessionId) ?? null;
 }
@@ -64,4 +64,11 @@ export async function notOnWhatsApp(app: TestApp, phones: string[]) {
 export async function clearFaults(app: TestApp) {
   const res = await fetch(`${app.url}/sandbox/control/faults`, { method: 'DELETE' });
   if (!res.ok) throw new Error(`clearing faults answered ${res.status}`);
+}
+
+/** The bytes the sandbox holds for a media message (by WhatsApp's message id), and their type. */
+export async function sandboxMedia(app: TestApp, keyId: string) {
+  const res = await fetch(`${app.url}/sandbox/control/media/${encodeURIComponent(keyId)}`);
+  if (!res.ok) throw new Error(`sandbox media answered ${res.status}`);
+  return { bytes: Buffer.from(await res.arrayBuffer()), mimetype: res.headers.get('content-type') };
 }

@@ -6,7 +6,7 @@
  * from its webhooks or its message logs and never sent again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, subscriptionsStarting, type TestApp } from '../helpers/app.ts';
 import { connectedSession, databaseId, type ConnectedSession } from '../helpers/inbox.ts';
 import { clearFaults, injectFault, notOnWhatsApp, sandboxSends } from '../helpers/sandbox.ts';
 import { connectWs } from '../helpers/ws.ts';
@@ -101,8 +101,9 @@ describe('provider failures', () => {
   it('ends a send to a number not on WhatsApp FAILED with the provider\'s reason, live', async () => {
     await notOnWhatsApp(app, ['+255799000001']);
     const ws = connectWs(app.url);
+    const subscribed = subscriptionsStarting(app, 1);
     const feed = ws.subscribe(MessageUpdated, { sessionId: session.id });
-    await waitFor(() => app.running.liveStats().subscribers === 1);
+    await subscribed();
     const { sendMessage: m } = await app.data(SendMessage, { input: { sessionId: session.id, to: '+255799000001', text: 'Anyone there?' } });
     const failed = await waitFor(async () => {
       const node = await messageOf(app, m.id);
@@ -167,7 +168,8 @@ describe('unknown outcomes without webhooks', () => {
     // The provider's reports take a minute: only its logs can tell in time.
     app = await startTestApp({
       sandbox: { deliveryDelayMs: 240_000 },
-      provider: { timeoutMs: 400 },
+      // Long enough for a busy machine's ordinary calls; the stalled send below outlasts it.
+      provider: { timeoutMs: 2_500 },
       outbox: { settleIntervalMs: 100, unknownSettleMs: 1_500 },
     });
     session = await connectedSession(app, 'Unknown');
@@ -192,7 +194,7 @@ describe('unknown outcomes without webhooks', () => {
 
   it('fails a send found nowhere after the bound as "outcome unknown", never sending it again', async () => {
     // The request stalls past our timeout and is then answered with an error: it did nothing.
-    await injectFault(app, { path: '/send-message', status: 500, delayMs: 1_000, count: 1 });
+    await injectFault(app, { path: '/send-message', status: 500, delayMs: 5_000, count: 1 });
     const { sendMessage: m } = await app.data(SendMessage, { input: { sessionId: session.id, to: '+255766000202', text: 'Into the void' } });
     const failed = await waitFor(async () => {
       const node = await messageOf(app, m.id);

@@ -4,7 +4,7 @@
  * provider's webhooks to subscribers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, subscriptionsStarting, type TestApp } from '../helpers/app.ts';
 import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { clearFaults, control, injectFault, sandboxSends } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
@@ -93,9 +93,10 @@ describe('sendMessage', () => {
     const customer = '+255744000202';
     await inbound(app, session, { from: customer, text: 'Do you deliver?', pushName: 'Juma' });
     await settled(app);
+    const subscribed = subscriptionsStarting(app, 2);
     const statusFeed = ws.subscribe(MessageUpdated, { sessionId: session.id });
     const chatFeed = ws.subscribe(ChatUpdated, { sessionId: session.id });
-    await waitFor(() => app.running.liveStats().subscribers === 2);
+    await subscribed();
 
     const { sendMessage: m } = await app.data(SendMessage, { input: { sessionId: session.id, to: customer, text: 'Yes, tomorrow.' } });
     expect(m.chat.lastMessage?.id).toBe(m.id);

@@ -8,6 +8,7 @@ import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
+import { publicContent } from '../media/media-content.ts';
 
 const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -17,7 +18,7 @@ const MessageStatusEnum = builder.enumType('MessageStatus', {
   description: 'Delivery status. Inbound messages are RECEIVED.',
   values: ['PENDING', 'SENT', 'DELIVERED', 'READ', 'PLAYED', 'FAILED', 'RECEIVED'] as const,
 });
-const MessageKindEnum = builder.enumType('MessageKind', {
+export const MessageKindEnum = builder.enumType('MessageKind', {
   description: 'What a message carries.',
   values: ['TEXT', 'IMAGE', 'VIDEO', 'AUDIO', 'DOCUMENT', 'STICKER', 'LOCATION', 'CONTACT', 'POLL', 'REACTION', 'OTHER'] as const,
 });
@@ -32,10 +33,12 @@ export const MessageRef = builder.prismaNode('Message', {
     kind: t.expose('kind', { type: MessageKindEnum, description: 'What it carries.' }),
     status: t.expose('status', { type: MessageStatusEnum, description: 'Delivery status.' }),
     text: t.exposeString('text', { nullable: true, description: 'Body, caption or poll question.' }),
-    content: t.expose('content', {
+    content: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'Media metadata, location, contact card or poll (by kind), and reactions.',
+      description: 'Media metadata, location, contact card or poll (by kind), and reactions. Media is fetched through `media.url`.',
+      select: { content: true },
+      resolve: (m) => publicContent(m.content),
     }),
     fromJid: t.exposeString('fromJid', { description: 'The sender\'s WhatsApp id ("me" for our own messages).' }),
     senderName: t.exposeString('senderName', { nullable: true, description: 'The sender\'s WhatsApp display name.' }),
