@@ -33,7 +33,7 @@ builder.prismaNode('BulkSendJob', {
       type: 'DateTime',
       nullable: true,
       description: 'When the last queued message should leave at the session\'s pace; null when none wait (or paused).',
-      select: { sessionId: true, status: true, queued: true },
+      select: { id: true, sessionId: true, status: true },
       resolve: (job, _args, ctx) => ctx.services.bulk.estimatedFinishAt(job),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was queued.' }),

@@ -128,6 +128,7 @@ export function createBulkService(deps: {
       nowIso(),
     );
     for (const { id } of [...paused, ...resumed]) publish(id);
+    await refresh(resumed.map((j) => j.id));
     if (paused.length) logger.info({ jobs: paused.map((j) => j.id) }, 'bulk sends paused: their sessions are not connected');
     if (resumed.length) {
       logger.info({ jobs: resumed.map((j) => j.id) }, 'bulk sends resumed: their sessions are connected again');
@@ -262,6 +263,8 @@ export function createBulkService(deps: {
         where: { id: job.id, status: 'PAUSED' },
         data: { status: job.startedAt ? 'RUNNING' : 'QUEUED', pausedReason: null, pausedBySession: false },
       });
+      // RUNNING if anything left before the pause (whether or not the counters had caught up).
+      await refresh([job.id]);
       publish(job.id);
       // A session still away pauses it again at the next round, saying why.
       deps.wake();
@@ -283,17 +286,20 @@ export function createBulkService(deps: {
     visibleJob,
 
     /** When the job's queued messages should all have left, at the session's pace; null when none wait. */
-    async estimatedFinishAt(job: Pick<BulkSendJob, 'sessionId' | 'status' | 'queued'>): Promise<Date | null> {
-      if ((job.status !== 'QUEUED' && job.status !== 'RUNNING') || job.queued === 0) return null;
-      const [row] = await prisma.$queryRawUnsafe<{ atMs: number | null; accountProtection: boolean }[]>(
-        `SELECT (extract(epoch FROM st."nextSendAt") * 1000)::float8 AS "atMs", s."accountProtection"
+    async estimatedFinishAt(job: Pick<BulkSendJob, 'id' | 'sessionId' | 'status'>): Promise<Date | null> {
+      if (job.status !== 'QUEUED' && job.status !== 'RUNNING') return null;
+      // Counted now rather than read from the counters, which a round may not have caught up with.
+      const [row] = await prisma.$queryRawUnsafe<{ atMs: number | null; accountProtection: boolean; waiting: number }[]>(
+        `SELECT (extract(epoch FROM st."nextSendAt") * 1000)::float8 AS "atMs", s."accountProtection",
+           (SELECT count(*)::int FROM outbox_messages o WHERE o."bulkSendJobId" = $2::uuid AND o.status IN ('QUEUED', 'SENDING')) AS waiting
          FROM whatsapp_sessions s LEFT JOIN outbox_session_states st ON st."sessionId" = s.id WHERE s.id = $1::uuid`,
         job.sessionId,
+        job.id,
       );
-      if (!row) return null;
+      if (!row || row.waiting === 0) return null;
       const interval = row.accountProtection ? settings.protectedIntervalMs : Math.ceil(60_000 / settings.ratePerMinute);
       const next = Math.max(clock.now(), row.atMs === null ? 0 : Number(row.atMs));
-      return new Date(next + (job.queued - 1) * interval);
+      return new Date(next + (row.waiting - 1) * interval);
     },
   };
 }
