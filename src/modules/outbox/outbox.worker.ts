@@ -321,13 +321,15 @@ export function createOutboxWorker(deps: {
       });
   }
 
+  /** Resolves when no round runs in this process right now. */
+  async function idle() {
+    await runner.idle();
+    while (settling) await settling;
+  }
+
   return {
     wake,
-    /** Resolves when no round runs in this process right now. */
-    async idle() {
-      await runner.idle();
-      while (settling) await settling;
-    },
+    idle,
     start() {
       stopped = false;
       poller = setInterval(wake, settings.pollIntervalMs);
@@ -342,7 +344,7 @@ export function createOutboxWorker(deps: {
       if (settler) clearInterval(settler);
       if (wakeTimer) clock.clearTimeout(wakeTimer.handle);
       wakeTimer = null;
-      await this.idle();
+      await idle();
     },
   };
 }
