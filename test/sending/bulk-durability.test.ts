@@ -56,7 +56,7 @@ describe('a bulk send across a restart', () => {
     return state.sessions.find((s) => String(s.id) === providerSessionId)?.sent_messages ?? [];
   }
 
-  it('sends every recipient exactly once when the process is stopped mid-job and another takes over', { timeout: 240_000 }, async () => {
+  it('sends every recipient exactly once when the process is stopped mid-job and another takes over', { timeout: 420_000 }, async () => {
     app = await start();
     const { createSession: s } = await app.data(CreateSession, { input: { name: 'Durable', phoneNumber: '+255799100000', accountProtection: false } });
     await app.data(ConnectSession, { id: s.id });
@@ -78,7 +78,7 @@ describe('a bulk send across a restart', () => {
     const done = await eventually(async () => {
       const current = (await app!.data(BulkSend, { id: job.id })).bulkSend!;
       return current.status === 'COMPLETED' ? current : undefined;
-    }, 180_000);
+    }, 360_000);
     expect(done).toMatchObject({ total: 500, queued: 0, failed: 0 });
     expect(done.sent).toBe(500);
     const sends = await providerSends(s.providerSessionId!);
@@ -88,7 +88,7 @@ describe('a bulk send across a restart', () => {
 });
 
 describe.runIf(serviceAvailable('DATABASE_URL'))('a bulk send worked by two processes', () => {
-  it('sends every recipient exactly once', { timeout: 240_000 }, async () => {
+  it('sends every recipient exactly once', { timeout: 420_000 }, async () => {
     const deployment = await startSharedDeployment(2, { env: FAST, sandbox: { planPerMinute: 100_000 } });
     try {
       const [first, second] = deployment.apps as [TestApp, TestApp];
