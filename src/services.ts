@@ -8,6 +8,8 @@ import type { Logger } from './lib/logger.ts';
 import type { AppPubSub } from './lib/pubsub.ts';
 import type { WasenderClient } from './provider/wasender-client.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
+import { createAbuseLimits, type AbuseLimits } from './modules/auth/abuse-limits.ts';
+import type { RateLimiter } from './lib/rate-limiter.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
 import { createMediaService, DEFAULT_MEDIA_OPTIONS, type MediaOptions, type MediaService } from './modules/media/media.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
@@ -42,6 +44,9 @@ export interface ServiceDeps {
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
   webhookProcessing?: Partial<WebhookProcessing>;
+  /** Counters for our own limits (Redis-backed when configured). */
+  limiter: RateLimiter;
+  rateLimits: { operationsPerMinute: number; authFailuresPerMinute: number };
   /** Production refuses outbound media on loopback or private addresses. */
   production: boolean;
   outbox?: Partial<OutboxSettings>;
@@ -49,7 +54,10 @@ export interface ServiceDeps {
 
 export interface Services {
   clock: Clock;
+  /** Secrets at rest: seal, open, keyed hashes. */
+  secrets: SecretBox;
   auth: AuthService;
+  abuseLimits: AbuseLimits;
   providerSettings: ProviderSettingsService;
   sessions: SessionService;
   sessionImport: SessionImport;
@@ -96,7 +104,9 @@ export function createServices(deps: ServiceDeps): Services {
   });
   return {
     clock: deps.clock,
+    secrets: deps.secrets,
     auth,
+    abuseLimits: createAbuseLimits({ limiter: deps.limiter, secrets: deps.secrets, limits: deps.rateLimits }),
     providerSettings: deps.providerSettings,
     sessions,
     sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),

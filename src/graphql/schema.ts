@@ -1,7 +1,7 @@
 /** The schema: every module registers its types and root fields on import. */
 import { assertValidSchema, lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
-import '../modules/system/system.graphql.ts';
+import '../modules/auth/auth.graphql.ts';
 import '../modules/sessions/session.graphql.ts';
 import '../modules/inbox/inbox.graphql.ts';
 import '../modules/media/media.graphql.ts';

@@ -20,7 +20,7 @@ import { claimRound } from '../../lib/periodic-claim.ts';
 import { coalescedRunner } from '../../lib/coalesced-run.ts';
 import type { AppPubSub } from '../../lib/pubsub.ts';
 import type { BulkSendJob, BulkSendStatus } from '../../generated/prisma/client.ts';
-import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { assertCanAct, canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { bodyOf } from '../outbox/outbox.schemas.ts';
 import { sendingSession } from '../outbox/outbox.service.ts';
 import { ensureOutboxState } from '../outbox/outbox.store.ts';
@@ -61,6 +61,13 @@ export function createBulkService(deps: {
   async function visibleJob(viewer: Viewer, id: string | null): Promise<BulkSendJob> {
     const job = id ? await prisma.bulkSendJob.findUnique({ where: { id } }) : null;
     if (!job || !canSeeSession(viewer, job.sessionId)) throw new NotFoundError('Bulk send job');
+    return job;
+  }
+
+  /** A job the viewer may change: NOT_FOUND outside its scope, FORBIDDEN for a read-only token. */
+  async function changeableJob(viewer: Viewer, id: string | null): Promise<BulkSendJob> {
+    const job = await visibleJob(viewer, id);
+    assertCanAct(viewer, job.sessionId, 'Bulk send job');
     return job;
   }
 
@@ -249,7 +256,7 @@ export function createBulkService(deps: {
     },
 
     async pause(viewer: Viewer, id: string | null) {
-      const job = await visibleJob(viewer, id);
+      const job = await changeableJob(viewer, id);
       assertAllowed(job, 'PAUSE');
       const paused = await prisma.bulkSendJob.updateMany({ where: { id: job.id, status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'PAUSED', pausedReason: 'Paused by a user', pausedBySession: false } });
       if (paused.count === 0) assertAllowed(await visibleJob(viewer, job.id), 'PAUSE');
@@ -257,7 +264,7 @@ export function createBulkService(deps: {
     },
 
     async resume(viewer: Viewer, id: string | null) {
-      const job = await visibleJob(viewer, id);
+      const job = await changeableJob(viewer, id);
       assertAllowed(job, 'RESUME');
       await prisma.bulkSendJob.updateMany({
         where: { id: job.id, status: 'PAUSED' },
@@ -271,7 +278,7 @@ export function createBulkService(deps: {
     },
 
     async cancel(viewer: Viewer, id: string | null) {
-      const job = await visibleJob(viewer, id);
+      const job = await changeableJob(viewer, id);
       assertAllowed(job, 'CANCEL');
       const [cancelled] = await prisma.$transaction([
         prisma.bulkSendJob.updateMany({ where: { id: job.id, status: { in: ['QUEUED', 'RUNNING', 'PAUSED'] } }, data: { status: 'CANCELLED', pausedReason: null, finishedAt: new Date(clock.now()) } }),

@@ -10,7 +10,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { mediaUrlProblem, type ResolveHost } from '../../lib/media-url.ts';
 import { isUniqueViolation } from '../../lib/prisma-errors.ts';
 import type { Message } from '../../generated/prisma/client.ts';
-import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { assertCanAct, type Viewer } from '../auth/viewer.ts';
 import { phoneJidOf } from '../inbox/identity.ts';
 import { MESSAGE_SEQ_LOCK, type InboxService } from '../inbox/inbox.service.ts';
 import { invalidStateError } from '../sessions/session.rules.ts';
@@ -38,7 +38,9 @@ export interface SendIds {
 
 /** The session a viewer sends through: NOT_FOUND unless visible, INVALID_STATE unless CONNECTED. */
 export async function sendingSession(prisma: Prisma, viewer: Viewer, sessionId: string | null, opts: { connected?: boolean } = {}) {
-  if (!sessionId || !canSeeSession(viewer, sessionId)) throw new NotFoundError('Session');
+  if (!sessionId) throw new NotFoundError('Session');
+  // NOT_FOUND unless visible; a read-only token may not send.
+  assertCanAct(viewer, sessionId);
   const session = await prisma.whatsAppSession.findUnique({ where: { id: sessionId } });
   if (!session) throw new NotFoundError('Session');
   if (opts.connected !== false && session.status !== 'CONNECTED') {
