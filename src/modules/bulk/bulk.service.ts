@@ -86,7 +86,8 @@ export function createBulkService(deps: {
     const changed = await prisma.$queryRawUnsafe<{ id: string }[]>(
       `WITH c AS (
          SELECT o."bulkSendJobId" AS id,
-           count(*) FILTER (WHERE o.status IN ('QUEUED', 'SENDING'))::int AS queued,
+           -- A message being handed to the provider right now has left the queue.
+           count(*) FILTER (WHERE o.status = 'QUEUED')::int AS queued,
            count(*) FILTER (WHERE m.status IN ('SENT', 'DELIVERED', 'READ', 'PLAYED') OR (o.status = 'SENT' AND m.status = 'PENDING'))::int AS sent,
            count(*) FILTER (WHERE m.status IN ('DELIVERED', 'READ', 'PLAYED'))::int AS delivered,
            count(*) FILTER (WHERE m.status IN ('READ', 'PLAYED'))::int AS read,
