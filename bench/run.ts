@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark measures its baseline in the same run and checks its target as
  * a ratio to that baseline, so the verdict does not depend on how fast this machine is today.
  */
+import { bulkBenchmarks } from './bulk.ts';
 import { ingestBenchmarks } from './ingest.ts';
 import { liveBenchmarks } from './live.ts';
 import { mediaBenchmarks } from './media.ts';
@@ -16,7 +17,7 @@ export interface BenchResult {
   note?: string;
 }
 
-const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, media: mediaBenchmarks };
+const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, media: mediaBenchmarks, bulk: bulkBenchmarks };
 const only = process.argv.slice(2);
 
 const results: BenchResult[] = [];

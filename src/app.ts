@@ -241,6 +241,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     services.sessions.startBackground();
     services.webhookRetention.start();
     services.outboxWorker.start();
+    services.bulk.startBackground();
     // In the background: start-up does not wait on the provider.
     const webhookSync = services.webhookSync.syncWebhookUrls().catch((error: unknown) => logger.warn({ err: error }, 'webhook URL sync failed'));
     // A slow provider must not hold shutdown past its deadline: what is not done is redone next start.
@@ -248,6 +249,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     onStop('work', async () => {
       await services.auth.close();
       services.sessions.stopBackground();
+      await services.bulk.stopBackground();
       await services.outboxWorker.stop();
       await services.webhookRetention.stop();
       await services.webhookProcessor.stop();

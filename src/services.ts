@@ -20,6 +20,7 @@ import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
 import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
+import { createBulkService, type BulkService } from './modules/bulk/bulk.service.ts';
 import { createOutboxRecords } from './modules/outbox/outbox.records.ts';
 import { createOutboxService, type OutboxService } from './modules/outbox/outbox.service.ts';
 import { createOutboxSettler } from './modules/outbox/outbox.settle.ts';
@@ -68,6 +69,7 @@ export interface Services {
   webhookRetention: WebhookRetention;
   outbox: OutboxService;
   outboxWorker: OutboxWorker;
+  bulk: BulkService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -90,10 +92,12 @@ export function createServices(deps: ServiceDeps): Services {
   });
   const auth = createAuthService(deps);
   const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
-  const records = createOutboxRecords({ ...deps, inbox });
+  const bulk = createBulkService({ ...deps, settings: outboxSettings, wake: () => outboxWorker.wake() });
+  const records = createOutboxRecords({ ...deps, inbox, onJobChange: (id) => bulk.jobChanged(id) });
   const outboxWorker = createOutboxWorker({
     ...deps,
     sessions,
+    inbox,
     records,
     settings: outboxSettings,
     settle: createOutboxSettler({ ...deps, sessions, records, settings: outboxSettings }),
@@ -114,5 +118,6 @@ export function createServices(deps: ServiceDeps): Services {
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
     outbox: createOutboxService({ ...deps, inbox, wake: () => outboxWorker.wake() }),
     outboxWorker,
+    bulk,
   };
 }

@@ -7,6 +7,7 @@ import '../modules/inbox/inbox.graphql.ts';
 import '../modules/media/media.graphql.ts';
 import '../modules/provider/provider.graphql.ts';
 import '../modules/outbox/outbox.graphql.ts';
+import '../modules/bulk/bulk.graphql.ts';
 
 export function buildSchema() {
   const schema = lexicographicSortSchema(builder.toSchema());
