@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark measures its baseline in the same run and checks its target as
  * a ratio to that baseline, so the verdict does not depend on how fast this machine is today.
  */
+import { bulkBenchmarks } from './bulk.ts';
 import { healthBenchmarks } from './health.ts';
 import { ingestBenchmarks } from './ingest.ts';
 import { liveBenchmarks } from './live.ts';
@@ -17,7 +18,7 @@ export interface BenchResult {
   note?: string;
 }
 
-const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, media: mediaBenchmarks, health: healthBenchmarks };
+const suites: Record<string, () => Promise<BenchResult[]>> = { live: liveBenchmarks, ingest: ingestBenchmarks, media: mediaBenchmarks, bulk: bulkBenchmarks, health: healthBenchmarks };
 const only = process.argv.slice(2);
 
 const results: BenchResult[] = [];

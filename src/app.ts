@@ -27,6 +27,7 @@ import { handleMetrics, METRICS_PATH } from './http/metrics-route.ts';
 import { createMetrics, type Metrics } from './lib/metrics.ts';
 import { PROVIDER_CALL_COUNTER, WEBHOOK_REJECTED_COUNTER } from './modules/monitoring/monitoring.service.ts';
 import { WEBHOOK_EVENTS } from './modules/sessions/session.service.ts';
+import { CONSOLE_PATH, handleConsole } from './http/console-route.ts';
 import { handleMedia, MEDIA_PATH } from './http/media-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
@@ -303,6 +304,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     services.sessions.startBackground();
     services.webhookRetention.start();
     services.outboxWorker.start();
+    services.bulk.startBackground();
     // In the background: start-up does not wait on the provider.
     const webhookSync = services.webhookSync.syncWebhookUrls().catch((error: unknown) => logger.warn({ err: error }, 'webhook URL sync failed'));
     // A slow provider must not hold shutdown past its deadline: what is not done is redone next start.
@@ -310,12 +312,16 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     onStop('work', async () => {
       await services.auth.close();
       services.sessions.stopBackground();
+      await services.bulk.stopBackground();
       await services.outboxWorker.stop();
       await services.webhookRetention.stop();
       await services.webhookProcessor.stop();
       await services.webhooks.drain();
       await services.webhooks.close();
     });
+
+    // Pages opened on this machine in development sign in with the generated token (as the banner shows it).
+    const consoleOptions = { devToken: () => (!config.production && adminToken?.generated ? adminToken.value : null), rebuildOnChange: !config.production };
 
     async function route(req: IncomingMessage, res: ServerResponse) {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -343,6 +349,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger, observeWebhook);
       if (pathname === METRICS_PATH && config.metrics.port === null) return serveMetrics(req, res);
       if (pathname.startsWith(MEDIA_PATH)) return handleMedia(req, res, pathname.slice(MEDIA_PATH.length), services.media);
+      if (pathname === CONSOLE_PATH || pathname.startsWith(`${CONSOLE_PATH}/`)) return handleConsole(req, res, pathname, consoleOptions);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
     }

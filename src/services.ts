@@ -22,6 +22,7 @@ import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
 import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
+import { createBulkService, type BulkService } from './modules/bulk/bulk.service.ts';
 import { createOutboxRecords } from './modules/outbox/outbox.records.ts';
 import { createOutboxService, type OutboxService } from './modules/outbox/outbox.service.ts';
 import { createOutboxSettler } from './modules/outbox/outbox.settle.ts';
@@ -73,6 +74,7 @@ export interface Services {
   sessionCounters: SessionCounters;
   outbox: OutboxService;
   outboxWorker: OutboxWorker;
+  bulk: BulkService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -96,10 +98,12 @@ export function createServices(deps: ServiceDeps): Services {
   });
   const auth = createAuthService(deps);
   const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
-  const records = createOutboxRecords({ ...deps, inbox });
+  const bulk = createBulkService({ ...deps, settings: outboxSettings, wake: () => outboxWorker.wake() });
+  const records = createOutboxRecords({ ...deps, inbox, onJobChange: (id) => bulk.jobChanged(id) });
   const outboxWorker = createOutboxWorker({
     ...deps,
     sessions,
+    inbox,
     records,
     settings: outboxSettings,
     settle: createOutboxSettler({ ...deps, sessions, records, settings: outboxSettings }),
@@ -122,5 +126,6 @@ export function createServices(deps: ServiceDeps): Services {
     sessionCounters,
     outbox: createOutboxService({ ...deps, inbox, wake: () => outboxWorker.wake() }),
     outboxWorker,
+    bulk,
   };
 }

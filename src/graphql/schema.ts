@@ -8,6 +8,7 @@ import '../modules/media/media.graphql.ts';
 import '../modules/provider/provider.graphql.ts';
 import '../modules/monitoring/monitoring.graphql.ts';
 import '../modules/outbox/outbox.graphql.ts';
+import '../modules/bulk/bulk.graphql.ts';
 
 export function buildSchema() {
   const schema = lexicographicSortSchema(builder.toSchema());

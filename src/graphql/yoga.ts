@@ -16,6 +16,7 @@ import { fromPrismaError } from '../lib/prisma-errors.ts';
 import { currentRequestContext } from '../lib/request-context.ts';
 import { SubscriptionOverflowError, type AppPubSub } from '../lib/pubsub.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
+import { isLoopbackRequest } from '../lib/loopback.ts';
 import type { Services } from '../services.ts';
 import { refusedOperation, useOperationMetrics } from './operation-metrics.ts';
 import { armorPlugins, usePageSizeLimit } from './armor.ts';
@@ -105,14 +106,10 @@ function graphiqlOptions(token: string | null): GraphiQLOptions {
   };
 }
 
-/**
- * A request made on this machine, not passed on by a proxy (which would make every client look
- * local): only those get GraphiQL with the development token filled in.
- */
-function fromLoopback(request: Request, serverContext: unknown): boolean {
-  if (request.headers.has('x-forwarded-for') || request.headers.has('forwarded')) return false;
-  const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket.remoteAddress ?? '';
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
+/** GraphiQL's request, when it came over a socket (not through yoga.fetch) from this machine. */
+function fromLoopback(serverContext: unknown): boolean {
+  const req = (serverContext as { req?: IncomingMessage } | undefined)?.req;
+  return req !== undefined && isLoopbackRequest(req);
 }
 
 /** The client's address as this server sees it (the peer: a proxy in front is one address for all). */
@@ -130,8 +127,8 @@ export function createYogaServer(deps: YogaDeps) {
     // strings in memory, so it is loaded on the first GraphiQL visit, never when GraphiQL is off.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     graphiql: deps.graphiql
-      ? (request, ...serverContext) =>
-          graphiqlOptions(deps.graphiqlToken && fromLoopback(request, serverContext[0]) ? deps.graphiqlToken : null)
+      ? (_request, ...serverContext) =>
+          graphiqlOptions(deps.graphiqlToken && fromLoopback(serverContext[0]) ? deps.graphiqlToken : null)
       : false,
     logging: {
       debug: (...args) => logger.debug(String(args[0])),
