@@ -117,7 +117,9 @@ describe('sendMessage', () => {
     // Statuses only move forward.
     const order = ['PENDING', 'SENT', 'DELIVERED', 'READ'];
     expect(seen.map((s) => order.indexOf(s))).toEqual([...seen.map((s) => order.indexOf(s))].sort((a, b) => a - b));
-    expect(seen).toEqual(expect.arrayContaining(['PENDING', 'SENT', 'DELIVERED', 'READ']));
+    // Each event carries the message as it is when published: statuses applied together (a busy
+    // moment) may show only the furthest, so the path between PENDING and READ may be shorter.
+    expect(seen.at(-1)).toBe('READ');
 
     // The chat's history has it, newest first; the inbound message before it.
     const history = (await app.data(ChatMessages, { id: m.chat.id, first: 5 })).chat!.messages.edges.map((e) => e.node);
