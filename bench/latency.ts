@@ -93,6 +93,8 @@ export interface RateRun {
   closes: Record<string, number>;
   /** Messages whose arrival was refused (the sender's request failed). */
   refused: number;
+  /** From arrival to publication (stored, applied, published: the half before the subscription hub), on the app. */
+  published?: { p50: number; p99: number };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -164,7 +166,17 @@ async function onServer(options: ServerOptions, rates: number[], load: { subscri
     try {
       // Warm the path up (JIT, pools, the first chats) before measuring.
       await atRate(server, subscribers, 10, 1, 2_000);
-      for (const rate of rates) runs.push(await attempt(`${options.mode} at ${rate}/s`, () => atRate(server, subscribers, rate, load.seconds)));
+      if (server.providerSessionId) await server.child.request({ type: 'trace' }, 'trace');
+      for (const rate of rates) {
+        runs.push(
+          await attempt(`${options.mode} at ${rate}/s`, async () => {
+            const run = await atRate(server, subscribers, rate, load.seconds);
+            if (!server.providerSessionId) return run;
+            const published = (await server.child.request({ type: 'trace' }, 'trace')).published.sort((a, b) => a - b);
+            return { ...run, published: { p50: percentile(published, 50), p99: percentile(published, 99) } };
+          }),
+        );
+      }
       if (overload) {
         overloaded = await attempt(`${options.mode} at ${overload}/s`, async () => {
           const memoryBefore = await serverMemory(server);
@@ -198,7 +210,7 @@ export function latencyResults(label: string, rates: number[], bare: Outcome<Rat
     const b = bare[i] ?? { ok: false as const, error: 'not run' };
     const a = app[i] ?? { ok: false as const, error: 'not run' };
     const error = [b, a].flatMap((o) => (o.ok ? [] : [o.error])).join('; ') || undefined;
-    const figures = { ...(a.ok ? { p50: a.value.p50, p99: a.value.p99, delivered: a.value.delivered, refused: a.value.refused, closes: JSON.stringify(a.value.closes) } : {}), ...(b.ok ? { bareP50: b.value.p50, bareP99: b.value.p99, bareDelivered: b.value.delivered } : {}) };
+    const figures = { ...(a.ok ? { publishedP50: a.value.published?.p50 ?? null, publishedP99: a.value.published?.p99 ?? null, p50: a.value.p50, p99: a.value.p99, delivered: a.value.delivered, refused: a.value.refused, closes: JSON.stringify(a.value.closes) } : {}), ...(b.ok ? { bareP50: b.value.p50, bareP99: b.value.p99, bareDelivered: b.value.delivered } : {}) };
     return [
       {
         name: `end-to-end p99 ${label}, ${rate} messages/s to ${subscribers} subscribers`,
@@ -206,7 +218,9 @@ export function latencyResults(label: string, rates: number[], bare: Outcome<Rat
         baseline: b.ok ? b.value.p99 : null,
         measured: a.ok ? a.value.p99 : null,
         target: { kind: 'ratio-at-most', value: 2 },
-        note: `p50 ${a.ok ? ms(a.value.p50) : '—'} (bare ${b.ok ? ms(b.value.p50) : '—'}); delivered ${a.ok ? share(a.value.delivered) : '—'}`,
+        note:
+          `p50 ${a.ok ? ms(a.value.p50) : '—'} (bare ${b.ok ? ms(b.value.p50) : '—'}); delivered ${a.ok ? share(a.value.delivered) : '—'}` +
+          (a.ok && a.value.published ? `; arrival → published p50 ${ms(a.value.published.p50)}, p99 ${ms(a.value.published.p99)}` : ''),
         error,
         figures,
       },
@@ -225,15 +239,17 @@ export function latencyResults(label: string, rates: number[], bare: Outcome<Rat
 
 export async function latencyBenchmarks(): Promise<BenchResult[]> {
   const load = latencyLoad();
-  const rates = [20, 50];
+  const rates = (process.env.BENCH_LATENCY_RATES ?? '20,50').split(',').map(Number);
   const overload = Number(process.env.BENCH_LATENCY_OVERLOAD_RATE ?? 200);
+  // BENCH_LATENCY_DATABASES=postgres or =embedded: one of the two (for profiling one path).
+  const databases = (process.env.BENCH_LATENCY_DATABASES ?? 'postgres,embedded').split(',');
   const bare = await attempt('bare ws', () => onServer({ mode: 'bare' }, rates, load));
   const bareRuns = bare.ok ? bare.value.runs : rates.map(() => bare);
   const results: BenchResult[] = [];
   const postgres = await attempt('PostgreSQL', requirePostgres);
-  const onPostgres = postgres.ok ? await attempt('app on PostgreSQL', () => withDatabase('latency', (url) => onServer({ mode: 'app', databaseUrl: url }, rates, load, overload))) : postgres;
+  const onPostgres = !databases.includes('postgres') ? { ok: false as const, error: 'not asked for' } : postgres.ok ? await attempt('app on PostgreSQL', () => withDatabase('latency', (url) => onServer({ mode: 'app', databaseUrl: url }, rates, load, overload))) : postgres;
   results.push(...latencyResults('on PostgreSQL', rates, bareRuns, onPostgres.ok ? onPostgres.value.runs : rates.map(() => onPostgres), load.subscribers));
-  const embedded = await attempt('app on the embedded database', () => onServer({ mode: 'app' }, rates, load));
+  const embedded = databases.includes('embedded') ? await attempt('app on the embedded database', () => onServer({ mode: 'app' }, rates, load)) : { ok: false as const, error: 'not asked for' };
   results.push(...latencyResults('on the embedded database', rates, bareRuns, embedded.ok ? embedded.value.runs : rates.map(() => embedded), load.subscribers));
   const over = onPostgres.ok ? onPostgres.value.overloaded : null;
   if (over) {

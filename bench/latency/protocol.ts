@@ -13,10 +13,12 @@ export interface ServerOptions {
   env?: Record<string, string>;
 }
 
-export type ServerCommand = { type: 'memory' } | { type: 'stop' };
+export type ServerCommand = { type: 'memory' } | { type: 'trace' } | { type: 'stop' };
 export type ServerReply =
   | { type: 'ready'; url: string; sessionId?: string; providerSessionId?: string }
   | { type: 'memory'; heapUsed: number; rss: number }
+  /** Milliseconds from each message's arrival to its publication (the ingest and apply half of the path). */
+  | { type: 'trace'; published: number[] }
   | { type: 'stopped' };
 
 export type ClientCommand =

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startBenchApp, startBenchInstance } from '../support/bench-app.ts';
 import { heapAfterGc, reportStopped } from '../support/child.ts';
-import type { ServerCommand, ServerOptions, ServerReply } from './protocol.ts';
+import { now, type ServerCommand, type ServerOptions, type ServerReply } from './protocol.ts';
 
 const options = JSON.parse(process.argv[2]!) as ServerOptions;
 const reply = (message: ServerReply) => process.send!(message);
@@ -16,8 +16,10 @@ process.on('message', (command: ServerCommand) => {
   if (command.type === 'memory') {
     const heapUsed = heapAfterGc();
     reply({ type: 'memory', heapUsed, rss: process.memoryUsage().rss });
-  } else if (command.type === 'stop') void stop().then(() => reportStopped());
+  } else if (command.type === 'trace') void trace().then((published) => reply({ type: 'trace', published }));
+  else if (command.type === 'stop') void stop().then(() => reportStopped());
 });
+let trace: () => Promise<number[]> = async () => [];
 
 if (options.mode === 'bare') {
   const sockets = new Set<WebSocket>();
@@ -55,6 +57,17 @@ if (options.mode === 'bare') {
   } else {
     const { instance, running, session } = await startBenchApp(env);
     stop = () => instance.stop();
+    // When each message was published, against the arrival its text carries.
+    const publishedAt = new Map<string, number>();
+    void (async () => {
+      for await (const event of running.pubsub.pubsub.subscribe('messageReceived', session.id)) publishedAt.set(event.id, now());
+    })();
+    trace = async () => {
+      const published = new Map(publishedAt);
+      publishedAt.clear();
+      const rows = await running.db.prisma.message.findMany({ where: { id: { in: [...published.keys()] } }, select: { id: true, text: true } });
+      return rows.map((r) => published.get(r.id)! - Number(r.text!.split('|')[0])).filter(Number.isFinite);
+    };
     reply({ type: 'ready', url: running.url, sessionId: session.globalId, providerSessionId: session.providerSessionId });
   }
 }
