@@ -78,7 +78,11 @@ function post(agent: http.Agent, url: string, headers: Record<string, string>, b
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed as it was reused: nothing was received, send again.
+      if (req.reusedSocket && error.code === 'ECONNRESET') post(agent, url, headers, body).then(resolve, reject);
+      else reject(error);
+    });
     req.end(body);
   });
 }

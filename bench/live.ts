@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import { BENCH_ADMIN_TOKEN, type ServerCommand, type ServerReply } from './live/protocol.ts';
 import { startChild, type ChildServer } from './support/child.ts';
+import { connectSubscribers, type Subscribers } from './latency.ts';
 import { attempt, compared, valueOf, type BenchResult, type Outcome } from './support/result.ts';
 
 type Mode = 'bare' | 'stock' | 'app';
@@ -82,18 +83,21 @@ async function closeClients(clients: Client[]) {
 /**
  * Frames per second delivered to every client for `events` published events: the best of a few
  * rounds on the same connections, so a moment of noise on a shared machine does not decide it.
+ * The clients run in processes of their own (a busy client process answers the server's pings late,
+ * and a client that misses them is dropped).
  */
 async function fanOut(mode: Mode, clientCount: number, events: number, rounds = 3): Promise<number> {
   const server = await startServer(mode);
-  let clients: Client[] = [];
+  let clients: Subscribers | null = null;
   try {
-    clients = await connectClients(server, clientCount);
+    clients = await connectSubscribers(server.url, server.sessionId, clientCount, Number(process.env.BENCH_FANOUT_CLIENT_PROCESSES ?? 2));
     // Warm up the paths once, then measure.
+    await clients.reset();
     await server.child.request({ type: 'burst', events: 10 }, 'sent');
     await waitForFrames(clients, 10);
     let best = 0;
     for (let round = 0; round < rounds; round++) {
-      for (const c of clients) c.frames = 0;
+      await clients.reset();
       const started = performance.now();
       await server.child.request({ type: 'burst', events }, 'sent');
       await waitForFrames(clients, events);
@@ -101,17 +105,21 @@ async function fanOut(mode: Mode, clientCount: number, events: number, rounds = 
     }
     return best;
   } finally {
-    await closeClients(clients);
+    await clients?.stop();
     await server.child.stop();
   }
 }
 
-async function waitForFrames(clients: Client[], each: number) {
+async function waitForFrames(clients: Subscribers, each: number) {
   const deadline = Date.now() + 120_000;
-  while (clients.some((c) => c.frames < each)) {
+  for (;;) {
+    const { frames, open } = await clients.frames();
+    if (open < clients.count) {
+      const { closes } = await clients.report();
+      throw new Error(`a client was disconnected (${clients.count - open} of ${clients.count}, close codes ${JSON.stringify(closes)})`);
+    }
+    if (frames >= each * clients.count) return;
     if (Date.now() > deadline) throw new Error(`clients did not receive ${each} frames in time`);
-    const gone = clients.filter((c) => c.socket.readyState !== WebSocket.OPEN);
-    if (gone.length) throw new Error(`a client was disconnected (${gone.length} of ${clients.length}, close code ${gone[0]!.closed ?? 'none'})`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
