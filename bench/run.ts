@@ -11,6 +11,7 @@ import os from 'node:os';
 import { ingestBenchmarks } from './ingest.ts';
 import { latencyBenchmarks } from './latency.ts';
 import { liveBenchmarks } from './live.ts';
+import { mediaBenchmarks } from './media.ts';
 import { queryBenchmarks } from './query.ts';
 import { scaleBenchmarks } from './scale.ts';
 import { machineDescription } from './support/machine.ts';
@@ -24,6 +25,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   ingest: ingestBenchmarks,
   query: queryBenchmarks,
   scale: scaleBenchmarks,
+  media: mediaBenchmarks,
 };
 
 const only = process.argv.slice(2).filter((a) => a !== '--');

@@ -21,10 +21,12 @@ import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './l
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
+import { handleMedia, MEDIA_PATH } from './http/media-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
 import { DEFAULT_WEBHOOK_RETENTION, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
 import type { WebhookProcessing } from './modules/webhooks/webhook.processor.ts';
+import type { OutboxSettings } from './modules/outbox/outbox.worker.ts';
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +47,8 @@ export interface AppDeps {
   /** Options for the built-in sandbox (when it is on). */
   sandbox?: Partial<SandboxOptions>;
   provider?: Partial<WasenderClientOptions>;
+  /** Pacing, retries and settling of the outbox (tests make them short). */
+  outbox?: Partial<OutboxSettings>;
 }
 
 export interface RunningApp {
@@ -200,10 +204,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       provider,
       providerSettings,
       webhookUrl: () => webhookUrl,
+      publicUrl: () => publicUrl,
+      media: config.media,
       webhookUrlProblem: () => webhookUrlProblem,
       sessionTimings: { ...DEFAULT_SESSION_TIMINGS, ...deps.sessionTimings },
       webhookRetention: { ...DEFAULT_WEBHOOK_RETENTION, ...deps.webhookRetention, retentionDays: config.webhookRetentionDays },
       webhookProcessing: deps.webhookProcessing,
+      production: config.production,
+      outbox: { ratePerMinute: config.sendRatePerMinute, ...deps.outbox },
     });
     const yoga = createYogaServer({
       schema: buildSchema(),
@@ -229,12 +237,14 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     services.webhookProcessor.start();
     services.sessions.startBackground();
     services.webhookRetention.start();
+    services.outboxWorker.start();
     // In the background: start-up does not wait on the provider.
     const webhookSync = services.webhookSync.syncWebhookUrls().catch((error: unknown) => logger.warn({ err: error }, 'webhook URL sync failed'));
     // A slow provider must not hold shutdown past its deadline: what is not done is redone next start.
     onStop('work', () => Promise.race([webhookSync.then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]));
     onStop('work', async () => {
       services.sessions.stopBackground();
+      await services.outboxWorker.stop();
       await services.webhookRetention.stop();
       await services.webhookProcessor.stop();
       await services.webhooks.drain();
@@ -258,6 +268,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       }
       if (pathname === '/graphql' || pathname.startsWith('/graphql/')) return yoga(req, res);
       if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger);
+      if (pathname.startsWith(MEDIA_PATH)) return handleMedia(req, res, pathname.slice(MEDIA_PATH.length), services.media);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
     }

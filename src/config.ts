@@ -1,8 +1,8 @@
 /**
  * Configuration: the environment is parsed once, here, with every problem reported together.
  */
-import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
+import { isPrivateHost } from './lib/network.ts';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
@@ -36,6 +36,14 @@ const EnvSchema = z.object({
   GRAPHIQL: bool.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int('must be a whole number of days').min(1, 'must be at least 1').default(7),
+  /** Memory for decrypted media kept to serve again, in MiB (0: none). */
+  MEDIA_CACHE_MB: z.coerce.number().min(0, 'must be 0 or more').default(64),
+  /** A file larger than this (MiB) is streamed through, never cached. */
+  MEDIA_CACHE_FILE_MB: z.coerce.number().min(0, 'must be 0 or more').default(8),
+  /** How long a Message.media.url answers. */
+  MEDIA_URL_TTL_SECONDS: z.coerce.number().int('must be a whole number of seconds').min(30, 'must be at least 30').max(86_400, 'must be at most 86400').default(300),
+  /** Sends per minute per session without account protection (the provider plan's limit). */
+  SEND_RATE_PER_MINUTE: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(60_000, 'must be at most 60000').default(256),
   // The provider sandbox's plan and variation (src/sandbox).
   SANDBOX_SESSION_LIMIT: z.coerce.number().int().min(1).default(10),
   SANDBOX_ERROR_WORDING: z.enum(['standard', 'alternate']).default('standard'),
@@ -57,6 +65,10 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Processed webhook events are deleted this many days after they were processed. */
   webhookRetentionDays: number;
+  /** Serving media (src/modules/media): the cache's size, the largest file it keeps, how long a link lives. */
+  media: { cacheBytes: number; maxCachedFileBytes: number; urlTtlMs: number };
+  /** Sends per minute per session when account protection is off. */
+  sendRatePerMinute: number;
   wasender: {
     apiToken: string | null;
     baseUrl: string;
@@ -76,28 +88,6 @@ export class ConfigError extends Error {
 
 export function parseEncryptionKey(value: string): Buffer {
   return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
-}
-
-/** Addresses the provider cannot reach: loopback, private, carrier-grade NAT, link-local, unique-local. */
-const PRIVATE_ADDRESSES = (() => {
-  const list = new BlockList();
-  for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
-    list.addSubnet(net, bits, 'ipv4');
-  }
-  for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10]] as const) list.addSubnet(net, bits, 'ipv6');
-  return list;
-})();
-
-function isPrivateHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const ipVersion = isIP(host);
-  if (ipVersion === 4) return PRIVATE_ADDRESSES.check(host, 'ipv4');
-  if (ipVersion === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
-    return mapped ? PRIVATE_ADDRESSES.check(mapped[1]!, 'ipv4') : PRIVATE_ADDRESSES.check(host, 'ipv6');
-  }
-  // Names that never resolve publicly: localhost, mDNS and internal zones, single labels.
-  return host === 'localhost' || /\.(localhost|local|internal)$/.test(host) || !host.includes('.');
 }
 
 /**
@@ -160,6 +150,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.GRAPHIQL ?? !production,
     logLevel: e.LOG_LEVEL,
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
+    media: {
+      cacheBytes: Math.round(e.MEDIA_CACHE_MB * 1024 * 1024),
+      maxCachedFileBytes: Math.round(e.MEDIA_CACHE_FILE_MB * 1024 * 1024),
+      urlTtlMs: e.MEDIA_URL_TTL_SECONDS * 1000,
+    },
+    sendRatePerMinute: e.SEND_RATE_PER_MINUTE,
     wasender: {
       apiToken: e.WASENDER_API_TOKEN ?? null,
       baseUrl: e.WASENDER_BASE_URL.replace(/\/+$/, ''),

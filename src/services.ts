@@ -9,6 +9,7 @@ import type { AppPubSub } from './lib/pubsub.ts';
 import type { WasenderClient } from './provider/wasender-client.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
+import { createMediaService, DEFAULT_MEDIA_OPTIONS, type MediaOptions, type MediaService } from './modules/media/media.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { createSessionService, type SessionService, type SessionTimings } from './modules/sessions/session.service.ts';
 import { createSessionImport, type SessionImport } from './modules/sessions/session.import.ts';
@@ -17,6 +18,10 @@ import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
 import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
+import { createOutboxRecords } from './modules/outbox/outbox.records.ts';
+import { createOutboxService, type OutboxService } from './modules/outbox/outbox.service.ts';
+import { createOutboxSettler } from './modules/outbox/outbox.settle.ts';
+import { createOutboxWorker, DEFAULT_OUTBOX_SETTINGS, type OutboxSettings, type OutboxWorker } from './modules/outbox/outbox.worker.ts';
 
 export interface ServiceDeps {
   prisma: Prisma;
@@ -28,11 +33,17 @@ export interface ServiceDeps {
   provider: WasenderClient;
   providerSettings: ProviderSettingsService;
   webhookUrl: () => string;
+  /** Our public base URL (links to media point there). */
+  publicUrl: () => string;
+  media?: MediaOptions;
   /** Why the provider cannot reach webhookUrl, or null when it can. */
   webhookUrlProblem?: () => string | null;
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
   webhookProcessing?: Partial<WebhookProcessing>;
+  /** Production refuses outbound media on loopback or private addresses. */
+  production: boolean;
+  outbox?: Partial<OutboxSettings>;
 }
 
 export interface Services {
@@ -43,9 +54,12 @@ export interface Services {
   sessionImport: SessionImport;
   webhookSync: WebhookSync;
   inbox: InboxService;
+  media: MediaService;
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
   webhookRetention: WebhookRetention;
+  outbox: OutboxService;
+  outboxWorker: OutboxWorker;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -66,16 +80,29 @@ export function createServices(deps: ServiceDeps): Services {
     now: () => deps.clock.now(),
     onStored: () => webhookProcessor.kick(),
   });
+  const auth = createAuthService(deps);
+  const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
+  const records = createOutboxRecords({ ...deps, inbox });
+  const outboxWorker = createOutboxWorker({
+    ...deps,
+    sessions,
+    records,
+    settings: outboxSettings,
+    settle: createOutboxSettler({ ...deps, sessions, records, settings: outboxSettings }),
+  });
   return {
     clock: deps.clock,
-    auth: createAuthService(deps),
+    auth,
     providerSettings: deps.providerSettings,
     sessions,
     sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),
     webhookSync: createWebhookSync(deps),
     inbox,
+    media: createMediaService({ ...deps, auth, sessions, options: deps.media ?? DEFAULT_MEDIA_OPTIONS }),
     webhooks,
     webhookProcessor,
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
+    outbox: createOutboxService({ ...deps, inbox, wake: () => outboxWorker.wake() }),
+    outboxWorker,
   };
 }

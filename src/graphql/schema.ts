@@ -4,7 +4,9 @@ import { builder } from './builder.ts';
 import '../modules/system/system.graphql.ts';
 import '../modules/sessions/session.graphql.ts';
 import '../modules/inbox/inbox.graphql.ts';
+import '../modules/media/media.graphql.ts';
 import '../modules/provider/provider.graphql.ts';
+import '../modules/outbox/outbox.graphql.ts';
 
 export function buildSchema() {
   const schema = lexicographicSortSchema(builder.toSchema());

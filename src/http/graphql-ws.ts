@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
-import { Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { BREAK, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toCodedError, type YogaServer } from '../graphql/yoga.ts';
@@ -31,10 +31,31 @@ const KEEP_ALIVE_MS = 12_000;
 const SHAREABLE_FIELDS = new Set(['sessionStatusChanged', 'sessionDeleted', 'qrCodeUpdated', 'messageReceived', 'messageUpdated', 'chatUpdated', 'chatDeleted']);
 
 /**
- * The key under which identical subscriptions share one execution, or null when this one must run
- * alone (a replay from a cursor is different for each subscriber).
+ * Whether the document selects a field whose value is made for one viewer (`extensions.perViewer`
+ * in the schema, e.g. Message.media.url, a link bound to the caller's token).
  */
-export function shareKey(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, viewer: Viewer): string | null {
+export function selectsPerViewerField(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        if (!typeInfo.getFieldDef()?.extensions?.perViewer) return undefined;
+        found = true;
+        return BREAK;
+      },
+    }),
+  );
+  return found;
+}
+
+/**
+ * The key under which identical subscriptions share one execution, or null when this one must run
+ * alone (a replay from a cursor is different for each subscriber). Subscribers share only with the
+ * same access, and only with the same token when a per-viewer field is selected.
+ */
+export function shareKey(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, viewer: Viewer): string | null {
   const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operations.find((o) => !operationName || o.name?.value === operationName);
   if (!operation || operation.operation !== 'subscription') return null;
@@ -44,7 +65,7 @@ export function shareKey(document: DocumentNode, operationName: string | null | 
     if (after && !(after.value.kind === Kind.NULL || (after.value.kind === Kind.VARIABLE && variables?.[after.value.name.value] == null))) return null;
   }
   return createHash('sha256')
-    .update(JSON.stringify([operation.loc?.source.body ?? '', operationName ?? null, variables ?? {}, accessKey(viewer)]))
+    .update(JSON.stringify([operation.loc?.source.body ?? '', operationName ?? null, variables ?? {}, accessKey(viewer), selectsPerViewerField(schema, document) ? (viewer.tokenId ?? 'env') : null]))
     .digest('base64url');
 }
 
@@ -103,7 +124,7 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
         execute,
         subscribe,
         context: contextFactory,
-        shareKey: viewer ? shareKey(document, payload.operationName, payload.variables, viewer) : null,
+        shareKey: viewer ? shareKey(schema, document, payload.operationName, payload.variables, viewer) : null,
         sink: new SocketSink(socket, id),
       };
       return { schema, operationName: payload.operationName, document, variableValues: payload.variables, rootValue: root } satisfies ExecutionArgs;

@@ -30,6 +30,10 @@ export interface HubStats {
   /** Executions running (distinct subscriptions). */
   executions: number;
   subscribers: number;
+  /** Subscribers whose execution has its event stream open: events published now reach them. */
+  listening: number;
+  /** Subscribers that have ever started listening (only grows): a test waits on it instead of sleeping. */
+  started: number;
 }
 
 export interface SubscriptionHub {
@@ -86,8 +90,11 @@ function isAsyncIterable(value: Source): value is AsyncIterable<ExecutionResult>
 
 export function createSubscriptionHub(): SubscriptionHub {
   const groups = new Map<string, Group>();
+  /** Every running execution, shared or not (for the stats). */
+  const running = new Set<Group>();
   let privateGroups = 0;
   let subscribers = 0;
+  let started = 0;
 
   function leave(group: Group, subscriber: Subscriber) {
     if (!group.subscribers.delete(subscriber)) return;
@@ -95,6 +102,7 @@ export function createSubscriptionHub(): SubscriptionHub {
     if (group.subscribers.size > 0) return;
     if (group.key !== null) groups.delete(group.key);
     else privateGroups--;
+    running.delete(group);
     if (!group.finished) {
       group.finished = true;
       void group.iterator?.return?.();
@@ -114,6 +122,7 @@ export function createSubscriptionHub(): SubscriptionHub {
         broadcast(group, source);
       } else {
         group.iterator = source[Symbol.asyncIterator]();
+        started += group.subscribers.size;
         if (group.finished) {
           void group.iterator.return?.();
           return;
@@ -139,6 +148,7 @@ export function createSubscriptionHub(): SubscriptionHub {
       broadcast(group, { errors: [reported] });
     } finally {
       if (group.key !== null && groups.get(group.key) === group) groups.delete(group.key);
+      running.delete(group);
       group.finished = true;
       for (const subscriber of [...group.subscribers.keys()]) subscriber.end();
     }
@@ -152,13 +162,19 @@ export function createSubscriptionHub(): SubscriptionHub {
         group = { key, subscribers: new Map(), iterator: null, finished: false };
         if (key !== null) groups.set(key, group);
         else privateGroups++;
+        running.add(group);
       }
       const subscriber = new Subscriber(group, leave);
       group.subscribers.set(subscriber, sink);
       subscribers++;
+      if (group.iterator) started++;
       if (fresh) void pump(group, start);
       return subscriber;
     },
-    stats: () => ({ executions: groups.size + privateGroups, subscribers }),
+    stats() {
+      let listening = 0;
+      for (const group of running) if (group.iterator) listening += group.subscribers.size;
+      return { executions: groups.size + privateGroups, subscribers, listening, started };
+    },
   };
 }

@@ -12,6 +12,15 @@ export interface SecretBox {
   decrypt(sealed: string): string;
   /** Deterministic keyed hash, for finding a row by a secret without storing the secret. */
   keyedHash(value: string): string;
+  /** Signs and checks values for one purpose (its own subkey): links we hand out and take back. */
+  signer(purpose: string): Signer;
+}
+
+export interface Signer {
+  /** An HMAC-SHA256 of `data`, base64url. */
+  sign(data: string): string;
+  /** Whether `signature` is sign(data), compared in constant time. */
+  verify(data: string, signature: string): boolean;
 }
 
 export function createSecretBox(key: Buffer): SecretBox {
@@ -35,6 +44,18 @@ export function createSecretBox(key: Buffer): SecretBox {
     },
     keyedHash(value) {
       return createHmac('sha256', macKey).update(value).digest('hex');
+    },
+    signer(purpose) {
+      const signKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `whatsapp-graphql/sign/${purpose}`, 32));
+      const sign = (data: string) => createHmac('sha256', signKey).update(data).digest('base64url');
+      return {
+        sign,
+        verify(data, signature) {
+          const expected = Buffer.from(sign(data));
+          const given = Buffer.from(signature);
+          return given.length === expected.length && timingSafeEqual(given, expected);
+        },
+      };
     },
   };
 }

@@ -65,3 +65,8 @@ export function fromPrismaError(error: unknown): DomainError | null {
       return null;
   }
 }
+
+/** A unique constraint refused the write (P2002): for callers that resolve the race themselves. */
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}

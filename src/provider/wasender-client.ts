@@ -226,6 +226,8 @@ interface CallOptions {
   query?: Record<string, string | number | boolean | undefined>;
   /** Safe to repeat after a timeout or a 5xx (it cannot have done anything twice). */
   idempotent: boolean;
+  /** Overrides the client's retries (a durable caller retries on its own schedule). */
+  maxRetries?: number;
 }
 
 const RETRYABLE_ANY = new Set([429, 502, 503, 504]);
@@ -345,7 +347,7 @@ export function createWasenderClient(opts: WasenderClientOptions) {
       try {
         return (await attempt(call, bearer)).body;
       } catch (error) {
-        if (!(error instanceof ProviderError) || attemptNo >= maxRetries || !shouldRetry(error, call)) throw error;
+        if (!(error instanceof ProviderError) || attemptNo >= (call.maxRetries ?? maxRetries) || !shouldRetry(error, call)) throw error;
         const exp = Math.min(backoff.maxMs, backoff.baseMs * 2 ** attemptNo);
         const jittered = exp / 2 + Math.random() * (exp / 2);
         const delay = error.retryAfter !== undefined ? Math.max(error.retryAfter * 1000, jittered) : jittered;
@@ -384,8 +386,9 @@ export function createWasenderClient(opts: WasenderClientOptions) {
         const body = await get('/user');
         return parse(z.looseObject({ id: text, name: text, lid: text }), body?.data, 'user');
       },
-      async sendMessage(input: SendMessageInput) {
-        const body = await call({ method: 'POST', path: '/send-message', credential, body: input, idempotent: false });
+      /** `retries: 0` leaves every retry (a 429, a 503) to the caller. */
+      async sendMessage(input: SendMessageInput, opts: { retries?: number } = {}) {
+        const body = await call({ method: 'POST', path: '/send-message', credential, body: input, idempotent: false, maxRetries: opts.retries });
         return { ...parse(SendResult, body?.data, 'send result'), rateLimit: lastRateLimit ?? null };
       },
       async getMessageInfo(msgId: number) {

@@ -5,6 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from '../lib/canonical-json.ts';
 
 export class WebhookPayloadError extends Error {
   constructor(message: string) {
@@ -337,7 +338,7 @@ const STATUS_NAMES: Record<string, DeliveryStatus> = {
   '5': 'PLAYED', played: 'PLAYED',
 };
 
-function deliveryStatus(v: unknown): DeliveryStatus | null {
+export function deliveryStatus(v: unknown): DeliveryStatus | null {
   const k = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.toLowerCase() : '';
   return STATUS_NAMES[k] ?? null;
 }
@@ -522,13 +523,6 @@ export function normalizeWebhookEvent(envelope: WebhookEnvelope): NormalizedWebh
   }
 }
 
-/** Canonical JSON (sorted keys), so equal payloads hash equally however they were serialised. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isObj(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
-  return JSON.stringify(value) ?? 'null';
-}
-
 /**
  * The idempotency key of an event. One WhatsApp message is one key however it arrives
  * (`messages.received`, `messages.upsert`, a retry of either); a status is one key per message and
@@ -544,7 +538,7 @@ export function webhookDedupeKey(envelope: WebhookEnvelope): string {
   if (envelope.event === 'messages.update' && items.length === 1 && items[0]?.type === 'message.status') {
     return `status:${items[0].key.id}:${items[0].status}`;
   }
-  const digest = createHash('sha256').update(canonical({ data: envelope.data, timestamp: envelope.timestampMs })).digest('hex');
+  const digest = createHash('sha256').update(canonicalJson({ data: envelope.data, timestamp: envelope.timestampMs })).digest('hex');
   // Without a timestamp a retry cannot be told from a genuine repeat (a second `logged_out`): keep
   // both; applying these state changes twice is harmless, missing one is not.
   return envelope.timestampMs === null ? `${envelope.event}:${digest}:${randomUUID()}` : `${envelope.event}:${digest}`;

@@ -8,10 +8,12 @@ import type { IncomingMessage } from 'node:http';
 import { bearer, type Credentials } from './credentials.ts';
 import { HttpError, readJson, readRaw } from './http.ts';
 import type { LidDirectory } from './lids.ts';
+import type { MediaStore } from './media.ts';
 import { digitsOf, type Outbound } from './outbound.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStore } from './state.ts';
+import type { UserDirectory } from './users.ts';
 import { validateSend, validateSessionBody, validationError } from './validation.ts';
 import type { ErrorWording } from './wording.ts';
 
@@ -21,6 +23,8 @@ export interface ApiDeps {
   rateLimits: RateLimits;
   credentials: Credentials;
   lids: LidDirectory;
+  media: MediaStore;
+  users: UserDirectory;
   wording: ErrorWording;
   sessionLimit: number;
 }
@@ -31,7 +35,7 @@ const PRESENCE_TYPES = ['composing', 'recording', 'available', 'unavailable', 'p
 export const sessionScope = (s: SandboxSession) => `session:${s.id}`;
 
 export function createApi(deps: ApiDeps) {
-  const { store, outbound, rateLimits, credentials, lids, wording } = deps;
+  const { store, outbound, rateLimits, credentials, lids, media, wording } = deps;
   const json = (req: IncomingMessage) => readJson(req, wording);
   const notFound = () => new HttpError(404, { success: false, message: wording.notFound });
 
@@ -253,14 +257,9 @@ export function createApi(deps: ApiDeps) {
     {
       method: 'POST',
       pattern: '/decrypt-media',
-      async handler({ req }) {
-        const body = await json(req);
-        const id = (((body.data as Record<string, unknown> | undefined)?.messages as Record<string, unknown> | undefined)?.key as { id?: string } | undefined)?.id;
-        if (!id) throw validationError(wording, { 'data.messages.key.id': [wording.required('data.messages.key.id')] });
-        return { status: 200, body: { success: true, publicUrl: `https://www.wasenderapi.com/api/decrypted-media/${id}` } };
-      },
+      handler: async ({ req, session }) => media.decrypt(req, '/decrypt-media', session, await json(req)),
     },
-    { method: 'GET', pattern: '/on-whatsapp/:phone', handler: ({ params }) => ok({ exists: /^\+?\d{8,15}$/.test(params.phone!) }) },
+    { method: 'GET', pattern: '/on-whatsapp/:phone', handler: ({ params }) => ok({ exists: /^\+?\d{8,15}$/.test(params.phone!) && deps.users.exists(params.phone!) }) },
     {
       method: 'GET',
       pattern: '/contacts',
@@ -322,6 +321,10 @@ export function createApi(deps: ApiDeps) {
     },
   ];
 
+  /** Routes without credentials: the decrypted files `/decrypt-media` points at. */
+  const publicRoutes: Route[] = [{ method: 'GET', pattern: '/decrypted-media/:id', handler: ({ params }) => media.decrypted(params.id!) }];
+
+  const publicRouter = createRouter(publicRoutes);
   const accountRouter = createRouter(accountRoutes);
   const sessionRouter = createRouter(sessionRoutes);
 
@@ -336,6 +339,8 @@ export function createApi(deps: ApiDeps) {
     /** Answers one API call (`path` without the `/api` prefix); throws HttpError for error answers. */
     async handle(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {
       const method = req.method ?? 'GET';
+      const open = publicRouter.match(method, path);
+      if (open) return open.route.handler({ req, params: open.params, query });
       const account = accountRouter.match(method, path);
       if (account) {
         credentials.requirePat(req);

@@ -6,9 +6,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Faults } from './faults.ts';
 import { HttpError, readJson } from './http.ts';
 import { CHAT_KINDS, type Inbound, type InboundMessage } from './inbound.ts';
+import type { MediaStore } from './media.ts';
 import type { Outbound } from './outbound.ts';
 import { createRouter, type Reply, type Route } from './router.ts';
 import type { SandboxSession, SessionStatus, SessionStore } from './state.ts';
+import type { UserDirectory } from './users.ts';
 import type { Deliver } from './webhooks.ts';
 import type { ErrorWording } from './wording.ts';
 
@@ -16,15 +18,17 @@ export interface ControlDeps {
   store: SessionStore;
   outbound: Outbound;
   inbound: Inbound;
+  media: MediaStore;
   faults: Faults;
   deliver: Deliver;
+  users: UserDirectory;
   wording: ErrorWording;
 }
 
 const DROP_STATUSES: SessionStatus[] = ['disconnected', 'logged_out', 'expired'];
 
 export function createControl(deps: ControlDeps) {
-  const { store, outbound, inbound, faults, deliver } = deps;
+  const { store, outbound, inbound, media, faults, deliver } = deps;
   const json = (req: IncomingMessage) => readJson(req, deps.wording);
 
   function sessionOf(raw: string): SandboxSession {
@@ -63,8 +67,36 @@ export function createControl(deps: ControlDeps) {
       pattern: '/state',
       handler: () => ({
         status: 200,
-        body: { sessions: store.list().map((s) => ({ id: s.id, name: s.name, status: s.status, qr: s.qr, webhook_url: s.webhook_url, read_marks: s.readMarks, reads: s.reads, qr_fetches: s.qrFetches })) },
+        body: {
+          sessions: store.list().map((s) => ({
+            id: s.id,
+            name: s.name,
+            status: s.status,
+            qr: s.qr,
+            webhook_url: s.webhook_url,
+            read_marks: s.readMarks,
+            reads: s.reads,
+            qr_fetches: s.qrFetches,
+            decrypt_media_calls: s.decryptMediaCalls,
+            sent_messages: outbound.sentBy(s),
+          })),
+        },
       }),
+    },
+    {
+      method: 'GET',
+      pattern: '/media/:id',
+      handler: ({ params }) => media.bytesOf(params.id!),
+    },
+    {
+      method: 'POST',
+      pattern: '/not-on-whatsapp',
+      async handler({ req }) {
+        const phones = (await json(req)).phones;
+        if (!Array.isArray(phones) || phones.some((p) => typeof p !== 'string')) throw new HttpError(422, { message: 'phones must be a list of numbers' });
+        deps.users.markAbsent(phones as string[]);
+        return { status: 200, body: { absent: phones } };
+      },
     },
     {
       method: 'POST',

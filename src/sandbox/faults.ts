@@ -1,4 +1,4 @@
-/** Injected failures: the next matching API calls fail with a status or stall (control `/faults`). */
+/** Injected failures: the next matching API calls fail with a status, stall, or lose their answer (control `/faults`). */
 import { HttpError } from './http.ts';
 
 export interface Fault {
@@ -8,6 +8,8 @@ export interface Fault {
   count: number;
   delayMs?: number;
   body?: unknown;
+  /** The call is handled as usual, then its answer is lost: the connection is cut (or `status` answered instead). */
+  afterHandling?: boolean;
 }
 
 export function createFaults() {
@@ -23,6 +25,7 @@ export function createFaults() {
         status: typeof body.status === 'number' ? body.status : undefined,
         delayMs: typeof body.delayMs === 'number' ? body.delayMs : undefined,
         body: body.body,
+        afterHandling: body.afterHandling === true,
         count,
       });
       return faults.length;

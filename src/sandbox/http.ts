@@ -39,6 +39,11 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
     res.end();
     return;
   }
+  if (Buffer.isBuffer(body)) {
+    res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), ...headers });
+    res.end(body);
+    return;
+  }
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(text);

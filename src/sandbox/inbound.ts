@@ -4,16 +4,13 @@
  * phone number or by `@lid` (with or without the phone fields), and `pushName`/`messageTimestamp`
  * present or not. Also the `fromMe` upsert of a message typed on the session's own phone.
  */
-import { randomBytes } from 'node:crypto';
 import type { LidDirectory } from './lids.ts';
+import type { MediaRequest, MediaStore } from './media.ts';
+import type { MediaKind } from './media-files.ts';
 import { digitsOf, toJid, waMessageId } from './outbound.ts';
 import type { SandboxSession, SessionSettings } from './state.ts';
 import { checkRecipient, throwIfAny, type FieldErrors } from './validation.ts';
 import type { ErrorWording } from './wording.ts';
-
-const hex = (bytes: number) => randomBytes(bytes).toString('hex');
-
-const MEDIA_MIME_TYPES: Record<string, string> = { image: 'image/jpeg', video: 'video/mp4', audio: 'audio/ogg; codecs=opus', document: 'application/pdf', sticker: 'image/webp' };
 
 /** Where an inbound message was written, the events the provider sends for it, and the setting that silences it. */
 export const CHAT_KINDS = {
@@ -33,32 +30,16 @@ export interface InboundMessage {
   payload: Record<string, unknown>;
 }
 
-export function createInbound(deps: { now: () => number; lids: LidDirectory; wording: ErrorWording; bareShare: number }) {
+export function createInbound(deps: { now: () => number; lids: LidDirectory; media: MediaStore; wording: ErrorWording; bareShare: number }) {
   const { now, lids, wording } = deps;
 
-  function content(body: Record<string, unknown>): { message: Record<string, unknown>; messageBody: string } {
+  /** The message's content; media is held (real bytes) under the message's id. */
+  function content(id: string, body: Record<string, unknown>): { message: Record<string, unknown>; messageBody: string } {
     const text = typeof body.text === 'string' ? body.text : '';
-    const media = body.media as { kind?: string; url?: string; caption?: string; mimetype?: string; fileName?: string } | undefined;
-    if (!media?.kind) return { message: { conversation: text }, messageBody: text };
-    const caption = media.caption ?? (text || undefined);
-    return {
-      message: {
-        [`${media.kind}Message`]: {
-          url: `https://mmg.whatsapp.net/v/t62.7118-24/${hex(12)}.enc?ccb=11-4`,
-          mimetype: media.mimetype ?? MEDIA_MIME_TYPES[media.kind] ?? 'application/octet-stream',
-          fileSha256: randomBytes(32).toString('base64'),
-          fileEncSha256: randomBytes(32).toString('base64'),
-          fileLength: String(20_000 + Math.floor(Math.random() * 100_000)),
-          mediaKey: randomBytes(32).toString('base64'),
-          directPath: `/v/t62.7118-24/${hex(12)}.enc`,
-          mediaKeyTimestamp: String(Math.floor(now() / 1000)),
-          ...(caption ? { caption } : {}),
-          ...(media.kind === 'document' ? { fileName: media.fileName ?? 'document.pdf' } : {}),
-          ...(media.url ? { sourceUrl: media.url } : {}),
-        },
-      },
-      messageBody: caption ?? '',
-    };
+    const media = body.media as (MediaRequest & { kind: MediaKind }) | undefined;
+    if (!media) return { message: { conversation: text }, messageBody: text };
+    const caption = typeof media.caption === 'string' ? media.caption : text || undefined;
+    return { message: deps.media.hold(id, media, caption), messageBody: caption ?? '' };
   }
 
   const jidIn = (value: string, domain: string) => (value.includes('@') ? value : `${value}@${domain}`);
@@ -103,13 +84,17 @@ export function createInbound(deps: { now: () => number; lids: LidDirectory; wor
       const chat = chatOf(body, errors);
       const addressing = addressingOf(body, errors);
       if (body.bare !== undefined && typeof body.bare !== 'boolean') errors.bare = [wording.notBoolean('bare')];
+      if (body.media !== undefined) {
+        if (typeof body.media === 'object' && body.media !== null) deps.media.check(body.media as MediaRequest, errors);
+        else errors.media = [wording.invalidFormat('media')];
+      }
       throwIfAny(wording, errors);
       const id = waMessageId();
       // The provider's current samples carry neither field; older ones and integrators' fixtures do.
       const bare = typeof body.bare === 'boolean' ? body.bare : Math.random() < deps.bareShare;
       const payload = {
         key: keyOf(id, from, chat, addressing),
-        ...content(body),
+        ...content(id, body),
         ...(bare ? {} : { pushName: typeof body.pushName === 'string' ? body.pushName : `+${from}`, messageTimestamp: Math.floor(now() / 1000) }),
       };
       return { id, kind: chat.kind, payload };

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Scheduler } from './scheduler.ts';
+import type { UserDirectory } from './users.ts';
 import { isoSeconds, type MessageLog, type SandboxSession } from './state.ts';
 import type { Deliver } from './webhooks.ts';
 
@@ -15,7 +16,13 @@ export interface SentMessage {
   message: Record<string, unknown>;
   timestamp: number;
   status: number;
+  /** The `/send-message` body as received, and when (ms): what the control state shows. */
+  body: Record<string, unknown>;
+  receivedAt: number;
 }
+
+/** Why the provider's log says a send to a number that is not on WhatsApp failed. */
+export const INVALID_NUMBER_REASON = 'invalid WhatsApp number';
 
 export const waMessageId = () => '3EB0' + randomBytes(9).toString('hex').toUpperCase();
 export const digitsOf = (phone: string) => phone.replace(/[^\d]/g, '');
@@ -48,7 +55,7 @@ function waContent(body: Record<string, unknown>): Record<string, unknown> {
 /** `created_at` of a message log: `YYYY-MM-DD HH:MM:SS`. */
 const logTime = (ms: number) => isoSeconds(ms).replace('T', ' ').replace('Z', '');
 
-export function createOutbound(deps: { now: () => number; scheduler: Scheduler; deliver: Deliver; deliveryDelayMs: number }) {
+export function createOutbound(deps: { now: () => number; scheduler: Scheduler; deliver: Deliver; deliveryDelayMs: number; users: UserDirectory }) {
   const { now, scheduler, deliver } = deps;
   const sent = new Map<number, SentMessage>();
   const sentByKey = new Map<string, SentMessage>();
@@ -56,6 +63,20 @@ export function createOutbound(deps: { now: () => number; scheduler: Scheduler; 
 
   function scheduleDelivery(s: SandboxSession, message: SentMessage, logEntry: MessageLog) {
     const step = deps.deliveryDelayMs / 4;
+    if (!deps.users.exists(message.key.remoteJid)) {
+      // Accepted, then refused by WhatsApp: the log says why, the webhooks say it failed.
+      scheduler.later(step, () => {
+        logEntry.status = 'failed';
+        logEntry.failed_reason = INVALID_NUMBER_REASON;
+        logEntry.updated_at = logTime(now());
+        message.status = 0;
+        void (async () => {
+          await deliver(s, 'message.sent', { key: message.key, message: message.message, success: false });
+          await deliver(s, 'messages.update', { update: { status: 0 }, key: message.key });
+        })();
+      });
+      return;
+    }
     scheduler.later(step, () => {
       logEntry.status = 'sent';
       logEntry.updated_at = isoSeconds(now());
@@ -74,7 +95,16 @@ export function createOutbound(deps: { now: () => number; scheduler: Scheduler; 
     send(s: SandboxSession, body: Record<string, unknown>): SentMessage {
       const msgId = nextMsgId++;
       const to = String(body.to);
-      const message: SentMessage = { msgId, sessionId: s.id, key: { id: waMessageId(), fromMe: true, remoteJid: toJid(to) }, message: waContent(body), timestamp: Math.floor(now() / 1000), status: 1 };
+      const message: SentMessage = {
+        msgId,
+        sessionId: s.id,
+        key: { id: waMessageId(), fromMe: true, remoteJid: toJid(to) },
+        message: waContent(body),
+        timestamp: Math.floor(now() / 1000),
+        status: 1,
+        body,
+        receivedAt: now(),
+      };
       sent.set(msgId, message);
       sentByKey.set(message.key.id, message);
       const entry: MessageLog = {
@@ -99,6 +129,11 @@ export function createOutbound(deps: { now: () => number; scheduler: Scheduler; 
     },
 
     byKeyId: (id: string) => sentByKey.get(id) ?? null,
+
+    /** Every send a session received, in order: its msgId, body and arrival time (ms). */
+    sentBy(s: SandboxSession) {
+      return [...sent.values()].filter((m) => m.sessionId === s.id).map((m) => ({ msg_id: m.msgId, to: m.body.to, body: m.body, received_at: m.receivedAt }));
+    },
 
     info(message: SentMessage) {
       return { remoteJid: message.key.remoteJid, id: message.key.id, msgId: message.msgId, key: message.key, message: message.message, messageTimestamp: String(message.timestamp), status: message.status };

@@ -7,6 +7,7 @@
  *
  * This file only composes the parts: state.ts (sessions), api-routes.ts (the provider API),
  * webhooks.ts, control.ts, rate-limits.ts, faults.ts, inbound.ts and outbound.ts (messages),
+ * media.ts and media-files.ts (the bytes of media messages and their decryption),
  * lids.ts (who is behind an `@lid`) and wording.ts (error sentences).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,10 +20,12 @@ import { createFaults } from './faults.ts';
 import { HttpError, send } from './http.ts';
 import { createInbound } from './inbound.ts';
 import { createLidDirectory } from './lids.ts';
+import { createMediaStore } from './media.ts';
 import { createOutbound } from './outbound.ts';
 import { createRateLimits } from './rate-limits.ts';
 import type { Reply } from './router.ts';
 import { createScheduler } from './scheduler.ts';
+import { createUserDirectory } from './users.ts';
 import { createSessionStore } from './state.ts';
 import { createWebhookSender } from './webhooks.ts';
 import { ERROR_WORDINGS, type ErrorWordingName } from './wording.ts';
@@ -76,21 +79,30 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   });
   const store = createSessionStore({ now, scheduler, deliver, qrRotateMs: opts.qrRotateMs ?? 45_000 });
   const rateLimits = createRateLimits({ now, planPerMinute: opts.planPerMinute ?? 256, sendIntervalMs: opts.sendIntervalMs ?? 5_000, wording });
-  const outbound = createOutbound({ now, scheduler, deliver, deliveryDelayMs: opts.deliveryDelayMs ?? 300 });
+  const users = createUserDirectory();
+  const outbound = createOutbound({ now, scheduler, deliver, deliveryDelayMs: opts.deliveryDelayMs ?? 300, users });
   const lids = createLidDirectory();
-  const inbound = createInbound({ now, lids, wording, bareShare: opts.bareShare ?? 0 });
+  const media = createMediaStore({ now, wording });
+  const inbound = createInbound({ now, lids, media, wording, bareShare: opts.bareShare ?? 0 });
   const faults = createFaults();
   const credentials = createCredentials({ personalAccessToken: opts.personalAccessToken, store, wording });
-  const api = createApi({ store, outbound, rateLimits, credentials, lids, wording, sessionLimit: opts.sessionLimit ?? 10 });
-  const control = createControl({ store, outbound, inbound, faults, deliver, wording });
+  const api = createApi({ store, outbound, rateLimits, credentials, lids, users, media, wording, sessionLimit: opts.sessionLimit ?? 10 });
+  const control = createControl({ store, outbound, inbound, media, faults, deliver, users, wording });
 
-  async function apiCall(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {
+  /** An API call's answer; null when the connection is to be cut instead (a lost answer). */
+  async function apiCall(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply | null> {
     if (opts.latencyMs) await pause(opts.latencyMs);
     const fault = faults.take(req.method ?? 'GET', path);
     if (fault?.delayMs) await pause(fault.delayMs);
+    const failure = (status: number): Reply => ({ status, body: fault?.body ?? { success: false, message: wording.injectedFailure(status) } });
+    if (fault?.afterHandling) {
+      // The provider did the work; its answer never reaches the caller (or a gateway's error does).
+      await api.handle(req, path, query).catch(() => undefined);
+      return fault.status ? failure(fault.status) : null;
+    }
     if (!fault?.status) return api.handle(req, path, query);
     req.resume();
-    return { status: fault.status, body: fault.body ?? { success: false, message: wording.injectedFailure(fault.status) } };
+    return failure(fault.status);
   }
 
   return {
@@ -102,7 +114,11 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       try {
         const query = new URL(req.url ?? '/', 'http://sandbox').searchParams;
         let reply: Reply;
-        if (apiPath !== null) reply = await apiCall(req, apiPath, query);
+        if (apiPath !== null) {
+          const answer = await apiCall(req, apiPath, query);
+          if (!answer) return void res.destroy();
+          reply = answer;
+        }
         else if (pathname.startsWith('/control/')) {
           if (opts.authorizeControl && !(await opts.authorizeControl(req))) {
             throw new HttpError(401, { message: 'The sandbox control endpoints require authorization' });

@@ -68,6 +68,8 @@ export interface SandboxSession extends SessionSettings {
   reads: number;
   /** Times its QR was fetched with GET /whatsapp-sessions/{id}/qrcode. */
   qrFetches: number;
+  /** Calls of POST /decrypt-media with its key (what viewing media costs). */
+  decryptMediaCalls: number;
 }
 
 const DEFAULT_SETTINGS: SessionSettings = {
@@ -159,6 +161,7 @@ export function createSessionStore(deps: { now: () => number; scheduler: Schedul
         readMarks: [],
         reads: 0,
         qrFetches: 0,
+        decryptMediaCalls: 0,
       };
       applySettings(s, settings);
       sessions.set(s.id, s);

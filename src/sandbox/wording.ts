@@ -25,6 +25,7 @@ export interface ErrorWording {
   malformedJson: string;
   tooLarge: string;
   noPhoneForLid: string;
+  cannotDecrypt: string;
   required(label: string): string;
   requiredWithoutMedia(label: string): string;
   tooLong(label: string, max: number): string;
@@ -62,6 +63,7 @@ const standard: ErrorWording = {
   malformedJson: 'Malformed JSON body.',
   tooLarge: 'The file is too large.',
   noPhoneForLid: 'No phone number is known for this lid.',
+  cannotDecrypt: 'Failed to decrypt media.',
   required: (label) => `The ${label} field is required.`,
   requiredWithoutMedia: (label) => `The ${label} field is required when no media is present.`,
   tooLong: (label, max) => `The ${label} field must be a string of at most ${max} characters.`,
@@ -99,6 +101,7 @@ const alternate: ErrorWording = {
   malformedJson: 'Request payload could not be decoded.',
   tooLarge: 'Payload exceeds the permitted size.',
   noPhoneForLid: 'That identifier maps to nobody we know.',
+  cannotDecrypt: 'The attachment could not be unlocked.',
   required: (label) => `Please supply ${label}.`,
   requiredWithoutMedia: (label) => `Please supply ${label} or an attachment.`,
   tooLong: (label, max) => `${label} exceeds ${max} characters.`,

@@ -60,6 +60,10 @@ describe('configuration', () => {
     ['WASENDER_SANDBOX', { WASENDER_SANDBOX: 'maybe' }],
     ['WEBHOOK_RETENTION_DAYS', { WEBHOOK_RETENTION_DAYS: '0' }],
     ['WEBHOOK_RETENTION_DAYS', { WEBHOOK_RETENTION_DAYS: 'a week' }],
+    ['MEDIA_CACHE_MB', { MEDIA_CACHE_MB: '-1' }],
+    ['MEDIA_CACHE_FILE_MB', { MEDIA_CACHE_FILE_MB: 'lots' }],
+    ['MEDIA_URL_TTL_SECONDS', { MEDIA_URL_TTL_SECONDS: '5' }],
+    ['MEDIA_URL_TTL_SECONDS', { MEDIA_URL_TTL_SECONDS: '1.5' }],
   ])('rejects a bad %s', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -67,6 +71,11 @@ describe('configuration', () => {
     } catch (error) {
       expect((error as ConfigError).issues.map((i) => i.variable)).toContain(variable);
     }
+  });
+
+  it('caches 64 MiB of media, files up to 8 MiB, behind links that live 5 minutes, unless told otherwise', () => {
+    expect(loadConfig({}).media).toEqual({ cacheBytes: 64 * 1024 * 1024, maxCachedFileBytes: 8 * 1024 * 1024, urlTtlMs: 300_000 });
+    expect(loadConfig({ MEDIA_CACHE_MB: '0', MEDIA_CACHE_FILE_MB: '0.5', MEDIA_URL_TTL_SECONDS: '60' }).media).toEqual({ cacheBytes: 0, maxCachedFileBytes: 512 * 1024, urlTtlMs: 60_000 });
   });
 
   it('keeps processed webhook events for 7 days unless told otherwise', () => {

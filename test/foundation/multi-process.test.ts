@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startDeployment, startTestApp, type TestApp, type TestDeployment } from '../helpers/app.ts';
+import { eventually, startDeployment, startTestApp, type TestApp, type TestDeployment, subscriptionsStarting } from '../helpers/app.ts';
 import { postWebhook, textEvent } from '../helpers/inbox.ts';
 import { providerSession, sandboxState } from '../helpers/sandbox.ts';
 import { createTestDatabase, serviceAvailable, type TestDatabase } from '../helpers/database.ts';
@@ -32,9 +32,10 @@ describe.runIf(enabled)('several processes on PostgreSQL and Redis', () => {
   it('delivers a status change made in one process to a subscriber of the other', async () => {
     const { createSession } = await first.data(CreateSession, newSession('Shared', '+255700000321'));
     const ws = connectWs(second.url);
+    const subscribed = subscriptionsStarting(second, 2);
     const feed = ws.subscribe(SessionStatusFeed, { sessionId: createSession.id });
     const all = ws.subscribe(SessionStatusFeed, {});
-    await new Promise((r) => setTimeout(r, 300));
+    await subscribed();
     await first.data(ConnectSession, { id: createSession.id });
     expect((await feed.next()).sessionStatusChanged).toEqual({ id: createSession.id, status: 'QR_READY' });
     expect((await all.next()).sessionStatusChanged.status).toBe('QR_READY');

@@ -128,6 +128,34 @@ export async function startDeployment(count: number, opts: TestAppOptions = {}):
   };
 }
 
+/**
+ * Several processes of one deployment on one provider account: the first serves the sandbox and
+ * the others use it as their provider (as processes of one deployment share one account), so a
+ * session's work may be done by any of them. Needs PostgreSQL (each app gets the same database).
+ */
+export async function startSharedDeployment(count: number, opts: TestAppOptions = {}): Promise<TestDeployment> {
+  const db = await createTestDatabase();
+  const env = { ENCRYPTION_KEY: randomBytes(32).toString('hex'), ...opts.env };
+  const first = await startTestApp({ ...opts, databaseUrl: db.url, env });
+  const sandbox = first.running.sandbox!;
+  const others = await Promise.all(
+    Array.from({ length: count - 1 }, () =>
+      startTestApp({ ...opts, databaseUrl: db.url, env: { ...env, WASENDER_SANDBOX: '0', WASENDER_BASE_URL: sandbox.baseUrl, WASENDER_API_TOKEN: sandbox.token } }),
+    ),
+  );
+  const apps = [first, ...others];
+  return {
+    db,
+    apps,
+    async stop() {
+      // The sandbox's process last: the others may still be calling it.
+      await Promise.all(others.map((app) => app.stop()));
+      await first.stop();
+      await db.drop();
+    },
+  };
+}
+
 /** The sandbox's settings (wording, limits) from the environment, so a whole suite can run under them. */
 function sandboxEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('SANDBOX_') && e[1] !== undefined));
@@ -147,4 +175,15 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     if (Date.now() > deadline) throw lastError instanceof Error ? lastError : new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * graphql-ws does not acknowledge a subscribe: call this before subscribing, then await what it
+ * returns, and it resolves once `count` more subscriptions of this app listen for events.
+ */
+export function subscriptionsStarting(app: TestApp, count: number): () => Promise<void> {
+  const before = app.running.liveStats().started;
+  return async () => {
+    await eventually(() => app.running.liveStats().started >= before + count, 10_000);
+  };
 }

@@ -17,10 +17,10 @@ export function databaseId(globalId: string): string {
 
 let phoneCounter = 0;
 
-export async function connectedSession(app: TestApp, name = 'Inbox'): Promise<ConnectedSession> {
+export async function connectedSession(app: TestApp, name = 'Inbox', opts: { accountProtection?: boolean } = {}): Promise<ConnectedSession> {
   phoneCounter++;
   const { createSession } = await app.data(CreateSession, {
-    input: { name, phoneNumber: `+2557${String(10_000_000 + phoneCounter * 7919 + Math.floor(Math.random() * 1000)).slice(-8)}`, accountProtection: false },
+    input: { name, phoneNumber: `+2557${String(10_000_000 + phoneCounter * 7919 + Math.floor(Math.random() * 1000)).slice(-8)}`, accountProtection: opts.accountProtection ?? false },
   });
   await app.data(ConnectSession, { id: createSession.id });
   await control(app, createSession.providerSessionId!, 'scan');

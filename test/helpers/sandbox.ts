@@ -13,7 +13,7 @@ export async function control(app: TestApp, providerSessionId: string, action: s
 }
 
 /** Makes the sandbox answer the next `count` matching API calls with a failure. */
-export async function injectFault(app: TestApp, fault: { path?: string; method?: string; status?: number; count: number; delayMs?: number; body?: unknown }) {
+export async function injectFault(app: TestApp, fault: { path?: string; method?: string; status?: number; count: number; delayMs?: number; body?: unknown; afterHandling?: boolean }) {
   const res = await fetch(`${app.url}/sandbox/control/faults`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -35,12 +35,40 @@ export async function providerSession(app: TestApp, providerSessionId: string) {
 /** What the sandbox knows of a session beyond the provider API: its read marks, among others. */
 export async function sandboxState(app: TestApp, providerSessionId: string) {
   const res = await fetch(`${app.url}/sandbox/control/state`);
-  const { sessions } = (await res.json()) as { sessions: { id: number; status: string; read_marks: { id: string; remoteJid: string }[]; reads: number; qr_fetches: number; qr: string | null }[] };
+  const { sessions } = (await res.json()) as {
+    sessions: { id: number; status: string; read_marks: { id: string; remoteJid: string }[]; reads: number; qr_fetches: number; decrypt_media_calls: number; qr: string | null; sent_messages: SandboxSend[] }[];
+  };
   return sessions.find((s) => String(s.id) === providerSessionId) ?? null;
+}
+
+/** A `/send-message` call the sandbox received: its msgId, body and arrival time (ms, on the sandbox's clock). */
+export interface SandboxSend {
+  msg_id: number;
+  to: string;
+  body: Record<string, unknown>;
+  received_at: number;
+}
+
+/** Every send the sandbox received for a session, in order. */
+export async function sandboxSends(app: TestApp, providerSessionId: string): Promise<SandboxSend[]> {
+  return (await sandboxState(app, providerSessionId))?.sent_messages ?? [];
+}
+
+/** Makes numbers not on WhatsApp: sends to them are accepted, then fail ("invalid WhatsApp number"). */
+export async function notOnWhatsApp(app: TestApp, phones: string[]) {
+  const res = await fetch(`${app.url}/sandbox/control/not-on-whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phones }) });
+  if (!res.ok) throw new Error(`not-on-whatsapp answered ${res.status}`);
 }
 
 /** Lets every API call through again. */
 export async function clearFaults(app: TestApp) {
   const res = await fetch(`${app.url}/sandbox/control/faults`, { method: 'DELETE' });
   if (!res.ok) throw new Error(`clearing faults answered ${res.status}`);
+}
+
+/** The bytes the sandbox holds for a media message (by WhatsApp's message id), and their type. */
+export async function sandboxMedia(app: TestApp, keyId: string) {
+  const res = await fetch(`${app.url}/sandbox/control/media/${encodeURIComponent(keyId)}`);
+  if (!res.ok) throw new Error(`sandbox media answered ${res.status}`);
+  return { bytes: Buffer.from(await res.arrayBuffer()), mimetype: res.headers.get('content-type') };
 }

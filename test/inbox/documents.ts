@@ -38,10 +38,13 @@ export const MessageUpdated = graphql(`
   subscription MessageUpdated($sessionId: ID, $chatId: ID) {
     messageUpdated(sessionId: $sessionId, chatId: $chatId) {
       id
+      direction
       status
       text
       deletedAt
       content
+      providerMessageId
+      failureReason
     }
   }
 `);
@@ -53,6 +56,7 @@ export const ChatUpdated = graphql(`
       unreadCount
       name
       lastMessage {
+        id
         text
       }
     }

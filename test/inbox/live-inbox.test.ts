@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, type TestApp, subscriptionsStarting } from '../helpers/app.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { injectFault, sandboxState } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
@@ -21,8 +21,9 @@ describe('live inbox', () => {
   });
 
   it('pushes an inbound text to subscribers with sender, chat and kind', async () => {
+    const subscribed = subscriptionsStarting(app, 1);
     const feed = ws.subscribe(MessageReceived, { sessionId: session.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     const id = await inbound(app, session, { from: '+255700000001', text: 'Habari! Is the shop open?', pushName: 'Asha' });
     const { messageReceived: m } = await feed.next();
     expect(m).toMatchObject({
@@ -39,8 +40,9 @@ describe('live inbox', () => {
   });
 
   it('stores one message and pushes one event for received + upsert + a provider retry', async () => {
+    const subscribed = subscriptionsStarting(app, 1);
     const feed = ws.subscribe(MessageReceived, { sessionId: session.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     const id = await inbound(app, session, { from: '+255700000002', text: 'only once', pushName: 'Baraka' });
     expect((await feed.next()).messageReceived.providerMessageId).toBe(id);
     // The provider retries the same message (as it does after a lost acknowledgement).
@@ -63,8 +65,9 @@ describe('live inbox', () => {
 
   it('keeps chats ordered by last message with unread counts, and marks them read', async () => {
     const s = await connectedSession(app, 'Chats');
+    const subscribed = subscriptionsStarting(app, 1);
     const chatFeed = ws.subscribe(ChatUpdated, { sessionId: s.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     await inbound(app, s, { from: '+255711000001', text: 'first', pushName: 'One' });
     await inbound(app, s, { from: '+255711000002', text: 'second', pushName: 'Two' });
     await inbound(app, s, { from: '+255711000001', text: 'third', pushName: 'One' });
@@ -132,8 +135,9 @@ describe('live inbox', () => {
 
   it('replays from a cursor, then goes live: no gap, no duplicate', async () => {
     const s = await connectedSession(app, 'Resume');
+    const subscribed = subscriptionsStarting(app, 1);
     const live = ws.subscribe(MessageReceived, { sessionId: s.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     await inbound(app, s, { from: '+255733000001', text: 'r0' });
     const checkpoint = (await live.next()).messageReceived;
     live.unsubscribe();
@@ -159,8 +163,9 @@ describe('live inbox', () => {
     await inbound(app, s, { from: '+255744000001', text: 'to chat A' });
     await settled(app);
     const chatA = (await app.data(Chats, { id: s.id, first: 1 })).session!.chats.edges[0]!.node.id;
+    const subscribed = subscriptionsStarting(app, 1);
     const feed = ws.subscribe(MessageReceived, { chatId: chatA });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     await inbound(app, s, { from: '+255744000002', text: 'to chat B' });
     await inbound(app, s, { from: '+255744000001', text: 'again A' });
     expect((await feed.next()).messageReceived.text).toBe('again A');

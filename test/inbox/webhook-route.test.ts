@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, type TestApp, subscriptionsStarting } from '../helpers/app.ts';
 import { connectedSession, inbound, postWebhook as post, settled, textEvent, type ConnectedSession } from '../helpers/inbox.ts';
 import { providerSession } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
@@ -66,8 +66,9 @@ describe('webhook route', () => {
   });
 
   it('refuses forged, unsigned, unknown, oversized and malformed webhooks, storing and pushing nothing', async () => {
+    const subscribed = subscriptionsStarting(app, 1);
     const feed = ws.subscribe(MessageReceived, { sessionId: session.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     const before = await stored();
     const cases: [string, Promise<Response>, number][] = [
       ['wrong signature', post(app, textEvent(secrets.api_key, '3EB0BAD000000000000001'), { 'x-webhook-signature': 'f'.repeat(32) }), 401],

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { eventually, startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, ADMIN_TOKEN, type TestApp, subscriptionsStarting } from '../helpers/app.ts';
 import { connectedSession, databaseId, inbound, settled } from '../helpers/inbox.ts';
 import { MessageReceived } from '../inbox/documents.ts';
 import { connectWs } from '../helpers/ws.ts';
@@ -27,7 +27,7 @@ describe('live fan-out', () => {
     const onA = clients.map((c) => c.subscribe(SessionStatusFeed, { sessionId: a.id }));
     const onB = clients[0]!.subscribe(SessionStatusFeed, { sessionId: b.id });
     await eventually(() => app.running.liveStats().subscribers === 4);
-    expect(app.running.liveStats()).toEqual({ executions: 2, subscribers: 4 });
+    expect(app.running.liveStats()).toMatchObject({ executions: 2, subscribers: 4 });
 
     await app.data(ConnectSession, { id: a.id });
     for (const sub of onA) expect((await sub.next()).sessionStatusChanged).toEqual({ id: a.id, status: 'QR_READY' });
@@ -103,8 +103,9 @@ describe('live fan-out', () => {
   it('replays megabytes in order to a client that pauses reading, without dropping it', async () => {
     const session = await connectedSession(app, 'Slow replay');
     const live = connectWs(app.url);
+    const subscribed = subscriptionsStarting(app, 1);
     const feed = live.subscribe(MessageReceived, { sessionId: session.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     await inbound(app, session, { from: '+255755000001', text: 'checkpoint' });
     const checkpoint = (await feed.next()).messageReceived.cursor;
     await live.close();
@@ -119,13 +120,15 @@ describe('live fan-out', () => {
     const texts: string[] = [];
     let closedWith: number | null = null;
     socket.on('close', (code) => (closedWith = code));
+    let acknowledged = false;
     socket.on('message', (data) => {
       const frame = JSON.parse(String(data)) as { type: string; payload?: { data?: { messageReceived?: { text: string } } } };
+      if (frame.type === 'connection_ack') acknowledged = true;
       if (frame.type === 'next') texts.push(frame.payload!.data!.messageReceived!.text);
     });
     await new Promise((r) => socket.on('open', r));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => acknowledged);
     socket.send(JSON.stringify({ id: 'replay', type: 'subscribe', payload: { query: `subscription($s: ID, $after: String) { messageReceived(sessionId: $s, after: $after) { text } }`, variables: { s: session.id, after: checkpoint } } }));
     // Read nothing for a while, then everything.
     const raw = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
@@ -153,7 +156,7 @@ describe('live fan-out', () => {
     const refused = await eventually(() => frames.find((f) => f.id === 'one-too-many'));
     expect(refused.type).toBe('error');
     expect(refused.payload?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(app.running.liveStats()).toEqual({ executions: 1, subscribers: MAX_OPERATIONS_PER_CONNECTION });
+    expect(app.running.liveStats()).toMatchObject({ executions: 1, subscribers: MAX_OPERATIONS_PER_CONNECTION });
 
     for (let i = 0; i < 50; i++) socket.send(JSON.stringify({ id: `s${i}`, type: 'complete' }));
     await eventually(() => app.running.liveStats().subscribers === MAX_OPERATIONS_PER_CONNECTION - 50);

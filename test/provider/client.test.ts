@@ -170,9 +170,9 @@ describe('session-key endpoints', () => {
     await api.markRead({ id: '3EB0ABC', remoteJid: '255700000001@s.whatsapp.net', fromMe: false });
     expect(await api.upload({ bytes: new Uint8Array([0xff, 0xd8, 0xff]), mimetype: 'image/jpeg' })).toMatch(/^https:\/\/wasenderapi\.com\/media\/.+\.jpeg$/);
     expect(await api.upload({ base64: 'data:image/png;base64,iVBORw0KGgo=' })).toMatch(/\.png$/);
-    expect(await api.decryptMedia({ messages: { key: { id: '3EB0XYZ' }, message: { imageMessage: { url: 'https://mmg.whatsapp.net/x.enc', mimetype: 'image/jpeg', mediaKey: 'k' } } } })).toBe(
-      'https://www.wasenderapi.com/api/decrypted-media/3EB0XYZ',
-    );
+    // Media nobody sent cannot be decrypted (the sandbox's own media: test/sandbox/webhooks.test.ts).
+    const undecryptable = await failure(api.decryptMedia({ messages: { key: { id: '3EB0XYZ' }, message: { imageMessage: { url: 'https://mmg.whatsapp.net/x.enc', mimetype: 'image/jpeg', mediaKey: 'k' } } } }));
+    expect(undecryptable).toMatchObject({ status: 422, message: wording.cannotDecrypt });
     expect(await api.onWhatsApp('+255700000001')).toBe(true);
     expect(await api.getContacts()).toEqual([]);
     expect(await api.getContacts({ page: 1, limit: 5 })).toEqual([]);

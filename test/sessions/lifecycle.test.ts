@@ -4,7 +4,7 @@
  * untouched throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, type TestApp, subscriptionsStarting } from '../helpers/app.ts';
 import { control } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
 import {
@@ -55,10 +55,11 @@ describe('session life cycle', () => {
     expect(sales.webhookUrl).toBe(`${app.url}/api/whatsapp/webhook`);
     const { createSession: support } = await app.data(CreateSession, newSession('Support', '+255700000009'));
 
+    const subscribed = subscriptionsStarting(app, 3);
     const qrs = ws.subscribe(QrFeed, { sessionId: sales.id });
     const statuses = ws.subscribe(SessionStatusFeed, { sessionId: sales.id });
     const everything = ws.subscribe(SessionStatusFeed, {});
-    await new Promise((r) => setTimeout(r, 100)); // let the subscriptions start
+    await subscribed();
 
     // Connect: a QR within seconds.
     const { connectSession } = await app.data(ConnectSession, { id: sales.id });
@@ -130,8 +131,9 @@ describe('session life cycle', () => {
       'DISCONNECTED',
     ]);
 
+    const removalsSubscribed = subscriptionsStarting(app, 1);
     const removals = ws.subscribe(SessionDeletedFeed, {});
-    await new Promise((r) => setTimeout(r, 100));
+    await removalsSubscribed();
     const deleted = await app.data(DeleteSession, { id: sales.id });
     expect(deleted.deleteSession).toBe(sales.id);
     expect((await removals.next()).sessionDeleted).toBe(sales.id);

@@ -1,6 +1,6 @@
 /** QR rotation, expiry and the give-up, on an injected clock: no sleeping for minutes. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, type TestApp, subscriptionsStarting } from '../helpers/app.ts';
 import { clearFaults, control, injectFault } from '../helpers/sandbox.ts';
 import { connectWs } from '../helpers/ws.ts';
 import { ConnectSession, CreateSession, GetSession, newSession, QrFeed, SessionLogs, SessionStatusFeed } from './documents.ts';
@@ -17,8 +17,9 @@ describe('QR codes', () => {
     const clock = app.clock!;
     const { createSession: s } = await app.data(CreateSession, newSession('Rotating', '+255700000601'));
     const ws = connectWs(app.url);
+    const subscribed = subscriptionsStarting(app, 1);
     const qrs = ws.subscribe(QrFeed, { sessionId: s.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     const { connectSession } = await app.data(ConnectSession, { id: s.id });
     const seen = [(await qrs.next()).qrCodeUpdated];
     expect(seen[0]!.value).toBe(connectSession.qrCode!.value);
@@ -65,8 +66,9 @@ describe('QR codes', () => {
     const clock = app.clock!;
     const { createSession: s } = await app.data(CreateSession, newSession('Abandoned', '+255700000603'));
     const ws = connectWs(app.url);
+    const subscribed = subscriptionsStarting(app, 1);
     const statuses = ws.subscribe(SessionStatusFeed, { sessionId: s.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
     await app.data(ConnectSession, { id: s.id });
     expect((await statuses.next()).sessionStatusChanged.status).toBe('QR_READY');
     const started = clock.now();

@@ -6,6 +6,12 @@ import type { Viewer } from './viewer.ts';
 export interface AuthService {
   /** The viewer for a bearer token, or null when the token is unknown, revoked or expired. */
   authenticate(token: string | null): Promise<Viewer | null>;
+  /** The viewer an API token stands for, by its id, while it is neither revoked nor expired. */
+  viewerOfToken(tokenId: string): Promise<Viewer | null>;
+}
+
+function viewerOf(row: { id: string; role: Viewer['role']; sessionIds: string[] }): Viewer {
+  return { tokenId: row.id, role: row.role, sessionIds: row.sessionIds.length ? row.sessionIds : null };
 }
 
 export function createAuthService(deps: { prisma: Prisma; adminToken: string | null; clock: Clock }): AuthService {
@@ -26,8 +32,15 @@ export function createAuthService(deps: { prisma: Prisma; adminToken: string | n
         },
         select: { id: true, role: true, sessionIds: true },
       });
-      if (!row) return null;
-      return { tokenId: row.id, role: row.role, sessionIds: row.sessionIds.length ? row.sessionIds : null };
+      return row && viewerOf(row);
+    },
+    async viewerOfToken(tokenId) {
+      const now = new Date(clock.now());
+      const row = await prisma.apiToken.findFirst({
+        where: { id: tokenId, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+        select: { id: true, role: true, sessionIds: true },
+      });
+      return row && viewerOf(row);
     },
   };
 }

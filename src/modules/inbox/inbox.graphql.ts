@@ -8,6 +8,7 @@ import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
+import { publicContent } from '../media/media-content.ts';
 
 const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -17,7 +18,7 @@ const MessageStatusEnum = builder.enumType('MessageStatus', {
   description: 'Delivery status. Inbound messages are RECEIVED.',
   values: ['PENDING', 'SENT', 'DELIVERED', 'READ', 'PLAYED', 'FAILED', 'RECEIVED'] as const,
 });
-const MessageKindEnum = builder.enumType('MessageKind', {
+export const MessageKindEnum = builder.enumType('MessageKind', {
   description: 'What a message carries.',
   values: ['TEXT', 'IMAGE', 'VIDEO', 'AUDIO', 'DOCUMENT', 'STICKER', 'LOCATION', 'CONTACT', 'POLL', 'REACTION', 'OTHER'] as const,
 });
@@ -44,8 +45,8 @@ export const MessageRef = builder.prismaNode('Message', {
     content: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'Media metadata, location, contact card or poll (by kind), and reactions.',
-      resolve: (m) => m.content,
+      description: 'Media metadata, location, contact card or poll (by kind), and reactions. Media is fetched through `media.url`.',
+      resolve: (m) => publicContent(m.content),
     }),
     fromJid: t.string({ description: 'The sender\'s WhatsApp id ("me" for our own messages).', resolve: (m) => m.fromJid }),
     senderName: t.string({ nullable: true, description: 'The sender\'s WhatsApp display name.', resolve: (m) => m.senderName }),

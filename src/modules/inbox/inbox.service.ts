@@ -16,14 +16,15 @@ import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, type MergeOutcome } from './identity.ts';
+import { linkOwnEcho, OwnSendNotLinkedYet } from '../outbox/outbox.link.ts';
 
 /** Serialises message inserts (see above); any constant shared by all processes. */
-const MESSAGE_SEQ_LOCK = 7_301_001;
+export const MESSAGE_SEQ_LOCK = 7_301_001;
 
 /** Delivery statuses only move forward; FAILED and READ/PLAYED end the line. */
-const STATUS_RANK: Record<MessageStatus, number> = { PENDING: 0, SENT: 1, RECEIVED: 1, DELIVERED: 2, READ: 3, PLAYED: 4, FAILED: 5 };
+export const STATUS_RANK: Record<MessageStatus, number> = { PENDING: 0, SENT: 1, RECEIVED: 1, DELIVERED: 2, READ: 3, PLAYED: 4, FAILED: 5 };
 /** The same ranks, in SQL, of a status column or expression. */
-function statusRankSql(status: string) {
+export function statusRankSql(status: string) {
   return `(CASE ${status} ${Object.entries(STATUS_RANK)
     .map(([name, rank]) => `WHEN '${name}' THEN ${rank}`)
     .join(' ')} END)`;
@@ -163,6 +164,42 @@ export function createInboxService(deps: {
     publishMerge(sessionId, merged);
   }
 
+    /**
+   * Our send learnt its WhatsApp id (from the provider's message info or logs): stored unless the
+   * message already has one or another message holds it, with any status that came first.
+   */
+  async function adoptKey(sessionId: string, messageId: string, providerMessageId: string): Promise<boolean> {
+    const [linked] = await prisma.$queryRawUnsafe<{ id: string; chatId: string; seq: bigint | number | string }[]>(
+      `UPDATE messages SET "providerMessageId" = $2, "updatedAt" = ${SQL_UTC_NOW}
+       WHERE id = $1::uuid AND "providerMessageId" IS NULL
+         AND NOT EXISTS (SELECT 1 FROM messages x WHERE x."sessionId" = $3::uuid AND x."providerMessageId" = $2)
+       RETURNING id, "chatId", seq`,
+      messageId,
+      providerMessageId,
+      sessionId,
+    );
+    if (!linked) return false;
+    await takePendingStatuses(prisma, sessionId, [providerMessageId]);
+    publishMessage('updated', { id: linked.id, sessionId, chatId: linked.chatId, seq: BigInt(linked.seq) });
+    return true;
+  }
+
+  /**
+   * A fromMe message we do not know may be one of our own sends that has not learnt its WhatsApp id
+   * yet (outbox.link.ts): then that send takes the id, and `linked` is true. Throws to be applied
+   * again shortly while such a send is still learning it.
+   */
+  async function linkOwnSend(sessionId: string, m: InboundMessage, chatJid: string): Promise<boolean> {
+    const known = await prisma.message.findUnique({ where: { sessionId_providerMessageId: { sessionId, providerMessageId: m.id } }, select: { id: true } });
+    if (known) return false;
+    const outcome = await linkOwnEcho(prisma, sessionId, { id: m.id, chatJid, kind: m.kind, text: m.text }, deps.clock.now());
+    if ('wait' in outcome) throw new OwnSendNotLinkedYet(sessionId, m.id);
+    if ('none' in outcome) return false;
+    if (await adoptKey(sessionId, outcome.match, m.id)) return true;
+    // Another message took that id meanwhile (the send's own info answer): look again shortly.
+    throw new OwnSendNotLinkedYet(sessionId, m.id);
+  }
+
   async function applyMessages(sessionId: string, items: InboundMessage[]) {
     // Edits, deletions and reactions change earlier messages rather than adding one.
     const fresh: InboundMessage[] = [];
@@ -170,7 +207,10 @@ export function createInboxService(deps: {
       if (m.edit) await updateMessage(sessionId, m.edit.targetId, () => ({ text: m.edit!.text, editedAt: new Date(m.timestampMs) }));
       else if (m.revokedId) await updateMessage(sessionId, m.revokedId, (old) => (old.deletedAt ? null : { deletedAt: new Date(m.timestampMs) }));
       else if (m.reaction) await applyReaction(sessionId, { id: m.reaction.targetId, remoteJid: m.chatJid, fromMe: false, participant: null }, m.reaction.text, m.senderJid ?? m.remoteJid);
-      else fresh.push(m);
+      else if (m.fromMe && (await linkOwnSend(sessionId, m, m.chatJid))) {
+        // Our own send echoed back: it went out.
+        await updateMessage(sessionId, m.id, (old) => (STATUS_RANK[old.status] < STATUS_RANK.SENT ? { status: 'SENT' } : null));
+      } else fresh.push(m);
     }
     // Keyed by the phone JID wherever the person's lid↔phone pair is known (resolved here, as it
     // may ask the provider, which no transaction should wait on).
@@ -350,6 +390,8 @@ export function createInboxService(deps: {
   return {
     applyMessages,
     applyReaction,
+    publishMessage,
+    publishChat,
 
     /**
      * Delivery statuses of many messages in one statement. Statuses only move forward, so of several
@@ -383,6 +425,8 @@ export function createInboxService(deps: {
       for (const m of updated) publishMessage('updated', { id: m.id, sessionId, chatId: m.chatId, seq: BigInt(m.seq) });
     },
 
+    adoptKey,
+
     /** Drops kept delivery statuses older than the retention: their messages never came. */
     async prunePendingStatuses(retentionMs: number): Promise<number> {
       return prisma.$executeRawUnsafe(
@@ -392,10 +436,13 @@ export function createInboxService(deps: {
     },
 
     async applySent(sessionId: string, key: MessageKey, success: boolean, message: InboundMessage) {
-      const existing = await updateMessage(sessionId, key.id, (m) =>
-        success ? (STATUS_RANK[m.status] < STATUS_RANK.SENT ? { status: 'SENT' } : null) : { status: 'FAILED' },
-      );
+      const change = (m: Message) => (success ? (STATUS_RANK[m.status] < STATUS_RANK.SENT ? { status: 'SENT' as const } : null) : m.status === 'FAILED' ? null : { status: 'FAILED' as const });
+      const existing = await updateMessage(sessionId, key.id, change);
       if (existing) return;
+      if (await linkOwnSend(sessionId, message, key.remoteJid)) {
+        await updateMessage(sessionId, key.id, change);
+        return;
+      }
       // Sent from the phone or another client: it belongs in the chat too.
       await applyMessages(sessionId, [message]);
       if (!success) await updateMessage(sessionId, key.id, () => ({ status: 'FAILED' }));

@@ -2,7 +2,7 @@
 import { ProviderError } from '../../provider/errors.ts';
 import { BadUserInputError, DomainError } from '../../lib/errors.ts';
 import type { SessionStatus } from '../../generated/prisma/enums.ts';
-import { availableActions } from '../sessions/session.rules.ts';
+import { invalidStateError } from '../sessions/session.rules.ts';
 
 /** What the caller knows about a failed call; the provider's words never decide the code. */
 export interface ProviderCallContext {
@@ -63,8 +63,5 @@ export function toDomainError(error: unknown, context: ProviderCallContext = {})
 
 function invalidState(status: SessionStatus | undefined, detail: string): DomainError {
   if (!status) return new DomainError('INVALID_STATE', `The provider refused the action in the session's current state${detail}`);
-  return new DomainError('INVALID_STATE', `The provider refused the action for a session that is ${status}${detail}`, {
-    status,
-    allowedActions: availableActions(status),
-  });
+  return invalidStateError(status, `The provider refused the action for a session that is ${status}${detail}`);
 }

@@ -17,14 +17,13 @@ export function availableActions(status: SessionStatus): SessionAction[] {
   return ACTIONS[status];
 }
 
+/** INVALID_STATE for something the session's status does not allow, with the status and what it does allow. */
+export function invalidStateError(status: SessionStatus, message: string): DomainError {
+  return new DomainError('INVALID_STATE', message, { status, allowedActions: ACTIONS[status] });
+}
+
 export function assertActionAllowed(status: SessionStatus, action: SessionAction): void {
-  const allowed = ACTIONS[status];
-  if (!allowed.includes(action)) {
-    throw new DomainError('INVALID_STATE', `Cannot ${action.toLowerCase()} a session that is ${status}`, {
-      status,
-      allowedActions: allowed,
-    });
-  }
+  if (!ACTIONS[status].includes(action)) throw invalidStateError(status, `Cannot ${action.toLowerCase()} a session that is ${status}`);
 }
 
 /** The log entry type for a status change. */

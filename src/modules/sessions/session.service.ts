@@ -263,7 +263,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     return problem ? { type: 'ERROR', message: `No webhooks will arrive (no status changes, no messages): PUBLIC_URL ${problem}` } : null;
   }
 
-  function decryptedApiKey(session: WhatsAppSession): string | null {
+  function decryptedApiKey(session: Pick<WhatsAppSession, 'apiKeyEncrypted'>): string | null {
     return session.apiKeyEncrypted ? secrets.decrypt(session.apiKeyEncrypted) : null;
   }
 

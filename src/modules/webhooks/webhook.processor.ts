@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { outsideRequest } from '../../lib/request-context.ts';
+import { coalescedRunner } from '../../lib/coalesced-run.ts';
 
 export interface StoredWebhook {
   id: string;
@@ -69,8 +69,6 @@ export function createWebhookProcessor(deps: {
 }) {
   const { prisma, logger } = deps;
   const settings = { ...DEFAULT_WEBHOOK_PROCESSING, ...deps.processing };
-  let running: Promise<void> | null = null;
-  let again = false;
   let poller: NodeJS.Timeout | null = null;
   const retryTimers = new Set<NodeJS.Timeout>();
   let lastPruneAt = 0;
@@ -272,29 +270,17 @@ export function createWebhookProcessor(deps: {
     retryTimers.add(timer);
   }
 
-  function kick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    // Background work, even when a webhook's request kicked it: its lines carry no request's id.
-    running = outsideRequest(async () => {
-      do {
-        again = false;
-        await drain().catch((error: unknown) => logger.error({ err: error }, 'webhook processing failed'));
-      } while (again && !stopped);
-    }).finally(() => {
-      running = null;
-    });
-  }
+  // Background work, even when a webhook's request kicked it.
+  const runner = coalescedRunner(
+    () => drain().catch((error: unknown) => logger.error({ err: error }, 'webhook processing failed')),
+    () => stopped,
+  );
+  const kick = runner.run;
 
   return {
     kick,
     /** Resolves when nothing is being applied right now (tests, shutdown). */
-    async idle() {
-      while (running) await running;
-    },
+    idle: runner.idle,
     /** Drops delivery statuses whose messages never came within the retention. */
     prune,
     start() {
