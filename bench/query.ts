@@ -115,18 +115,26 @@ async function withServer<T>(args: string[], fn: (url: string) => Promise<T>): P
   }
 }
 
-type Figures = Record<'viewer' | 'sessions' | 'inbox', Outcome<number>>;
+type Query = 'viewer' | 'sessions' | 'inbox';
+/** Each app figure with the bare server's, measured just before it: on a shared machine the load moves. */
+type Figures = Record<Query, { app: Outcome<number>; bare: Outcome<number> }>;
+const QUERIES: Record<Query, { document: string; check: (data: unknown) => void }> = {
+  viewer: { document: VIEWER_QUERY, check: () => {} },
+  sessions: { document: SESSIONS_QUERY, check: () => {} },
+  inbox: { document: INBOX_QUERY, check: checkInbox },
+};
 
-async function appFigures(databaseUrl: 'postgres' | null, load: Load): Promise<Figures> {
+async function appFigures(databaseUrl: 'postgres' | null, bareUrl: Outcome<string>, load: Load): Promise<Figures> {
   const figures = {} as Figures;
   const run = (database: string | null) =>
     withServer(database ? ['app', database] : ['app'], async (url) => {
-      figures.viewer = await attempt('viewer', () => throughput(url, VIEWER_QUERY, load, () => {}));
-      figures.sessions = await attempt('sessions', () => throughput(url, SESSIONS_QUERY, load, () => {}));
-      figures.inbox = await attempt('inbox', () => throughput(url, INBOX_QUERY, load, checkInbox));
+      for (const [name, { document, check }] of Object.entries(QUERIES) as [Query, (typeof QUERIES)[Query]][]) {
+        const bare = bareUrl.ok ? await attempt('bare Yoga { hello }', () => throughput(bareUrl.value, HELLO_QUERY, load, () => {})) : bareUrl;
+        figures[name] = { bare, app: await attempt(name, () => throughput(url, document, load, check)) };
+      }
     });
   const started = await attempt(databaseUrl ? 'the app on PostgreSQL' : 'the embedded app', () => (databaseUrl ? withDatabase('query', (url) => run(url)) : run(null)));
-  if (!started.ok) for (const key of ['viewer', 'sessions', 'inbox'] as const) figures[key] ??= started;
+  if (!started.ok) for (const name of Object.keys(QUERIES) as Query[]) figures[name] ??= { bare: started, app: started };
   return figures;
 }
 
@@ -136,21 +144,27 @@ export async function queryBenchmarks(): Promise<BenchResult[]> {
     warmUpMs: 1_000,
     durationMs: Number(process.env.BENCH_QUERY_SECONDS ?? 5) * 1000,
   };
-  const bare = await attempt('bare Yoga { hello }', () => withServer(['bare'], (url) => throughput(url, HELLO_QUERY, load, () => {})));
-  const postgres = await attempt('PostgreSQL', requirePostgres);
-  const onPostgres: Figures = postgres.ok ? await appFigures('postgres', load) : { viewer: postgres, sessions: postgres, inbox: postgres };
-  const embedded = await appFigures(null, load);
-  const results: BenchResult[] = [];
-  for (const [database, figures] of [['PostgreSQL', onPostgres], ['the embedded database', embedded]] as const) {
-    results.push(
-      compared(
-        { name: `inbox first screen on ${database}: 20 sessions × 5 chats with their last message`, unit: 'req/s', target: { kind: 'ratio-at-least', value: 0.35 } },
-        bare,
-        figures.inbox,
-      ),
-      compared({ name: `viewer alone on ${database}`, unit: 'req/s' }, bare, figures.viewer),
-      compared({ name: `sessions(first: 20) alone on ${database}`, unit: 'req/s' }, bare, figures.sessions),
-    );
+  const bare = startChild<QueryCommand, QueryReply>(new URL('./query/server.ts', import.meta.url), ['bare']);
+  try {
+    const bareUrl = await attempt('bare Yoga { hello }', async () => (await bare.receive('ready')).url);
+    const postgres = await attempt('PostgreSQL', requirePostgres);
+    const failed = (o: Outcome<unknown> & { ok: false }) => ({ bare: o, app: o });
+    const onPostgres: Figures = postgres.ok ? await appFigures('postgres', bareUrl, load) : { viewer: failed(postgres), sessions: failed(postgres), inbox: failed(postgres) };
+    const embedded = await appFigures(null, bareUrl, load);
+    const results: BenchResult[] = [];
+    for (const [database, figures] of [['PostgreSQL', onPostgres], ['the embedded database', embedded]] as const) {
+      results.push(
+        compared(
+          { name: `inbox first screen on ${database}: 20 sessions × 5 chats with their last message`, unit: 'req/s', target: { kind: 'ratio-at-least', value: 0.35 } },
+          figures.inbox.bare,
+          figures.inbox.app,
+        ),
+        compared({ name: `viewer alone on ${database}`, unit: 'req/s' }, figures.viewer.bare, figures.viewer.app),
+        compared({ name: `sessions(first: 20) alone on ${database}`, unit: 'req/s' }, figures.sessions.bare, figures.sessions.app),
+      );
+    }
+    return results;
+  } finally {
+    await bare.stop();
   }
-  return results;
 }
