@@ -8,6 +8,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { bulkBenchmarks } from './bulk.ts';
 import { ingestBenchmarks } from './ingest.ts';
 import { latencyBenchmarks } from './latency.ts';
 import { liveBenchmarks } from './live.ts';
@@ -26,6 +27,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   query: queryBenchmarks,
   scale: scaleBenchmarks,
   media: mediaBenchmarks,
+  bulk: bulkBenchmarks,
 };
 
 const only = process.argv.slice(2).filter((a) => a !== '--');

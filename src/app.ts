@@ -17,10 +17,13 @@ import { requestIdFrom, runWithRequestContext } from './lib/request-context.ts';
 import { deployMigrations } from './lib/migrations.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
-import { createSecretBox, loadOrCreateDevKey, randomToken, safeEqual } from './lib/crypto.ts';
+import { randomToken, safeEqual } from './lib/crypto.ts';
+import { encryptionKeys, openSecretBox } from './lib/secret-box.ts';
+import { createRateLimiter } from './lib/rate-limiter.ts';
 import { loadOrCreateDevAdminToken } from './lib/dev-admin-token.ts';
 import { bearerToken } from './modules/auth/viewer.ts';
 import { handleWebhook, WEBHOOK_PATHS } from './http/webhook-route.ts';
+import { CONSOLE_PATH, handleConsole } from './http/console-route.ts';
 import { handleMedia, MEDIA_PATH } from './http/media-route.ts';
 import { createProviderSettingsService } from './modules/provider/provider-settings.service.ts';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './modules/sessions/session.service.ts';
@@ -29,7 +32,6 @@ import type { WebhookProcessing } from './modules/webhooks/webhook.processor.ts'
 import type { OutboxSettings } from './modules/outbox/outbox.worker.ts';
 import { createWasenderClient, type WasenderClientOptions } from './provider/wasender-client.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
-import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -109,10 +111,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     // just reports not ready until the link is up.
     if (!(await pubsub.linked(REDIS_START_WAIT_MS))) logger.warn('redis not reachable at start: events reach only this process until it is');
 
-    const encryptionKey =
-      config.encryptionKey ??
-      (config.dataDir.startsWith('memory://') ? randomBytes(32) : await loadOrCreateDevKey(config.dataDir));
-    const secrets = createSecretBox(encryptionKey);
+    const secrets = await openSecretBox(db.prisma, await encryptionKeys(config));
     const adminToken: RunningApp['adminToken'] = config.adminToken
       ? { value: config.adminToken, generated: false }
       : config.production
@@ -194,7 +193,11 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     onStop('work', () => providerSettings.close());
     const provider = createWasenderClient({ ...clientOptions, baseUrl: providerBaseUrl, personalAccessToken: () => providerSettings.currentToken() });
 
+    const limiter = createRateLimiter({ redisUrl: config.redisUrl, clock, logger: logger.child({ component: 'rate-limits' }) });
+    onStop('connections', () => limiter.close());
     const services = createServices({
+      limiter,
+      rateLimits: config.rateLimits,
       prisma: db.prisma,
       pubsub: pubsub.pubsub,
       clock,
@@ -223,7 +226,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       graphiqlToken: config.production ? null : (adminToken?.value ?? null),
     });
 
-    const ws = attachGraphqlWs({ server, yoga, auth: services.auth, logger: logger.child({ component: 'graphql-ws' }) });
+    const ws = attachGraphqlWs({ server, yoga, auth: services.auth, abuseLimits: services.abuseLimits, clock, logger: logger.child({ component: 'graphql-ws' }) });
     // After the server stopped accepting (intake), before waiting on HTTP requests.
     onStop('requests', async () => {
       await closeSockets(ws.wss.clients, 1001, 'Server shutting down', WS_CLOSE_GRACE_MS);
@@ -238,18 +241,24 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     services.sessions.startBackground();
     services.webhookRetention.start();
     services.outboxWorker.start();
+    services.bulk.startBackground();
     // In the background: start-up does not wait on the provider.
     const webhookSync = services.webhookSync.syncWebhookUrls().catch((error: unknown) => logger.warn({ err: error }, 'webhook URL sync failed'));
     // A slow provider must not hold shutdown past its deadline: what is not done is redone next start.
     onStop('work', () => Promise.race([webhookSync.then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]));
     onStop('work', async () => {
+      await services.auth.close();
       services.sessions.stopBackground();
+      await services.bulk.stopBackground();
       await services.outboxWorker.stop();
       await services.webhookRetention.stop();
       await services.webhookProcessor.stop();
       await services.webhooks.drain();
       await services.webhooks.close();
     });
+
+    // Pages opened on this machine in development sign in with the generated token (as the banner shows it).
+    const consoleOptions = { devToken: () => (!config.production && adminToken?.generated ? adminToken.value : null), rebuildOnChange: !config.production };
 
     async function route(req: IncomingMessage, res: ServerResponse) {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -266,9 +275,17 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
           ? sendJson(res, 503, { status: 'unavailable', failures })
           : sendJson(res, 200, { status: 'ready' });
       }
-      if (pathname === '/graphql' || pathname.startsWith('/graphql/')) return yoga(req, res);
+      if (pathname === '/graphql' || pathname.startsWith('/graphql/')) {
+        const refusal = graphqlBodyRefusal(req);
+        if (refusal) {
+          res.setHeader('connection', 'close');
+          return sendJson(res, refusal.status, { errors: [{ message: refusal.message, extensions: { code: 'BAD_USER_INPUT' } }] });
+        }
+        return yoga(req, res);
+      }
       if (WEBHOOK_PATHS.has(pathname)) return handleWebhook(req, res, services.webhooks, logger);
       if (pathname.startsWith(MEDIA_PATH)) return handleMedia(req, res, pathname.slice(MEDIA_PATH.length), services.media);
+      if (pathname === CONSOLE_PATH || pathname.startsWith(`${CONSOLE_PATH}/`)) return handleConsole(req, res, pathname, consoleOptions);
       if (sandbox && pathname.startsWith('/sandbox/')) return sandbox.instance.handle(req, res, pathname.slice('/sandbox'.length));
       sendJson(res, 404, { error: 'not found' });
     }
@@ -298,6 +315,17 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 }
 
 export type App = ReturnType<typeof buildApp>;
+
+/** The largest GraphQL request body taken (a document at the token limit with its variables fits easily). */
+export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
+
+/** Why a GraphQL request's body is refused before it is read, or null. */
+function graphqlBodyRefusal(req: IncomingMessage): { status: number; message: string } | null {
+  if (req.method !== 'POST') return null;
+  const length = req.headers['content-length'];
+  if (length === undefined) return req.headers['transfer-encoding'] ? { status: 411, message: 'Send the body with a Content-Length' } : null;
+  return Number(length) > MAX_GRAPHQL_BODY_BYTES ? { status: 413, message: `Body exceeds ${MAX_GRAPHQL_BODY_BYTES} bytes` } : null;
+}
 
 function emptyStopSteps(): Record<StopPhase, (() => Promise<void>)[]> {
   return { intake: [], requests: [], work: [], connections: [] };

@@ -28,6 +28,11 @@ const EnvSchema = z.object({
     .string()
     .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=?)$/, 'must be 32 bytes as 64 hex characters or base64')
     .optional(),
+  /** Keys still accepted for reading while `npm run rotate-encryption-key` re-seals under ENCRYPTION_KEY (comma-separated). */
+  ENCRYPTION_KEY_PREVIOUS: z
+    .string()
+    .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=?)(,([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=?))*$/, 'must be one or more 32-byte keys (64 hex characters or base64), comma-separated')
+    .optional(),
   WASENDER_API_TOKEN: z.string().min(1).optional(),
   WASENDER_BASE_URL: url(['http:', 'https:']).default('https://www.wasenderapi.com/api'),
   WASENDER_SANDBOX: bool.optional(),
@@ -35,6 +40,10 @@ const EnvSchema = z.object({
   /** Serve GraphiQL and introspection in production too. */
   GRAPHIQL: bool.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** GraphQL operations one token may start per minute; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int('must be a whole number').min(0).default(1200),
+  /** Requests with a wrong token one client address may make per minute before it is refused. */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int('must be a whole number').min(0).default(30),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int('must be a whole number of days').min(1, 'must be at least 1').default(7),
   /** Memory for decrypted media kept to serve again, in MiB (0: none). */
   MEDIA_CACHE_MB: z.coerce.number().min(0, 'must be 0 or more').default(64),
@@ -59,6 +68,10 @@ export interface AppConfig {
   redisUrl: string | null;
   adminToken: string | null;
   encryptionKey: Buffer | null;
+  /** Older keys, accepted for reading only (ENCRYPTION_KEY_PREVIOUS). */
+  previousEncryptionKeys: Buffer[];
+  /** Per-token operations per minute (0: no limit) and per-address failed authentications per minute. */
+  rateLimits: { operationsPerMinute: number; authFailuresPerMinute: number };
   nodeEnv: 'development' | 'production' | 'test';
   production: boolean;
   graphiql: boolean;
@@ -119,6 +132,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   const productionIssues: { variable: string; message: string }[] = [];
+  if (e.ENCRYPTION_KEY_PREVIOUS && !e.ENCRYPTION_KEY) {
+    productionIssues.push({ variable: 'ENCRYPTION_KEY_PREVIOUS', message: 'needs ENCRYPTION_KEY, the key that replaces it' });
+  }
   if (production && !e.ENCRYPTION_KEY) {
     productionIssues.push({ variable: 'ENCRYPTION_KEY', message: 'is required when NODE_ENV=production' });
   }
@@ -145,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL ?? null,
     adminToken: e.ADMIN_TOKEN ?? null,
     encryptionKey: e.ENCRYPTION_KEY ? parseEncryptionKey(e.ENCRYPTION_KEY) : null,
+    previousEncryptionKeys: e.ENCRYPTION_KEY_PREVIOUS ? e.ENCRYPTION_KEY_PREVIOUS.split(',').map(parseEncryptionKey) : [],
+    rateLimits: { operationsPerMinute: e.RATE_LIMIT_PER_MINUTE, authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE },
     nodeEnv: e.NODE_ENV,
     production,
     graphiql: e.GRAPHIQL ?? !production,

@@ -8,6 +8,8 @@ import type { Services } from './services.ts';
 
 export interface Context {
   viewer: Viewer | null;
+  /** Set when the caller's address is over its failed-authentication limit: seconds to wait. */
+  authRetryAfter?: number;
   prisma: Prisma;
   pubsub: AppPubSub;
   services: Services;

@@ -8,6 +8,8 @@ import type { Logger } from './lib/logger.ts';
 import type { AppPubSub } from './lib/pubsub.ts';
 import type { WasenderClient } from './provider/wasender-client.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
+import { createAbuseLimits, type AbuseLimits } from './modules/auth/abuse-limits.ts';
+import type { RateLimiter } from './lib/rate-limiter.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
 import { createMediaService, DEFAULT_MEDIA_OPTIONS, type MediaOptions, type MediaService } from './modules/media/media.service.ts';
 import type { ProviderSettingsService } from './modules/provider/provider-settings.service.ts';
@@ -18,6 +20,7 @@ import { createWebhookApplier } from './modules/webhooks/webhook.applier.ts';
 import { createWebhookProcessor, type WebhookProcessing, type WebhookProcessor } from './modules/webhooks/webhook.processor.ts';
 import { createWebhookService, type WebhookService } from './modules/webhooks/webhook.service.ts';
 import { createWebhookRetention, type WebhookRetention, type WebhookRetentionOptions } from './modules/webhooks/webhook.retention.ts';
+import { createBulkService, type BulkService } from './modules/bulk/bulk.service.ts';
 import { createOutboxRecords } from './modules/outbox/outbox.records.ts';
 import { createOutboxService, type OutboxService } from './modules/outbox/outbox.service.ts';
 import { createOutboxSettler } from './modules/outbox/outbox.settle.ts';
@@ -41,6 +44,9 @@ export interface ServiceDeps {
   sessionTimings: SessionTimings;
   webhookRetention: WebhookRetentionOptions;
   webhookProcessing?: Partial<WebhookProcessing>;
+  /** Counters for our own limits (Redis-backed when configured). */
+  limiter: RateLimiter;
+  rateLimits: { operationsPerMinute: number; authFailuresPerMinute: number };
   /** Production refuses outbound media on loopback or private addresses. */
   production: boolean;
   outbox?: Partial<OutboxSettings>;
@@ -48,7 +54,10 @@ export interface ServiceDeps {
 
 export interface Services {
   clock: Clock;
+  /** Secrets at rest: seal, open, keyed hashes. */
+  secrets: SecretBox;
   auth: AuthService;
+  abuseLimits: AbuseLimits;
   providerSettings: ProviderSettingsService;
   sessions: SessionService;
   sessionImport: SessionImport;
@@ -60,6 +69,7 @@ export interface Services {
   webhookRetention: WebhookRetention;
   outbox: OutboxService;
   outboxWorker: OutboxWorker;
+  bulk: BulkService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -82,17 +92,21 @@ export function createServices(deps: ServiceDeps): Services {
   });
   const auth = createAuthService(deps);
   const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };
-  const records = createOutboxRecords({ ...deps, inbox });
+  const bulk = createBulkService({ ...deps, settings: outboxSettings, wake: () => outboxWorker.wake() });
+  const records = createOutboxRecords({ ...deps, inbox, onJobChange: (id) => bulk.jobChanged(id) });
   const outboxWorker = createOutboxWorker({
     ...deps,
     sessions,
+    inbox,
     records,
     settings: outboxSettings,
     settle: createOutboxSettler({ ...deps, sessions, records, settings: outboxSettings }),
   });
   return {
     clock: deps.clock,
+    secrets: deps.secrets,
     auth,
+    abuseLimits: createAbuseLimits({ limiter: deps.limiter, secrets: deps.secrets, limits: deps.rateLimits }),
     providerSettings: deps.providerSettings,
     sessions,
     sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),
@@ -104,5 +118,6 @@ export function createServices(deps: ServiceDeps): Services {
     webhookRetention: createWebhookRetention({ prisma: deps.prisma, logger: deps.logger, options: deps.webhookRetention }),
     outbox: createOutboxService({ ...deps, inbox, wake: () => outboxWorker.wake() }),
     outboxWorker,
+    bulk,
   };
 }

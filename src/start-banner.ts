@@ -7,7 +7,7 @@ import type { AppConfig } from './config.ts';
 
 export function startBanner(running: RunningApp, config: AppConfig): string {
   const ws = running.url.replace(/^http/, 'ws');
-  const rows: [string, string][] = [];
+  const rows: [string, string][] = [['Console', `${running.url}/console`]];
   if (config.graphiql) rows.push(['GraphiQL', `${running.url}/graphql`]);
   else rows.push(['GraphQL', `${running.url}/graphql`]);
   rows.push(['WebSocket', `${ws}/graphql`]);
@@ -19,6 +19,8 @@ export function startBanner(running: RunningApp, config: AppConfig): string {
   else rows.push(['Admin token', 'the value of ADMIN_TOKEN']);
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
-  const hint = config.graphiql && token ? ['', '  Open GraphiQL in a browser on this machine: it starts with the token and a walk-through.'] : [];
-  return ['', 'whatsapp-graphql is running', '', ...lines, ...hint, ''].join('\n') + '\n';
+  const hints: string[] = [];
+  if (token?.generated) hints.push('  Open the console in a browser on this machine: it signs in with the token.');
+  if (config.graphiql && token) hints.push('  Open GraphiQL in a browser on this machine: it starts with the token and a walk-through.');
+  return ['', 'whatsapp-graphql is running', '', ...lines, ...(hints.length ? ['', ...hints] : []), ''].join('\n') + '\n';
 }

@@ -8,7 +8,9 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import type { Context } from '../context.ts';
-import { ForbiddenError, UnauthenticatedError } from '../lib/errors.ts';
+import { canSeeSession } from '../modules/auth/viewer.ts';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../lib/errors.ts';
+import { assertNodesVisible } from './node-access.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -25,6 +27,8 @@ export const builder = new SchemaBuilder<{
     admin: boolean;
     /** May act on sessions (send, mark read), not only read them. */
     agent: boolean;
+    /** May see this session (by database id): for fields taking a session. */
+    session: string;
   };
 }>({
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
@@ -35,6 +39,7 @@ export const builder = new SchemaBuilder<{
       authenticated: ctx.viewer !== null,
       admin: ctx.viewer?.role === 'ADMIN',
       agent: ctx.viewer?.role === 'ADMIN' || ctx.viewer?.role === 'AGENT',
+      session: (sessionId: string) => ctx.viewer !== null && canSeeSession(ctx.viewer, sessionId),
     }),
     unauthorizedError: (_parent, ctx) =>
       ctx.viewer ? new ForbiddenError() : new UnauthenticatedError(),
@@ -49,6 +54,22 @@ export const builder = new SchemaBuilder<{
     defaultConnectionSize: 20,
   },
   relay: {
+    nodeQueryOptions: {
+      authScopes: { authenticated: true },
+      resolve: async (_root, args, ctx, _info, resolveNode) => {
+        await assertNodesVisible(ctx, [args.id]);
+        const node = await resolveNode(args.id);
+        if (!node) throw new NotFoundError('Node');
+        return node;
+      },
+    },
+    nodesQueryOptions: {
+      authScopes: { authenticated: true },
+      resolve: async (_root, args, ctx, _info, resolveNodes) => {
+        await assertNodesVisible(ctx, args.ids);
+        return resolveNodes(args.ids);
+      },
+    },
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesOnConnection: true,

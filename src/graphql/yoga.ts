@@ -9,13 +9,15 @@ import type { IncomingMessage } from 'node:http';
 import { createYoga, type GraphiQLOptions, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { Prisma } from '../lib/database.ts';
-import { badInputFromIssues, causedBy, DomainError, UnauthenticatedError } from '../lib/errors.ts';
+import { badInputFromIssues, causedBy, DomainError, RateLimitedError, UnauthenticatedError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { fromPrismaError } from '../lib/prisma-errors.ts';
 import { currentRequestContext } from '../lib/request-context.ts';
 import { SubscriptionOverflowError, type AppPubSub } from '../lib/pubsub.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
+import { isLoopbackRequest } from '../lib/loopback.ts';
 import type { Services } from '../services.ts';
+import { armorPlugins, usePageSizeLimit } from './armor.ts';
 import { GRAPHIQL_DEFAULT_DOCUMENT, GRAPHIQL_DEFAULT_VARIABLES } from './graphiql-document.ts';
 
 export interface YogaDeps {
@@ -49,6 +51,8 @@ function coded(error: unknown, message: string, extensions: Record<string, unkno
 
 /** The contract error for an expected failure, or null for anything that must be masked. */
 export function toCodedError(error: unknown): GraphQLError | null {
+  // GraphQL's own refusal of the variables (wrong type, missing, out of range, a scalar's parse).
+  if (error instanceof GraphQLError && !error.path && /^Variable "\$/.test(error.message)) return coded(error, error.message, { code: 'BAD_USER_INPUT' });
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   // The one place Prisma's errors are translated: none reaches a client raw.
   const domain = isZodError(original) ? badInputFromIssues(original.issues) : (fromPrismaError(original) ?? original);
@@ -59,15 +63,18 @@ export function toCodedError(error: unknown): GraphQLError | null {
   return null;
 }
 
-/** Refuses any operation without a valid token, before execution (HTTP 401). */
+/**
+ * Refuses any operation without a valid token, before execution (HTTP 401; 429 while the caller's
+ * address is over its failed-authentication limit), and counts each against its token's rate limit.
+ */
 function useRequireViewer(): Plugin<Context> {
+  const admit = async (ctx: Context) => {
+    if (!ctx.viewer) throw ctx.authRetryAfter ? new RateLimitedError(ctx.authRetryAfter, `Too many failed authentications from this address: try again in ${ctx.authRetryAfter} s`) : new UnauthenticatedError();
+    await ctx.services.abuseLimits.countOperation(ctx.viewer);
+  };
   return {
-    onExecute({ args }) {
-      if (!args.contextValue.viewer) throw new UnauthenticatedError();
-    },
-    onSubscribe({ args }) {
-      if (!args.contextValue.viewer) throw new UnauthenticatedError();
-    },
+    onExecute: ({ args }) => admit(args.contextValue),
+    onSubscribe: ({ args }) => admit(args.contextValue),
   };
 }
 
@@ -89,14 +96,15 @@ function graphiqlOptions(token: string | null): GraphiQLOptions {
   };
 }
 
-/**
- * A request made on this machine, not passed on by a proxy (which would make every client look
- * local): only those get GraphiQL with the development token filled in.
- */
-function fromLoopback(request: Request, serverContext: unknown): boolean {
-  if (request.headers.has('x-forwarded-for') || request.headers.has('forwarded')) return false;
-  const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket.remoteAddress ?? '';
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
+/** GraphiQL's request, when it came over a socket (not through yoga.fetch) from this machine. */
+function fromLoopback(serverContext: unknown): boolean {
+  const req = (serverContext as { req?: IncomingMessage } | undefined)?.req;
+  return req !== undefined && isLoopbackRequest(req);
+}
+
+/** The client's address as this server sees it (the peer: a proxy in front is one address for all). */
+function clientAddress(serverContext: unknown): string | null {
+  return (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket?.remoteAddress ?? null;
 }
 
 export function createYogaServer(deps: YogaDeps) {
@@ -109,8 +117,8 @@ export function createYogaServer(deps: YogaDeps) {
     // strings in memory, so it is loaded on the first GraphiQL visit, never when GraphiQL is off.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     graphiql: deps.graphiql
-      ? (request, ...serverContext) =>
-          graphiqlOptions(deps.graphiqlToken && fromLoopback(request, serverContext[0]) ? deps.graphiqlToken : null)
+      ? (_request, ...serverContext) =>
+          graphiqlOptions(deps.graphiqlToken && fromLoopback(serverContext[0]) ? deps.graphiqlToken : null)
       : false,
     logging: {
       debug: (...args) => logger.debug(String(args[0])),
@@ -129,14 +137,19 @@ export function createYogaServer(deps: YogaDeps) {
         return coded(error, message, { code: 'INTERNAL_SERVER_ERROR' });
       },
     },
-    plugins: [useRequireViewer(), ...(deps.graphiql ? [] : [useNoIntrospection()])],
+    plugins: [...armorPlugins(), useRequireViewer(), usePageSizeLimit(), ...(deps.graphiql ? [] : [useNoIntrospection()])],
     context: async (initial): Promise<Context> => {
-      const viewer =
+      const { viewer, retryAfter } =
         initial.wsViewer !== undefined
-          ? initial.wsViewer
-          : await deps.services.auth.authenticate(bearerToken(initial.request.headers.get('authorization')));
+          ? { viewer: initial.wsViewer, retryAfter: 0 }
+          : await deps.services.abuseLimits.authenticate(
+              deps.services.auth.authenticate,
+              bearerToken(initial.request.headers.get('authorization')),
+              clientAddress(initial),
+            );
       return {
         viewer,
+        ...(retryAfter ? { authRetryAfter: retryAfter } : {}),
         prisma: deps.prisma,
         pubsub: deps.pubsub,
         services: deps.services,

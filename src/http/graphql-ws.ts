@@ -9,8 +9,10 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toCodedError, type YogaServer } from '../graphql/yoga.ts';
 import { BadUserInputError } from '../lib/errors.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import { runWithRequestContext } from '../lib/request-context.ts';
+import type { AbuseLimits } from '../modules/auth/abuse-limits.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
 import { accessKey, bearerToken, type Viewer } from '../modules/auth/viewer.ts';
 import { createSubscriptionHub, type SubscriberSink } from './subscription-hub.ts';
@@ -24,6 +26,8 @@ export const CLOSE_SLOW_CONSUMER = 4429;
 export const CLOSE_OVERLOADED = 1013;
 /** Operations one connection may run at once: a client cannot grow the server's memory without bound. */
 export const MAX_OPERATIONS_PER_CONNECTION = 200;
+/** A client must authenticate (connection_init) this soon after connecting, or is closed (4408). */
+export const CONNECTION_INIT_TIMEOUT_MS = 3_000;
 /** Ping period; a client that has not answered by the next ping is dropped. */
 const KEEP_ALIVE_MS = 12_000;
 
@@ -71,19 +75,63 @@ export function shareKey(schema: GraphQLSchema, document: DocumentNode, operatio
 
 type Extra = {
   socket: WebSocket;
+  /** The client's address, for the failed-authentication limit. */
+  address: string | null;
   viewer?: Viewer;
 };
 
-export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; logger: Logger; path?: string }) {
+/** A connection's credential, checked again when its token is revoked or rotated, or runs out. */
+interface Credential {
+  token: string;
+  tokenId: string;
+  validUntil: number | null;
+}
+
+/** How often open connections are checked for credentials that ran out by themselves. */
+const CREDENTIAL_CHECK_MS = 1_000;
+
+export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: AuthService; abuseLimits: AbuseLimits; clock: Clock; logger: Logger; path?: string }) {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path ?? '/graphql', maxPayload: 1024 * 1024 });
   const hub = createSubscriptionHub();
+  const credentials = new Map<WebSocket, Credential>();
+  const forbid = (socket: WebSocket) => {
+    credentials.delete(socket);
+    socket.close(CloseCode.Forbidden, 'Forbidden');
+  };
+  const stopWatchingTokens = opts.auth.onTokenChanged((tokenId) => {
+    // One look-up per token value, however many sockets hold it (after a gap: every token at once).
+    const holders = new Map<string, [WebSocket, Credential][]>();
+    for (const entry of credentials) {
+      if (tokenId !== null && entry[1].tokenId !== tokenId) continue;
+      holders.set(entry[1].token, [...(holders.get(entry[1].token) ?? []), entry]);
+    }
+    for (const [token, sockets] of holders) {
+      void opts.auth.authenticate(token).then(
+        (viewer) => {
+          for (const [socket, credential] of sockets) {
+            if (viewer) credential.validUntil = viewer.validUntil ?? null;
+            else forbid(socket);
+          }
+        },
+        (error: unknown) => opts.logger.warn({ tokenId: sockets[0]![1].tokenId, err: error }, 'could not check a connection\'s token again'),
+      );
+    }
+  });
+  const expiry = setInterval(() => {
+    const now = opts.clock.now();
+    for (const [socket, credential] of credentials) if (credential.validUntil !== null && credential.validUntil <= now) forbid(socket);
+  }, CREDENTIAL_CHECK_MS);
+  expiry.unref();
   const server = makeServer<Record<string, unknown>, Extra>({
+    connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
     async onConnect(ctx) {
       const params = ctx.connectionParams ?? {};
       const header = params.authorization ?? params.Authorization;
-      const viewer = await opts.auth.authenticate(bearerToken(header));
+      const token = bearerToken(header);
+      const { viewer } = await opts.abuseLimits.authenticate(opts.auth.authenticate, token, ctx.extra.address);
       if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
       ctx.extra.viewer = viewer;
+      if (viewer.tokenId && token) credentials.set(ctx.extra.socket, { token, tokenId: viewer.tokenId, validUntil: viewer.validUntil ?? null });
       return true;
     },
     execute: async (args) => {
@@ -139,18 +187,23 @@ export function attachGraphqlWs(opts: { server: Server; yoga: YogaServer; auth: 
     }
   }, KEEP_ALIVE_MS);
   keepAlive.unref();
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     answeredPing.add(socket);
     socket.on('pong', markAnswered);
     socket.on('error', closeOnError);
-    const closed = server.opened(new Connection(socket, opts.logger), { socket });
-    socket.once('close', (code, reason) => void closed(code, String(reason)));
+    const closed = server.opened(new Connection(socket, opts.logger), { socket, address: request.socket.remoteAddress ?? null });
+    socket.once('close', (code, reason) => {
+      credentials.delete(socket);
+      void closed(code, String(reason));
+    });
   });
   return {
     wss,
     hub,
     async close() {
       clearInterval(keepAlive);
+      clearInterval(expiry);
+      stopWatchingTokens();
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'SESSION_LIMIT_REACHED'
   | 'PROVIDER_UNAUTHORIZED'
   | 'PROVIDER_RATE_LIMITED'
-  | 'PROVIDER_UNAVAILABLE';
+  | 'PROVIDER_UNAVAILABLE'
+  | 'RATE_LIMITED';
 
 export class DomainError extends Error {
   constructor(
@@ -39,6 +40,19 @@ export class ForbiddenError extends DomainError {
 export class UnauthenticatedError extends DomainError {
   constructor(message = 'A valid bearer token is required') {
     super('UNAUTHENTICATED', message, { http: { status: 401 } });
+  }
+}
+
+/** Our own per-token (or per-address) limit: try again after `retryAfter` seconds. */
+export class RateLimitedError extends DomainError {
+  constructor(readonly retryAfter: number, message = `Too many requests: try again in ${retryAfter} s`) {
+    super('RATE_LIMITED', message, { retryAfter, http: { status: 429, headers: { 'retry-after': String(retryAfter) } } });
+  }
+}
+
+export class InvalidStateError extends DomainError {
+  constructor(message: string, extensions: Record<string, unknown> = {}) {
+    super('INVALID_STATE', message, extensions);
   }
 }
 

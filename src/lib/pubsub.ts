@@ -55,6 +55,8 @@ export type PubSubChannels = {
   bulkSendProgress: [jobId: string, payload: JobEvent];
   /** A session's provider API key was issued, replaced or retired: caches of look-ups by it must go. */
   sessionCredentialsChanged: [payload: CredentialsEvent];
+  /** An API token was revoked or rotated: caches of it must go, and its sockets be checked again. */
+  apiTokenChanged: [payload: { tokenId: string }];
   /** The stored provider token changed: every process must read it anew. */
   providerSettingsChanged: [payload: Record<string, never>];
   /** Every session's events, for subscribers not narrowed to one session. */

@@ -55,7 +55,7 @@ describe('the first run', () => {
     const first = await startEntryPoint(env);
     const token = printedToken(first);
     const port = new URL(first.url).port;
-    for (const line of [`http://localhost:${port}/graphql`, `ws://localhost:${port}/graphql`, `http://localhost:${port}/api/whatsapp/webhook`, `http://localhost:${port}/sandbox`]) {
+    for (const line of [`http://localhost:${port}/console`, `http://localhost:${port}/graphql`, `ws://localhost:${port}/graphql`, `http://localhost:${port}/api/whatsapp/webhook`, `http://localhost:${port}/sandbox`]) {
       expect(first.stdout()).toContain(line);
     }
     expect(await viewerRole(first.url, token)).toBe('ADMIN');

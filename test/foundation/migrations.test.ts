@@ -57,7 +57,7 @@ describe('migrations', () => {
     // Running again changes nothing.
     expect(await db.withMigrationAdapter((f) => deployMigrations(f, MIGRATIONS_DIR))).toEqual([]);
     expect(await rows(db)).toEqual(recorded);
-  });
+   }, 120_000); // every migration, one by one
 
   it('does not record a failing migration as applied, and leaves none of it behind', async () => {
     const db = await freshDatabase();

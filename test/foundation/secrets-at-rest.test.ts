@@ -7,35 +7,26 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beforeMigration } from '../helpers/migration-step.ts';
-import type { Prisma } from '../../src/lib/database.ts';
+import { dumpDatabase } from '../helpers/dump.ts';
 import { serveSandbox } from '../../src/sandbox/serve.ts';
 import { ADMIN_TOKEN, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { settled } from '../helpers/inbox.ts';
+import { createLogger } from '../../src/lib/logger.ts';
+import { CreateApiToken, RevealSessionApiKey, RotateApiToken, ViewerQuery } from '../access/documents.ts';
 import { ConnectSession, CreateSession, DisconnectSession, GetSession, RotateKey, SetProviderToken } from '../sessions/documents.ts';
-
-/** Every row of every table of ours, each row cast to text. */
-async function dumpDatabase(prisma: Prisma): Promise<string> {
-  const tables = await prisma.$queryRawUnsafe<{ name: string }[]>(
-    `SELECT format('%I.%I', table_schema, table_name) AS name FROM information_schema.tables
-     WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`,
-  );
-  expect(tables.map((t) => t.name)).toContain('public.webhook_events');
-  let dump = '';
-  for (const { name } of tables) {
-    const [row] = await prisma.$queryRawUnsafe<{ dump: string | null }[]>(`SELECT string_agg(t::text, E'\\n') AS dump FROM ${name} t`);
-    dump += `\n-- ${name}\n${row?.dump ?? ''}`;
-  }
-  return dump;
-}
 
 describe('secrets at rest', () => {
   const providerToken = `provider-token-${randomBytes(12).toString('hex')}`;
   let provider: Awaited<ReturnType<typeof serveSandbox>>;
   let app: TestApp;
+  const logLines: string[] = [];
   beforeAll(async () => {
     // Real-provider mode, so that an admin-stored provider token is part of the life.
     provider = await serveSandbox({ personalAccessToken: providerToken, webhookRetry: { attempts: 8, baseDelayMs: 100 } });
-    app = await startTestApp({ env: { WASENDER_SANDBOX: '0', WASENDER_BASE_URL: provider.apiUrl } });
+    app = await startTestApp({
+      env: { WASENDER_SANDBOX: '0', WASENDER_BASE_URL: provider.apiUrl },
+      logger: createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } }),
+    });
   });
   afterAll(async () => {
     await app?.stop();
@@ -72,6 +63,13 @@ describe('secrets at rest', () => {
     await control(providerId, 'receipt', { id: first, status: 4 });
     await control(providerId, 'webhook', { event: 'contacts.upsert', data: { id: '255700000001@s.whatsapp.net', name: 'Asha K' } });
 
+    // API tokens: made, used, rotated (both values in use during the overlap), revealed keys.
+    const minted = (await app.data(CreateApiToken, { input: { name: 'partner', role: 'AGENT', sessionIds: [id] } })).createApiToken;
+    expect((await app.execute(ViewerQuery, {}, { token: minted.token })).data?.viewer.role).toBe('AGENT');
+    const rotated = (await app.data(RotateApiToken, { id: minted.apiToken.id })).rotateApiToken.token;
+    for (const token of [minted.token, rotated]) expect((await app.execute(ViewerQuery, {}, { token })).data?.viewer.role).toBe('AGENT');
+    expect((await app.data(RevealSessionApiKey, { id })).revealSessionApiKey).toBe(before.api_key);
+
     await app.data(RotateKey, { id });
     const after = await secretsOf(providerId);
     expect(after.api_key).not.toBe(before.api_key);
@@ -90,9 +88,19 @@ describe('secrets at rest', () => {
       'webhook secret (after rotation)': after.webhook_secret,
       'provider token': providerToken,
       'admin token': ADMIN_TOKEN,
+      'API token': minted.token,
+      'API token (rotated)': rotated,
     };
     const found = Object.entries(secrets).filter(([, value]) => dump.includes(value)).map(([name]) => name);
     expect(found).toEqual([]);
+    // Nor in any log line of the same life.
+    const logs = logLines.join('');
+    expect(logs).toContain('session API key revealed');
+    expect(Object.entries(secrets).filter(([, value]) => logs.includes(value)).map(([name]) => name)).toEqual([]);
+    // Every sealed value names the key it was sealed with: the one in force.
+    const keyIds = [...dump.matchAll(/\bv(\d):(?:([0-9a-f]{12}):)?[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{22}:/g)].map((m) => `v${m[1]}:${m[2] ?? ''}`);
+    expect(keyIds.length).toBeGreaterThan(0);
+    expect(new Set(keyIds)).toEqual(new Set([`v2:${app.running.services.secrets.keyId}`]));
   });
 });
 

@@ -51,6 +51,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     NODE_ENV: 'test',
     DATA_DIR: 'memory://',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Tests poll the API as fast as they like (on a manual clock a minute may never end): our own
+    // limits are off unless a test sets them (test/access/limits.test.ts).
+    RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_FAILURES_PER_MINUTE: '0',
     ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...(opts.redis && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     // The sandbox's settings from the environment, so a suite can run against another variant

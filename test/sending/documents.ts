@@ -43,3 +43,67 @@ export const MessageById = graphql(`
     }
   }
 `);
+
+export const BulkJobFields = graphql(`
+  fragment BulkJobFields on BulkSendJob {
+    id
+    status
+    pausedReason
+    total
+    queued
+    sent
+    delivered
+    read
+    failed
+    estimatedFinishAt
+    createdAt
+  }
+`);
+
+export const StartBulkSend = graphql(`
+  mutation StartBulkSend($input: StartBulkSendInput!) {
+    startBulkSend(input: $input) {
+      ...BulkJobFields
+    }
+  }
+`);
+
+export const PauseBulkSend = graphql(`
+  mutation PauseBulkSend($id: ID!) {
+    pauseBulkSend(id: $id) {
+      ...BulkJobFields
+    }
+  }
+`);
+
+export const ResumeBulkSend = graphql(`
+  mutation ResumeBulkSend($id: ID!) {
+    resumeBulkSend(id: $id) {
+      ...BulkJobFields
+    }
+  }
+`);
+
+export const CancelBulkSend = graphql(`
+  mutation CancelBulkSend($id: ID!) {
+    cancelBulkSend(id: $id) {
+      ...BulkJobFields
+    }
+  }
+`);
+
+export const BulkSend = graphql(`
+  query BulkSend($id: ID!) {
+    bulkSend(id: $id) {
+      ...BulkJobFields
+    }
+  }
+`);
+
+export const BulkSendProgress = graphql(`
+  subscription BulkSendProgress($jobId: ID!) {
+    bulkSendProgress(jobId: $jobId) {
+      ...BulkJobFields
+    }
+  }
+`);

@@ -13,6 +13,9 @@ import { CreateSession, newSession } from '../sessions/documents.ts';
 import { mediaUrlProblem } from '../../src/lib/media-url.ts';
 import { SendMessage } from './documents.ts';
 
+/** Provider round trips (sends, webhooks, settling) are slow on a busy machine: wait long enough. */
+const waitFor: typeof eventually = (check, timeoutMs = 20_000) => eventually(check, timeoutMs);
+
 describe('sendMessage input', () => {
   let app: TestApp;
   let session: ConnectedSession;
@@ -81,7 +84,7 @@ describe('sendMessage input', () => {
     const input = { sessionId: session.id, to: '+255700000888', text: 'Once only', idempotencyKey: `order-${randomBytes(4).toString('hex')}` };
     const results = await Promise.all(Array.from({ length: 5 }, () => app.data(SendMessage, { input })));
     expect(new Set(results.map((r) => r.sendMessage.id)).size).toBe(1);
-    await eventually(async () => (await app.data(SendMessage, { input })).sendMessage.status === 'READ');
+    await waitFor(async () => (await app.data(SendMessage, { input })).sendMessage.status === 'READ');
     const sends = (await sandboxSends(app, session.providerSessionId)).filter((s) => s.to === '+255700000888');
     expect(sends).toHaveLength(1);
     // The key is per session: another session's same key is another message.
@@ -121,8 +124,8 @@ describe.runIf(serviceAvailable('DATABASE_URL'))('idempotency across processes',
       const input = { sessionId: session.id, to, text: `Round ${round}`, idempotencyKey: `two-${round}-${randomBytes(4).toString('hex')}` };
       const [a, b] = await Promise.all([first.data(SendMessage, { input }), second.data(SendMessage, { input })]);
       expect(a.sendMessage.id).toBe(b.sendMessage.id);
-      await eventually(async () => (await sandboxSends(first, session.providerSessionId)).some((s) => s.to === to));
-      await eventually(async () => (await first.data(SendMessage, { input })).sendMessage.status === 'READ');
+      await waitFor(async () => (await sandboxSends(first, session.providerSessionId)).some((s) => s.to === to));
+      await waitFor(async () => (await first.data(SendMessage, { input })).sendMessage.status === 'READ');
       expect((await sandboxSends(first, session.providerSessionId)).filter((s) => s.to === to)).toHaveLength(1);
       expect(await first.running.db.prisma.message.count({ where: { sessionId: databaseId(session.id), idempotencyKey: input.idempotencyKey } })).toBe(1);
     }

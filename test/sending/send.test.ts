@@ -4,13 +4,16 @@
  * provider's webhooks to subscribers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, startTestApp, subscriptionsStarting, type TestApp } from '../helpers/app.ts';
 import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { clearFaults, control, injectFault, sandboxSends } from '../helpers/sandbox.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
 import type { SendMessageInput } from '../generated/graphql.ts';
 import { ChatMessages, ChatUpdated, MessageUpdated } from '../inbox/documents.ts';
 import { MessageById, SendMessage } from './documents.ts';
+
+/** Provider round trips (sends, webhooks, settling) are slow on a busy machine: wait long enough. */
+const waitFor: typeof eventually = (check, timeoutMs = 20_000) => eventually(check, timeoutMs);
 
 describe('sendMessage', () => {
   let app: TestApp;
@@ -62,7 +65,7 @@ describe('sendMessage', () => {
       expect(m).toMatchObject({ direction: 'OUTBOUND', kind, status: 'PENDING', fromJid: 'me', chat: { remoteJid: '255744000101@s.whatsapp.net', phoneNumber: to } });
       ids.push(m.id);
     }
-    const sends = await eventually(async () => {
+    const sends = await waitFor(async () => {
       const all = await sandboxSends(app, session.providerSessionId);
       return all.length >= cases.length ? all : undefined;
     });
@@ -70,7 +73,7 @@ describe('sendMessage', () => {
     expect(sends.map((s) => s.body)).toEqual(cases.map(([, , body]) => ({ to, ...body })));
     // Every message learns WhatsApp's id and is delivered, then read (the sandbox's own webhooks).
     for (const id of ids) {
-      const m = await eventually(async () => {
+      const m = await waitFor(async () => {
         const node = await statusOf(id);
         return node?.status === 'READ' ? node : undefined;
       });
@@ -90,9 +93,10 @@ describe('sendMessage', () => {
     const customer = '+255744000202';
     await inbound(app, session, { from: customer, text: 'Do you deliver?', pushName: 'Juma' });
     await settled(app);
+    const subscribed = subscriptionsStarting(app, 2);
     const statusFeed = ws.subscribe(MessageUpdated, { sessionId: session.id });
     const chatFeed = ws.subscribe(ChatUpdated, { sessionId: session.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed();
 
     const { sendMessage: m } = await app.data(SendMessage, { input: { sessionId: session.id, to: customer, text: 'Yes, tomorrow.' } });
     expect(m.chat.lastMessage?.id).toBe(m.id);
@@ -101,7 +105,7 @@ describe('sendMessage', () => {
     expect(chat.chatUpdated).toMatchObject({ id: m.chat.id, unreadCount: 1, lastMessage: { id: m.id, text: 'Yes, tomorrow.' } });
 
     const seen: string[] = [];
-    await eventually(async () => {
+    await waitFor(async () => {
       for (;;) {
         const next = statusFeed.pending().filter((e) => e.messageUpdated.id === m.id);
         seen.push(...next.map((e) => e.messageUpdated.status));
@@ -127,7 +131,7 @@ describe('sendMessage', () => {
 
   it('sends to an existing chat, quoting one of our earlier messages by the provider\'s msgId', async () => {
     const first = (await app.data(SendMessage, { input: { sessionId: session.id, to: '+255744000303', text: 'Invoice #12' } })).sendMessage;
-    const sent = await eventually(async () => {
+    const sent = await waitFor(async () => {
       const node = await statusOf(first.id);
       return node?.providerMessageId ? node : undefined;
     });
@@ -135,7 +139,7 @@ describe('sendMessage', () => {
       input: { sessionId: session.id, chatId: first.chat.id, text: 'Paid, thanks', replyToMessageId: first.id },
     });
     expect(reply).toMatchObject({ chat: { id: first.chat.id }, replyToProviderMessageId: sent.providerMessageId });
-    const sends = await eventually(async () => {
+    const sends = await waitFor(async () => {
       const all = (await sandboxSends(app, session.providerSessionId)).filter((s) => s.to === '+255744000303');
       return all.length === 2 ? all : undefined;
     });
@@ -147,7 +151,7 @@ describe('sendMessage', () => {
     await injectFault(app, { path: '/messages/', method: 'GET', status: 500, count: 50 });
     try {
       const { sendMessage: m } = await app.data(SendMessage, { input: { sessionId: session.id, to: '+255744000404', text: 'Race me' } });
-      const linked = await eventually(async () => {
+      const linked = await waitFor(async () => {
         const node = await statusOf(m.id);
         return node?.status === 'READ' ? node : undefined;
       });
@@ -163,10 +167,10 @@ describe('sendMessage', () => {
   it('lets a message from the phone in the same chat through as its own message', async () => {
     await app.data(SendMessage, { input: { sessionId: session.id, to: '+255744000505', text: 'From the API' } });
     await control(app, session.providerSessionId, 'from-phone', { to: '+255744000505', text: 'From the phone' });
-    await eventually(async () => {
+    await waitFor(async () => {
       await settled(app);
       const texts = (await app.running.db.prisma.message.findMany({ where: { sessionId: session.dbId, chat: { remoteJid: '255744000505@s.whatsapp.net' } } })).map((m) => m.text);
       return texts.length === 2 && texts.includes('From the phone') && texts.includes('From the API');
-    }, 15_000);
+    });
   });
 });

@@ -11,6 +11,9 @@ afterEach(async () => {
   app = undefined;
 });
 
+/** Each test starts its own app (on its own clock): room for a busy machine. */
+const OWN_APP_TIMEOUT_MS = 90_000;
+
 describe('QR codes', () => {
   it('pushes every rotation to subscribers and never serves an expired QR', async () => {
     app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 45_000 } });
@@ -35,7 +38,7 @@ describe('QR codes', () => {
       expect(current.qrCode?.value).toBe(next.value);
     }
     await ws.close();
-  });
+  }, OWN_APP_TIMEOUT_MS);
 
   it('serves no QR past its expiry unless the provider confirms it is still current', async () => {
     // A provider that does not rotate, and cannot be asked for a while: the QR we hold runs out.
@@ -59,7 +62,7 @@ describe('QR codes', () => {
     });
     expect(confirmed?.value).toBe(connectSession.qrCode!.value);
     expect(new Date(confirmed!.expiresAt).getTime()).toBeGreaterThan(clock.now());
-  });
+  }, OWN_APP_TIMEOUT_MS);
 
   it('gives up after about three minutes without a scan', async () => {
     app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 45_000 } });
@@ -93,7 +96,7 @@ describe('QR codes', () => {
     expect(logs).toMatchObject({ type: 'DISCONNECTED' });
     expect(logs.message).toMatch(/Nobody scanned the QR code within 180 seconds/);
     await ws.close();
-  });
+  }, OWN_APP_TIMEOUT_MS);
 });
 
 describe('reconciliation', () => {
@@ -123,5 +126,5 @@ describe('reconciliation', () => {
     const latest = (await app.data(SessionLogs, { id: s.id, first: 1 })).session!.logs.edges[0]!.node;
     expect(latest).toMatchObject({ type: 'STATUS_CHANGED', status: 'EXPIRED' });
     expect(latest.message).toMatch(/Reconciled with the provider/);
-  });
+  }, OWN_APP_TIMEOUT_MS);
 });

@@ -92,7 +92,7 @@ describe('session rules', () => {
     const raw = JSON.stringify(await prisma.$queryRawUnsafe(`SELECT * FROM whatsapp_sessions WHERE id = '${row.id}'`));
     expect(raw).not.toContain(remote.api_key);
     expect(raw).not.toContain(remote.webhook_secret);
-    expect(row.apiKeyEncrypted).toMatch(/^v1:/);
+    expect(row.apiKeyEncrypted).toMatch(/^v2:[0-9a-f]{12}:/);
 
     const id = Buffer.from(`WhatsAppSession:${row.id}`).toString('base64');
     const everything = await app.execute(GetSession, { id });

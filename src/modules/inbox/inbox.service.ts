@@ -14,7 +14,7 @@ import type { Message } from '../../generated/prisma/client.ts';
 import type { InboundMessage, MessageKey } from '../../provider/webhook-events.ts';
 import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
-import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { assertCanAct, canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, type MergeOutcome } from './identity.ts';
 import { linkOwnEcho, OwnSendNotLinkedYet } from '../outbox/outbox.link.ts';
 
@@ -518,7 +518,8 @@ export function createInboxService(deps: {
     /** Zeroes the unread count; tells the provider too unless it marks messages read by itself. */
     async markChatRead(viewer: Viewer, chatId: string) {
       const chat = await prisma.chat.findUnique({ where: { id: chatId }, include: { session: true } });
-      if (!chat || !canSeeSession(viewer, chat.sessionId)) throw new NotFoundError('Chat');
+      if (!chat) throw new NotFoundError('Chat');
+      assertCanAct(viewer, chat.sessionId, 'Chat');
       if (chat.unreadCount === 0) return chat;
       if (!chat.session.autoReadMessages) {
         const last = await prisma.message.findFirst({

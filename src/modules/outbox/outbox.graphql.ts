@@ -1,7 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { parseGlobalId } from '../../graphql/ids.ts';
 
-const MediaInputRef = builder.inputType('MediaInput', {
+export const MediaInputRef = builder.inputType('MediaInput', {
   description: 'Media the provider fetches from a public URL (http or https).',
   fields: (t) => ({
     url: t.string({ required: true, description: 'A public http or https URL of the file.' }),
@@ -9,7 +9,7 @@ const MediaInputRef = builder.inputType('MediaInput', {
   }),
 });
 
-const DocumentInputRef = builder.inputType('DocumentInput', {
+export const DocumentInputRef = builder.inputType('DocumentInput', {
   description: 'A document the provider fetches from a public URL (http or https).',
   fields: (t) => ({
     url: t.string({ required: true, description: 'A public http or https URL of the file.' }),

@@ -6,8 +6,8 @@ import { E164 } from '../sessions/session.schemas.ts';
 
 const Caption = z.string().max(4096, 'must be at most 4096 characters').nullish();
 
-const Media = z.object({ url: z.string().trim().min(1, 'is required'), caption: Caption });
-const Document = Media.extend({ fileName: z.string().trim().min(1, 'must not be blank').max(255, 'must be at most 255 characters').nullish() });
+export const Media = z.object({ url: z.string().trim().min(1, 'is required'), caption: Caption });
+export const Document = Media.extend({ fileName: z.string().trim().min(1, 'must not be blank').max(255, 'must be at most 255 characters').nullish() });
 const Location = z.object({
   latitude: z.number().min(-90, 'must be between -90 and 90').max(90, 'must be between -90 and 90'),
   longitude: z.number().min(-180, 'must be between -180 and 180').max(180, 'must be between -180 and 180'),
@@ -64,12 +64,11 @@ export function combinationIssues(raw: Record<string, unknown>): Issue[] {
   return issues;
 }
 
-/** A validated input's content: its kind, and the URL fields the provider will fetch. */
-export function contentOf(input: SendMessageInput): { field: ContentField; kind: MessageKind; mediaUrl: string | null } {
+/** A validated input's content field, and the URL the provider will fetch for it (media). */
+export function contentOf(input: SendMessageInput): { field: ContentField; mediaUrl: string | null } {
   const field = CONTENT_FIELDS.find((f) => input[f] !== undefined && input[f] !== null)!;
-  const kind = ({ text: 'TEXT', image: 'IMAGE', video: 'VIDEO', audio: 'AUDIO', sticker: 'STICKER', document: 'DOCUMENT', location: 'LOCATION', contact: 'CONTACT', poll: 'POLL' } as const)[field];
   const media = field === 'image' || field === 'video' || field === 'audio' || field === 'sticker' || field === 'document' ? input[field]! : null;
-  return { field, kind, mediaUrl: media?.url ?? null };
+  return { field, mediaUrl: media?.url ?? null };
 }
 
 /** What a send carries, in our message's terms: its text, and `content` shaped like an inbound message's. */
@@ -79,41 +78,47 @@ export interface OutboundContent {
   content: object | null;
 }
 
-/**
- * The message as stored (text and `content` as the inbound parser shapes them, so the same
- * rendering serves both directions) and the provider's `/send-message` body without `to`.
- */
-export function outboundOf(input: SendMessageInput): { stored: OutboundContent; body: Omit<ProviderSendInput, 'to'> } {
-  const { kind } = contentOf(input);
-  const mediaContent = (url: string, caption: string | null | undefined, mimetype: string | null, fileName: string | null = null) => ({
-    media: { mimetype, url, directPath: null, mediaKey: null, fileSha256: null, fileLength: null, fileName, seconds: null, caption: caption ?? null },
-  });
-  const captionBody = (caption: string | null | undefined) => (caption ? { text: caption } : {});
-  if (input.text) return { stored: { kind, text: input.text, content: null }, body: { text: input.text } };
+/** A `/send-message` body without its recipient. */
+export type SendBody = Omit<ProviderSendInput, 'to'>;
+
+/** The provider's `/send-message` body (without `to`) for a validated input. */
+export function bodyOf(input: SendMessageInput): SendBody {
+  const caption = (text: string | null | undefined) => (text ? { text } : {});
+  if (input.text) return { text: input.text };
+  if (input.image) return { imageUrl: input.image.url, ...caption(input.image.caption) };
+  if (input.video) return { videoUrl: input.video.url, ...caption(input.video.caption) };
+  if (input.audio) return { audioUrl: input.audio.url, ...caption(input.audio.caption) };
+  if (input.sticker) return { stickerUrl: input.sticker.url, ...caption(input.sticker.caption) };
   if (input.document) {
     const d = input.document;
-    return {
-      stored: { kind, text: d.caption ?? null, content: mediaContent(d.url, d.caption, null, d.fileName ?? null) },
-      body: { documentUrl: d.url, ...(d.fileName ? { fileName: d.fileName } : {}), ...captionBody(d.caption) },
-    };
-  }
-  for (const [field, urlField] of [['image', 'imageUrl'], ['video', 'videoUrl'], ['audio', 'audioUrl'], ['sticker', 'stickerUrl']] as const) {
-    const m = input[field];
-    if (m) return { stored: { kind, text: m.caption ?? null, content: mediaContent(m.url, m.caption, null) }, body: { [urlField]: m.url, ...captionBody(m.caption) } };
+    return { documentUrl: d.url, ...(d.fileName ? { fileName: d.fileName } : {}), ...caption(d.caption) };
   }
   if (input.location) {
     const l = input.location;
-    const location = { latitude: l.latitude, longitude: l.longitude, name: l.name ?? null, address: l.address ?? null };
-    return {
-      stored: { kind, text: null, content: { location } },
-      body: { location: { latitude: l.latitude, longitude: l.longitude, ...(l.name ? { name: l.name } : {}), ...(l.address ? { address: l.address } : {}) } },
-    };
+    return { location: { latitude: l.latitude, longitude: l.longitude, ...(l.name ? { name: l.name } : {}), ...(l.address ? { address: l.address } : {}) } };
   }
-  if (input.contact) {
-    const c = input.contact;
-    return { stored: { kind, text: c.name, content: { contact: { displayName: c.name, vcard: null, phone: c.phone } } }, body: { contact: { name: c.name, phone: c.phone } } };
-  }
+  if (input.contact) return { contact: { name: input.contact.name, phone: input.contact.phone } };
   const p = input.poll!;
-  const poll = { question: p.question, options: p.options, multiSelect: p.multiSelect ?? false };
-  return { stored: { kind, text: p.question, content: { poll } }, body: { poll } };
+  return { poll: { question: p.question, options: p.options, multiSelect: p.multiSelect ?? false } };
+}
+
+/**
+ * A send body as our message stores it: text and `content` as the inbound parser shapes them, so
+ * the same rendering serves both directions.
+ */
+export function storedOf(body: SendBody): OutboundContent {
+  const media = (kind: MessageKind, url: string, fileName: string | null = null): OutboundContent => ({
+    kind,
+    text: body.text ?? null,
+    content: { media: { mimetype: null, url, directPath: null, mediaKey: null, fileSha256: null, fileLength: null, fileName, seconds: null, caption: body.text ?? null } },
+  });
+  if (body.imageUrl) return media('IMAGE', body.imageUrl);
+  if (body.videoUrl) return media('VIDEO', body.videoUrl);
+  if (body.audioUrl) return media('AUDIO', body.audioUrl);
+  if (body.stickerUrl) return media('STICKER', body.stickerUrl);
+  if (body.documentUrl) return media('DOCUMENT', body.documentUrl, body.fileName ?? null);
+  if (body.location) return { kind: 'LOCATION', text: null, content: { location: { name: null, address: null, ...body.location } } };
+  if (body.contact) return { kind: 'CONTACT', text: body.contact.name, content: { contact: { displayName: body.contact.name, vcard: null, phone: body.contact.phone } } };
+  if (body.poll) return { kind: 'POLL', text: body.poll.question, content: { poll: { multiSelect: false, ...body.poll } } };
+  return { kind: 'TEXT', text: body.text ?? null, content: null };
 }

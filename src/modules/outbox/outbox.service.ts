@@ -10,11 +10,12 @@ import type { Logger } from '../../lib/logger.ts';
 import { mediaUrlProblem, type ResolveHost } from '../../lib/media-url.ts';
 import { isUniqueViolation } from '../../lib/prisma-errors.ts';
 import type { Message } from '../../generated/prisma/client.ts';
-import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { assertCanAct, type Viewer } from '../auth/viewer.ts';
 import { phoneJidOf } from '../inbox/identity.ts';
 import { MESSAGE_SEQ_LOCK, type InboxService } from '../inbox/inbox.service.ts';
 import { invalidStateError } from '../sessions/session.rules.ts';
-import { combinationIssues, contentOf, outboundOf, SendMessageInput } from './outbox.schemas.ts';
+import { bodyOf, combinationIssues, contentOf, SendMessageInput, storedOf } from './outbox.schemas.ts';
+import { ensureOutboxState, insertOutbound } from './outbox.store.ts';
 
 export interface OutboxServiceDeps {
   prisma: Prisma;
@@ -33,6 +34,19 @@ export interface SendIds {
   sessionId: string | null;
   chatId: string | null;
   replyToMessageId: string | null;
+}
+
+/** The session a viewer sends through: NOT_FOUND unless visible, INVALID_STATE unless CONNECTED. */
+export async function sendingSession(prisma: Prisma, viewer: Viewer, sessionId: string | null, opts: { connected?: boolean } = {}) {
+  if (!sessionId) throw new NotFoundError('Session');
+  // NOT_FOUND unless visible; a read-only token may not send.
+  assertCanAct(viewer, sessionId);
+  const session = await prisma.whatsAppSession.findUnique({ where: { id: sessionId } });
+  if (!session) throw new NotFoundError('Session');
+  if (opts.connected !== false && session.status !== 'CONNECTED') {
+    throw invalidStateError(session.status, `Cannot send through a session that is ${session.status}: connect it first`);
+  }
+  return session;
 }
 
 export function createOutboxService(deps: OutboxServiceDeps) {
@@ -59,12 +73,11 @@ export function createOutboxService(deps: OutboxServiceDeps) {
       const { field, mediaUrl } = contentOf(input);
       const urlProblem = mediaUrl ? await mediaUrlProblem(mediaUrl, { production: deps.production, resolve: deps.resolveHost }) : null;
       if (urlProblem) throw new BadUserInputError({ [`${field}.url`]: urlProblem });
-      if (!ids.sessionId || !canSeeSession(viewer, ids.sessionId)) throw new NotFoundError('Session');
-      const session = await prisma.whatsAppSession.findUnique({ where: { id: ids.sessionId } });
-      if (!session) throw new NotFoundError('Session');
+      // A repeated key answers whatever the session's state now.
+      const session = await sendingSession(prisma, viewer, ids.sessionId, { connected: false });
       const repeated = await byIdempotencyKey(session.id, input.idempotencyKey);
       if (repeated) return repeated;
-      if (session.status !== 'CONNECTED') throw invalidStateError(session.status, `Cannot send through a session that is ${session.status}: connect it first`);
+      await sendingSession(prisma, viewer, session.id);
 
       const fields: Record<string, string> = {};
       const chat = input.chatId ? (ids.chatId ? await prisma.chat.findUnique({ where: { id: ids.chatId } }) : null) : null;
@@ -80,12 +93,12 @@ export function createOutboxService(deps: OutboxServiceDeps) {
 
       // The provider takes a phone for a person and a JID for a group (or a chat known only by its lid).
       const to = chat ? (chat.isGroup || !chat.phoneNumber ? chat.remoteJid : chat.phoneNumber) : input.to!;
-      const { stored, body } = outboundOf(input);
+      const body = bodyOf(input);
       // The provider quotes by its own msgId, which only messages sent through it have.
-      const payload = { to, ...body, ...(replyTo?.providerMsgId ? { replyTo: Number(replyTo.providerMsgId) } : {}) };
+      const payload = { ...body, ...(replyTo?.providerMsgId ? { replyTo: Number(replyTo.providerMsgId) } : {}) };
       const now = new Date(clock.now());
 
-      let result: { message: Message; chat: { id: string; sessionId: string } | null };
+      let result: { message: Message; created: boolean };
       try {
         result = await prisma.$transaction(async (tx) => {
           // Under the inbox's lock: the message's cursor follows commit order, and one of two
@@ -94,37 +107,20 @@ export function createOutboxService(deps: OutboxServiceDeps) {
           const existing = input.idempotencyKey
             ? await tx.message.findUnique({ where: { sessionId_idempotencyKey: { sessionId: session.id, idempotencyKey: input.idempotencyKey } } })
             : null;
-          if (existing) return { message: existing, chat: null };
-          const target =
-            chat ??
-            (await tx.chat.upsert({
-              where: { sessionId_remoteJid: { sessionId: session.id, remoteJid } },
-              create: { sessionId: session.id, remoteJid, phoneNumber: input.to!, isGroup: false },
-              update: {},
-            }));
-          const message = await tx.message.create({
-            data: {
-              sessionId: session.id,
-              chatId: target.id,
-              direction: 'OUTBOUND',
-              kind: stored.kind,
-              status: 'PENDING',
-              fromJid: 'me',
-              text: stored.text,
-              content: stored.content ?? undefined,
-              replyToProviderId: replyTo?.providerMessageId ?? null,
-              idempotencyKey: input.idempotencyKey ?? null,
-              timestamp: now,
-            },
+          if (existing) return { message: existing, created: false };
+          const message = await insertOutbound(tx, {
+            sessionId: session.id,
+            chatId: chat?.id ?? null,
+            remoteJid,
+            phone: input.to ?? null,
+            stored: storedOf(body),
+            replyToProviderId: replyTo?.providerMessageId ?? null,
+            idempotencyKey: input.idempotencyKey ?? null,
+            now,
           });
           await tx.outboxMessage.create({ data: { sessionId: session.id, messageId: message.id, to, payload, nextAttemptAt: now } });
-          await tx.$executeRaw`INSERT INTO outbox_session_states ("sessionId", "nextSendAt") VALUES (${session.id}::uuid, ${now.toISOString()}::timestamp(3)) ON CONFLICT ("sessionId") DO NOTHING`;
-          // The chat's last message, as for inbound ones; the unread count stays (we wrote it).
-          const current = await tx.chat.findUniqueOrThrow({ where: { id: target.id }, select: { lastMessageAt: true } });
-          if (!current.lastMessageAt || now >= current.lastMessageAt) {
-            await tx.chat.update({ where: { id: target.id }, data: { lastMessageAt: now, lastMessageId: message.id, lastMessageSeq: message.seq } });
-          }
-          return { message, chat: { id: target.id, sessionId: session.id } };
+          await ensureOutboxState(tx, session.id, now);
+          return { message, created: true };
         });
       } catch (error) {
         // The unique index settles what the lock did not (it never should): the winner's message.
@@ -132,9 +128,9 @@ export function createOutboxService(deps: OutboxServiceDeps) {
         if (winner) return winner;
         throw error;
       }
-      if (result.chat) {
+      if (result.created) {
         inbox.publishMessage('updated', result.message);
-        inbox.publishChat(result.chat);
+        inbox.publishChat({ id: result.message.chatId, sessionId: session.id });
         deps.wake();
       }
       return result.message;

@@ -88,7 +88,7 @@ export function createOutboxSettler(deps: {
       }
       const logs = row.session.providerSessionId ? await logsOf(row.session.providerSessionId) : null;
       if (logs === null) continue;
-      const body = canonicalJson(row.payload);
+      const body = canonicalJson({ to: row.to, ...(row.payload as object) });
       const taken = new Set(
         (await prisma.message.findMany({ where: { sessionId: row.sessionId, providerMsgId: { in: logs.map((l) => l.id) } }, select: { providerMsgId: true } })).map((m) => m.providerMsgId),
       );

@@ -19,8 +19,12 @@ import { coalescedRunner } from '../../lib/coalesced-run.ts';
 import { outsideRequest } from '../../lib/request-context.ts';
 import type { WhatsAppSession } from '../../generated/prisma/client.ts';
 import { ProviderError, type SendMessageInput, type WasenderClient } from '../../provider/wasender-client.ts';
+import { phoneJidOf } from '../inbox/identity.ts';
+import { MESSAGE_SEQ_LOCK, type InboxService } from '../inbox/inbox.service.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import type { OutboxRecords } from './outbox.records.ts';
+import { storedOf } from './outbox.schemas.ts';
+import { insertOutbound } from './outbox.store.ts';
 
 export interface OutboxSettings {
   /** One send per this many ms with account protection on (the provider's rule). */
@@ -64,7 +68,9 @@ interface QueuedRow {
   id: string;
   messageId: string | null;
   bulkSendJobId: string | null;
-  payload: SendMessageInput;
+  to: string;
+  /** The `/send-message` body without `to`. */
+  payload: Omit<SendMessageInput, 'to'>;
   attempts: number;
 }
 
@@ -74,12 +80,13 @@ export function createOutboxWorker(deps: {
   logger: Logger;
   provider: WasenderClient;
   sessions: SessionService;
+  inbox: InboxService;
   records: OutboxRecords;
   settings: OutboxSettings;
   /** Runs once per settle round (claimed across processes by the caller). */
   settle: () => Promise<void>;
 }) {
-  const { prisma, clock, logger, provider, sessions, records, settings } = deps;
+  const { prisma, clock, logger, provider, sessions, inbox, records, settings } = deps;
   let stopped = true;
   let poller: NodeJS.Timeout | null = null;
   let settler: NodeJS.Timeout | null = null;
@@ -128,7 +135,7 @@ export function createOutboxWorker(deps: {
 
   async function head(sessionId: string): Promise<QueuedRow | null> {
     const [row] = await prisma.$queryRawUnsafe<QueuedRow[]>(
-      `SELECT q.id, q."messageId", q."bulkSendJobId", q.payload, q.attempts FROM outbox_messages q
+      `SELECT q.id, q."messageId", q."bulkSendJobId", q."to", q.payload, q.attempts FROM outbox_messages q
        LEFT JOIN bulk_send_jobs j ON j.id = q."bulkSendJobId"
        WHERE q."sessionId" = $1::uuid AND q.status = 'QUEUED'
          AND (q."bulkSendJobId" IS NULL OR j.status IN ('QUEUED', 'RUNNING'))
@@ -162,8 +169,34 @@ export function createOutboxWorker(deps: {
     );
   }
 
+  /**
+   * A bulk send's message enters its chat when its turn comes (queuing thousands writes only their
+   * rows): made here under the inbox's lock, then published like any outbound message.
+   */
+  async function materialize(session: WhatsAppSession, row: QueuedRow): Promise<QueuedRow> {
+    if (row.messageId) return row;
+    const message = await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
+      const message = await insertOutbound(tx, {
+        sessionId: session.id,
+        chatId: null,
+        remoteJid: phoneJidOf(row.to),
+        phone: row.to,
+        stored: storedOf(row.payload),
+        bulkSendJobId: row.bulkSendJobId,
+        now: new Date(clock.now()),
+      });
+      await tx.outboxMessage.update({ where: { id: row.id }, data: { messageId: message.id } });
+      return message;
+    });
+    inbox.publishMessage('updated', message);
+    inbox.publishChat({ id: message.chatId, sessionId: session.id });
+    return { ...row, messageId: message.id };
+  }
+
   /** Hands one queued message to the provider and records what became of it. */
-  async function sendOne(session: WhatsAppSession, row: QueuedRow) {
+  async function sendOne(session: WhatsAppSession, queued: QueuedRow) {
+    const row = await materialize(session, queued);
     const attempt = await prisma.outboxMessage.updateMany({
       where: { id: row.id, status: 'QUEUED' },
       data: { status: 'SENDING', attempts: { increment: 1 }, attemptedAt: new Date(clock.now()) },
@@ -176,7 +209,7 @@ export function createOutboxWorker(deps: {
       return;
     }
     try {
-      const sent = await provider.session(apiKey).sendMessage(row.payload, { retries: 0 });
+      const sent = await provider.session(apiKey).sendMessage({ to: row.to, ...row.payload }, { retries: 0 });
       await pace(session.id, intervalMs(session));
       await records.accepted(session, row, sent.msgId, apiKey);
     } catch (error) {
@@ -288,13 +321,15 @@ export function createOutboxWorker(deps: {
       });
   }
 
+  /** Resolves when no round runs in this process right now. */
+  async function idle() {
+    await runner.idle();
+    while (settling) await settling;
+  }
+
   return {
     wake,
-    /** Resolves when no round runs in this process right now. */
-    async idle() {
-      await runner.idle();
-      while (settling) await settling;
-    },
+    idle,
     start() {
       stopped = false;
       poller = setInterval(wake, settings.pollIntervalMs);
@@ -309,7 +344,7 @@ export function createOutboxWorker(deps: {
       if (settler) clearInterval(settler);
       if (wakeTimer) clock.clearTimeout(wakeTimer.handle);
       wakeTimer = null;
-      await this.idle();
+      await idle();
     },
   };
 }

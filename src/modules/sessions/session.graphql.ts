@@ -6,6 +6,7 @@ import { filterEvents, type PubSubChannels } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { availableActions } from './session.rules.ts';
+import { SessionLogType } from '../../generated/prisma/enums.ts';
 
 export const SessionStatusEnum = builder.enumType('SessionStatus', {
   description: 'Where a session is in its life cycle.',
@@ -26,7 +27,8 @@ export const SessionActionEnum = builder.enumType('SessionAction', {
 
 const SessionLogTypeEnum = builder.enumType('SessionLogType', {
   description: 'Kinds of session log entries.',
-  values: ['CREATED', 'UPDATED', 'CONNECT_REQUESTED', 'QR_GENERATED', 'CONNECTED', 'DISCONNECTED', 'RESTARTED', 'STATUS_CHANGED', 'API_KEY_ROTATED', 'ERROR', 'DELETED'] as const,
+  // One vocabulary: the database's enum.
+  values: Object.values(SessionLogType),
 });
 
 export interface QrCodeShape {
@@ -258,6 +260,13 @@ builder.mutationFields((t) => {
         const order = new Map(adopted.map((s, i) => [s.id, i]));
         return sessions.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       },
+    }),
+    revealSessionApiKey: t.string({
+      description:
+        'The provider\'s own API key of the session (admins only), for tools that talk to the provider directly. Each reveal is written to the session\'s log (API_KEY_REVEALED, naming the token) and to the server log.',
+      authScopes: { admin: true },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, args, ctx) => ctx.services.sessions.revealApiKey(ctx.viewer!, sessionIdFrom(args.id, ctx.viewer)),
     }),
     deleteSession: t.field({
       type: 'ID',

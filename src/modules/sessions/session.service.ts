@@ -6,7 +6,7 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { SecretBox } from '../../lib/crypto.ts';
 import type { Prisma } from '../../lib/database.ts';
-import { BadUserInputError, badInputFromIssues, NotFoundError } from '../../lib/errors.ts';
+import { BadUserInputError, badInputFromIssues, InvalidStateError, NotFoundError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { AppPubSub } from '../../lib/pubsub.ts';
 import type { SessionStatus, SessionLogType } from '../../generated/prisma/enums.ts';
@@ -15,7 +15,7 @@ import { toSessionStatus } from '../../provider/wasender-client.ts';
 import type { WasenderClient } from '../../provider/wasender-client.ts';
 import { toDomainError } from '../provider/provider-errors.ts';
 import { createProviderFailureLog } from './session.provider-failures.ts';
-import { canSeeSession, type Viewer } from '../auth/viewer.ts';
+import { assertAdmin, canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { assertActionAllowed, logTypeForStatus, type SessionAction } from './session.rules.ts';
 import { CreateSessionInput, UpdateSessionInput, withoutNulls } from './session.schemas.ts';
 import { createSessionBackground, type SessionTimings } from './session.background.ts';
@@ -457,6 +457,22 @@ export function createSessionService(deps: SessionServiceDeps) {
       const updated = await load(id);
       credentialsChanged([...replaced, updated.apiKeyHash]);
       return updated;
+    },
+
+    /**
+     * The provider's key of the session, for an admin (tools that talk to the provider directly):
+     * each reveal is written to the session's log, naming who, and to the log (without the key).
+     */
+    async revealApiKey(viewer: Viewer, id: string) {
+      assertAdmin(viewer);
+      const session = await load(id, viewer);
+      const apiKey = decryptedApiKey(session);
+      if (!apiKey) throw new InvalidStateError('The session has no API key from the provider yet');
+      const token = viewer.tokenId ? await prisma.apiToken.findUnique({ where: { id: viewer.tokenId }, select: { name: true } }) : null;
+      const by = viewer.tokenId ? `API token "${token?.name ?? 'unknown'}" (${viewer.tokenId})` : 'the ADMIN_TOKEN';
+      await log(id, { type: 'API_KEY_REVEALED', message: `API key revealed by ${by}`, status: session.status, details: { tokenId: viewer.tokenId } });
+      logger.info({ sessionId: id, tokenId: viewer.tokenId }, 'session API key revealed');
+      return apiKey;
     },
 
     /** How sessions are found by API key: a keyed hash, never the key itself. */
