@@ -1,3 +1,6 @@
 /** What the ingest benchmark and its server process say to each other over IPC. */
-export type IngestCommand = { type: 'stop' };
-export type IngestReply = { type: 'ready'; url: string; apiKey: string; webhookSecret: string; sessionId: string } | { type: 'stopped' };
+export type IngestCommand = { type: 'count' } | { type: 'stop' };
+export type IngestReply =
+  | { type: 'ready'; url: string; apiKey: string; webhookSecret: string; sessionId: string }
+  | { type: 'count'; messages: number }
+  | { type: 'stopped' };

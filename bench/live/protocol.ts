@@ -5,5 +5,5 @@ export type ServerCommand = { type: 'burst'; events: number } | { type: 'memory'
 export type ServerReply =
   | { type: 'ready'; url: string; sessionId?: string }
   | { type: 'sent' }
-  | { type: 'memory'; heapUsed: number }
+  | { type: 'memory'; heapUsed: number; rss: number }
   | { type: 'stopped' };

@@ -27,7 +27,8 @@ const sampleMessage = {
 };
 
 function memory(): ServerReply {
-  return { type: 'memory', heapUsed: heapAfterGc() };
+  const heapUsed = heapAfterGc();
+  return { type: 'memory', heapUsed, rss: process.memoryUsage().rss };
 }
 
 async function bare() {

@@ -40,7 +40,8 @@ export async function sandboxControl(running: RunningApp, providerSessionId: str
   if (!res.ok) throw new Error(`sandbox ${action}: ${res.status}`);
 }
 
-export async function startBenchApp(env: Record<string, string> = {}) {
+/** The product in production settings, started: no session yet (a second process of a deployment). */
+export async function startBenchInstance(env: Record<string, string> = {}) {
   const config = loadConfig({
     PORT: '0',
     ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
@@ -56,6 +57,11 @@ export async function startBenchApp(env: Record<string, string> = {}) {
   });
   const instance = buildApp(config, { host: '127.0.0.1', logger: createLogger({ level: config.logLevel }) });
   const running = await instance.start();
+  return { instance, running };
+}
+
+export async function startBenchApp(env: Record<string, string> = {}) {
+  const { instance, running } = await startBenchInstance(env);
   const { createSession } = await graphql(running, `mutation($input: CreateSessionInput!) { createSession(input: $input) { id providerSessionId } }`, {
     input: { name: 'Bench', phoneNumber: '+255700000900', accountProtection: false },
   });

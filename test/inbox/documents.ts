@@ -128,3 +128,36 @@ export const ChatDeleted = graphql(`
     chatDeleted(sessionId: $sessionId)
   }
 `);
+
+export const InboxFirstScreen = graphql(`
+  query InboxFirstScreen($sessions: Int!, $chats: Int!) {
+    sessions(first: $sessions) {
+      pageInfo {
+        hasNextPage
+      }
+      edges {
+        node {
+          id
+          name
+          status
+          chats(first: $chats) {
+            pageInfo {
+              hasNextPage
+              endCursor
+            }
+            edges {
+              node {
+                phoneNumber
+                unreadCount
+                lastMessage {
+                  text
+                  direction
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);

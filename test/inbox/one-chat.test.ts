@@ -107,6 +107,8 @@ describe('one person, one chat', () => {
     await injectFault(app, { path: '/pn-from-lid', status: 404, count: 1, body: { success: false, message: 'not found' } });
     try {
       await inbound(app, s, { from: `+${digits}`, text: 'from the lid', pushName: 'Dotto', lid: 'only' });
+      // Applied (the provider asked, and refusing) before the fault goes: inbound answers once stored, not applied.
+      await settled(app);
     } finally {
       await clearFaults(app);
     }
@@ -155,6 +157,8 @@ describe('one person, one chat', () => {
     await injectFault(app, { path: '/pn-from-lid', status: 404, count: 1, body: { success: false, message: 'not found' } });
     try {
       await inbound(app, s, { from: `+${digits}`, text: 'hello', pushName: 'Fatuma', lid: 'only' });
+      // Applied (the provider asked, and refusing) before the fault goes: inbound answers once stored, not applied.
+      await settled(app);
     } finally {
       await clearFaults(app);
     }

@@ -23,50 +23,55 @@ export const MessageKindEnum = builder.enumType('MessageKind', {
   values: ['TEXT', 'IMAGE', 'VIDEO', 'AUDIO', 'DOCUMENT', 'STICKER', 'LOCATION', 'CONTACT', 'POLL', 'REACTION', 'OTHER'] as const,
 });
 
+/*
+ * The inbox's types always select their own columns (never a message's raw payload) and read them
+ * with plain resolvers: a field exposed in select mode would look up its selection for every row,
+ * which was most of the first screen's cost. Relations still select what their query asks for.
+ */
 export const MessageRef = builder.prismaNode('Message', {
   id: { field: 'id' },
+  select: {
+    id: true, seq: true, direction: true, kind: true, status: true, text: true, content: true, fromJid: true, senderName: true,
+    senderPhone: true, timestamp: true, providerMessageId: true, replyToProviderId: true, editedAt: true, deletedAt: true,
+  },
   description: 'A WhatsApp message in or out.',
   fields: (t) => ({
     chat: t.relation('chat', { description: 'The conversation it belongs to.' }),
     session: t.relation('session', { description: 'The session it came in or went out through.' }),
-    direction: t.expose('direction', { type: MessageDirectionEnum, description: 'In or out.' }),
-    kind: t.expose('kind', { type: MessageKindEnum, description: 'What it carries.' }),
-    status: t.expose('status', { type: MessageStatusEnum, description: 'Delivery status.' }),
-    text: t.exposeString('text', { nullable: true, description: 'Body, caption or poll question.' }),
+    direction: t.field({ type: MessageDirectionEnum, description: 'In or out.', resolve: (m) => m.direction }),
+    kind: t.field({ type: MessageKindEnum, description: 'What it carries.', resolve: (m) => m.kind }),
+    status: t.field({ type: MessageStatusEnum, description: 'Delivery status.', resolve: (m) => m.status }),
+    text: t.string({ nullable: true, description: 'Body, caption or poll question.', resolve: (m) => m.text }),
     content: t.field({
       type: 'JSON',
       nullable: true,
       description: 'Media metadata, location, contact card or poll (by kind), and reactions. Media is fetched through `media.url`.',
-      select: { content: true },
       resolve: (m) => publicContent(m.content),
     }),
-    fromJid: t.exposeString('fromJid', { description: 'The sender\'s WhatsApp id ("me" for our own messages).' }),
-    senderName: t.exposeString('senderName', { nullable: true, description: 'The sender\'s WhatsApp display name.' }),
-    senderPhone: t.exposeString('senderPhone', { nullable: true, description: 'The sender\'s E.164 number where known.' }),
-    timestamp: t.expose('timestamp', { type: 'DateTime', description: 'When it was sent.' }),
-    providerMessageId: t.exposeString('providerMessageId', { nullable: true, description: 'WhatsApp\'s id (key.id).' }),
-    replyToProviderMessageId: t.exposeString('replyToProviderId', { nullable: true, description: 'The WhatsApp id of the message it quotes.' }),
-    editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true, description: 'When it was last edited.' }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was deleted for everyone.' }),
-    cursor: t.string({
-      description: 'Opaque and ordered: resume messageReceived from here.',
-      select: { seq: true },
-      resolve: (m) => encodeMessageCursor(m.seq),
-    }),
+    fromJid: t.string({ description: 'The sender\'s WhatsApp id ("me" for our own messages).', resolve: (m) => m.fromJid }),
+    senderName: t.string({ nullable: true, description: 'The sender\'s WhatsApp display name.', resolve: (m) => m.senderName }),
+    senderPhone: t.string({ nullable: true, description: 'The sender\'s E.164 number where known.', resolve: (m) => m.senderPhone }),
+    timestamp: t.field({ type: 'DateTime', description: 'When it was sent.', resolve: (m) => m.timestamp }),
+    providerMessageId: t.string({ nullable: true, description: 'WhatsApp\'s id (key.id).', resolve: (m) => m.providerMessageId }),
+    replyToProviderMessageId: t.string({ nullable: true, description: 'The WhatsApp id of the message it quotes.', resolve: (m) => m.replyToProviderId }),
+    editedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was last edited.', resolve: (m) => m.editedAt }),
+    deletedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was deleted for everyone.', resolve: (m) => m.deletedAt }),
+    cursor: t.string({ description: 'Opaque and ordered: resume messageReceived from here.', resolve: (m) => encodeMessageCursor(m.seq) }),
   }),
 });
 
 export const ChatRef = builder.prismaNode('Chat', {
   id: { field: 'id' },
+  select: { id: true, remoteJid: true, phoneNumber: true, name: true, isGroup: true, unreadCount: true, lastMessageAt: true },
   description: 'A conversation with one WhatsApp user, group or channel.',
   fields: (t) => ({
     session: t.relation('session', { description: 'The session it belongs to.' }),
-    remoteJid: t.exposeString('remoteJid', { description: 'The other side\'s WhatsApp id.' }),
-    phoneNumber: t.exposeString('phoneNumber', { nullable: true, description: 'E.164 where known (an @lid chat may not know it).' }),
-    name: t.exposeString('name', { nullable: true, description: 'Saved name, group subject or display name.' }),
-    isGroup: t.exposeBoolean('isGroup', { description: 'A group chat.' }),
-    unreadCount: t.exposeInt('unreadCount', { description: 'Inbound messages not yet read.' }),
-    lastMessageAt: t.expose('lastMessageAt', { type: 'DateTime', nullable: true, description: 'When the latest message was sent.' }),
+    remoteJid: t.string({ description: 'The other side\'s WhatsApp id.', resolve: (c) => c.remoteJid }),
+    phoneNumber: t.string({ nullable: true, description: 'E.164 where known (an @lid chat may not know it).', resolve: (c) => c.phoneNumber }),
+    name: t.string({ nullable: true, description: 'Saved name, group subject or display name.', resolve: (c) => c.name }),
+    isGroup: t.boolean({ description: 'A group chat.', resolve: (c) => c.isGroup }),
+    unreadCount: t.int({ description: 'Inbound messages not yet read.', resolve: (c) => c.unreadCount }),
+    lastMessageAt: t.field({ type: 'DateTime', nullable: true, description: 'When the latest message was sent.', resolve: (c) => c.lastMessageAt }),
     lastMessage: t.relation('lastMessage', { nullable: true, description: 'The latest message.' }),
     messages: t.relatedConnection(
       'messages',

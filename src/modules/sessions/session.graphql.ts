@@ -63,29 +63,32 @@ builder.prismaNode('SessionLog', {
   }),
 });
 
+/*
+ * Sessions always select their own columns (never a secret's ciphertext) and read them with plain
+ * resolvers: a field exposed in select mode would look up its selection for every row.
+ */
 export const WhatsAppSessionRef = builder.prismaNode('WhatsAppSession', {
   id: { field: 'id' },
+  select: {
+    id: true, name: true, phoneNumber: true, status: true, accountProtection: true, logMessages: true, autoReadMessages: true,
+    autoRejectCalls: true, webhookUrl: true, providerSessionId: true, lastConnectedAt: true, createdAt: true, updatedAt: true,
+  },
   description: 'One WhatsApp number run through the provider.',
   authScopes: { authenticated: true },
   fields: (t) => ({
-    name: t.exposeString('name', { description: 'A name for people, e.g. "Sales".' }),
-    phoneNumber: t.exposeString('phoneNumber', { description: 'E.164, e.g. "+255712345678".' }),
-    status: t.expose('status', { type: SessionStatusEnum, description: 'Current status.' }),
-    availableActions: t.field({
-      type: [SessionActionEnum],
-      description: 'What the current status allows.',
-      select: { status: true },
-      resolve: (s) => availableActions(s.status),
-    }),
-    accountProtection: t.exposeBoolean('accountProtection', { description: 'The provider paces sends to 1 per 5 seconds to protect the number.' }),
-    logMessages: t.exposeBoolean('logMessages', { description: 'The provider keeps message logs (needed to resend).' }),
-    autoReadMessages: t.exposeBoolean('autoReadMessages', { description: 'Incoming messages are marked read automatically.' }),
-    autoRejectCalls: t.exposeBoolean('autoRejectCalls', { description: 'Incoming calls are rejected automatically.' }),
-    webhookUrl: t.exposeString('webhookUrl', { nullable: true, description: 'Where the provider posts this session\'s events.' }),
-    providerSessionId: t.exposeString('providerSessionId', { nullable: true, description: 'The provider\'s own id, for support requests.' }),
-    lastConnectedAt: t.expose('lastConnectedAt', { type: 'DateTime', nullable: true, description: 'When it last became connected.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    name: t.string({ description: 'A name for people, e.g. "Sales".', resolve: (s) => s.name }),
+    phoneNumber: t.string({ description: 'E.164, e.g. "+255712345678".', resolve: (s) => s.phoneNumber }),
+    status: t.field({ type: SessionStatusEnum, description: 'Current status.', resolve: (s) => s.status }),
+    availableActions: t.field({ type: [SessionActionEnum], description: 'What the current status allows.', resolve: (s) => availableActions(s.status) }),
+    accountProtection: t.boolean({ description: 'The provider paces sends to 1 per 5 seconds to protect the number.', resolve: (s) => s.accountProtection }),
+    logMessages: t.boolean({ description: 'The provider keeps message logs (needed to resend).', resolve: (s) => s.logMessages }),
+    autoReadMessages: t.boolean({ description: 'Incoming messages are marked read automatically.', resolve: (s) => s.autoReadMessages }),
+    autoRejectCalls: t.boolean({ description: 'Incoming calls are rejected automatically.', resolve: (s) => s.autoRejectCalls }),
+    webhookUrl: t.string({ nullable: true, description: 'Where the provider posts this session\'s events.', resolve: (s) => s.webhookUrl }),
+    providerSessionId: t.string({ nullable: true, description: 'The provider\'s own id, for support requests.', resolve: (s) => s.providerSessionId }),
+    lastConnectedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it last became connected.', resolve: (s) => s.lastConnectedAt }),
+    createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (s) => s.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (s) => s.updatedAt }),
     qrCode: t.field({
       type: QrCodeRef,
       nullable: true,
@@ -158,6 +161,7 @@ builder.queryFields((t) => ({
         ...query,
         where: { ...visibleSessions(ctx.viewer), ...(args.status ? { status: args.status } : {}) },
         orderBy: { id: 'asc' },
+        relationLoadStrategy: 'join',
       }),
     },
     { name: 'WhatsAppSessionConnection' },

@@ -71,6 +71,16 @@ function storedDedupeKey(sessionId: string, logicalKey: string): string {
  */
 const SESSION_CACHE_MS = 10_000;
 
+/**
+ * The provider sends each message three times (`messages.received`, `messages-personal.received`,
+ * `messages.upsert`, one dedupe key) and one session's webhooks one at a time, each once the last
+ * was answered: the copies of an event this process has just stored are answered as duplicates
+ * from memory, so a message costs one commit on that path instead of three. A miss (another
+ * process stored it, or it was forgotten) asks the database as before.
+ */
+const STORED_KEYS_MAX = 20_000;
+const STORED_KEYS_MS = 10 * 60_000;
+
 export function createWebhookService(deps: {
   prisma: Prisma;
   sessions: SessionService;
@@ -142,6 +152,21 @@ export function createWebhookService(deps: {
     return session;
   }
 
+  const storedKeys = new Map<string, number>();
+  function rememberStored(dedupeKey: string) {
+    storedKeys.delete(dedupeKey);
+    storedKeys.set(dedupeKey, deps.now());
+    // Insertion order is age order: the oldest go first.
+    for (const [key, at] of storedKeys) {
+      if (storedKeys.size <= STORED_KEYS_MAX && deps.now() - at < STORED_KEYS_MS) break;
+      storedKeys.delete(key);
+    }
+  }
+  function knownStored(dedupeKey: string): boolean {
+    const at = storedKeys.get(dedupeKey);
+    return at !== undefined && deps.now() - at < STORED_KEYS_MS;
+  }
+
   const writer = createBatcher<StoredEvent, boolean>({
     maxBatch: 500,
     concurrency: 4,
@@ -188,14 +213,20 @@ export function createWebhookService(deps: {
       const session = await attribute(envelope, signature);
       if ('status' in session) return session;
       const receivedAt = deps.now();
+      const dedupeKey = storedDedupeKey(session.id, webhookDedupeKey(envelope));
+      if (knownStored(dedupeKey)) {
+        return { status: 200, body: { received: true, duplicate: true }, outcome: 'duplicate', event: envelope.event, sessionId: session.id };
+      }
       const duplicate = await writer.add({
         sessionId: session.id,
         event: envelope.event,
-        dedupeKey: storedDedupeKey(session.id, webhookDedupeKey(envelope)),
+        dedupeKey,
         // parseWebhookEnvelope accepted it, so it is an object.
         payload: JSON.stringify(withoutApiKey(body as Record<string, unknown>)),
         receivedAt: new Date(receivedAt).toISOString(),
       });
+      // Stored now (by this write or an earlier one): its next copies need no round trip.
+      rememberStored(dedupeKey);
       if (!duplicate) deps.onStored();
       return {
         status: 200,

@@ -1,0 +1,62 @@
+/**
+ * `npx tsx bench/latency/probe.ts [postgres|embedded] [messages]`: inbound messages through the
+ * sandbox one after another, in-process: the time and CPU each costs on the way in (three signed
+ * webhooks, stored) and until it is published. For profiling (PROBE_PROFILE=<file>) and checking a
+ * change quickly; not part of `npm run bench`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import pg from 'pg';
+import { sandboxControl, startBenchApp } from '../support/bench-app.ts';
+import { withDatabase } from '../support/services.ts';
+import { now } from './protocol.ts';
+
+const [database = 'embedded', count = '200'] = process.argv.slice(2);
+const statements = new Map<string, number>();
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const text = String((args[0] as { text?: string }).text ?? args[0]).replace(/\s+/g, ' ').slice(0, 90);
+  statements.set(text, (statements.get(text) ?? 0) + 1);
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
+
+async function probe(databaseUrl: string | null) {
+  const { instance, running, session } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
+  const published = new Map<string, number>();
+  void (async () => {
+    for await (const event of running.pubsub.pubsub.subscribe('messageReceived', session.id)) published.set(event.id, now());
+  })();
+  const send = (n: number) => sandboxControl(running, session.providerSessionId, 'inbound', { from: `+2557110${String(10_000 + (n % 20)).slice(-5)}`, text: `${now()}|${n}|hello` });
+  for (let n = 0; n < 20; n++) await send(n);
+  const inspector = process.env.PROBE_PROFILE ? new Session() : null;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
+  statements.clear();
+  const cpu = process.cpuUsage();
+  const started = now();
+  const total = Number(count);
+  for (let n = 0; n < total; n++) await send(1000 + n);
+  const inMs = (now() - started) / total;
+  const used = process.cpuUsage(cpu);
+  while (published.size < total + 20) await new Promise((r) => setTimeout(r, 10));
+  if (inspector) {
+    const { profile } = await inspector.post('Profiler.stop');
+    await writeFile(process.env.PROBE_PROFILE!, JSON.stringify(profile));
+  }
+  const rows = await running.db.prisma.message.findMany({ select: { id: true, text: true } });
+  const lags = rows.map((r) => published.get(r.id)! - Number(r.text!.split('|')[0])).filter(Number.isFinite).sort((a, b) => a - b);
+  console.log(
+    `${inMs.toFixed(2)} ms per inbound message (three webhooks answered), ${((used.user + used.system) / 1000 / total).toFixed(2)} ms CPU; ` +
+      `arrival → published p50 ${lags[Math.floor(lags.length / 2)]!.toFixed(1)} ms; load ${os.loadavg()[0]!.toFixed(1)}`,
+  );
+  if (process.env.PROBE_SQL) for (const [text, n] of [...statements].sort((a, b) => b[1] - a[1])) console.log((n / total).toFixed(2), text);
+  console.log(`${([...statements.values()].reduce((a, b) => a + b, 0) / total).toFixed(1)} statements per message (PostgreSQL)`);
+  await instance.stop();
+}
+
+if (database === 'postgres') await withDatabase('probe', probe);
+else await probe(null);

@@ -1,0 +1,70 @@
+/**
+ * `npx tsx bench/query/probe.ts [postgres|embedded] [requests]`: the inbox query run in-process, one at
+ * a time, with the SQL statements it costs counted: for profiling (`node --cpu-prof`) and for
+ * checking a change quickly. `postgres` runs in a fresh database of its own (DATABASE_URL's server).
+ * Not part of `npm run bench`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import pg from 'pg';
+import { startBenchApp, BENCH_ADMIN_TOKEN } from '../support/bench-app.ts';
+import { seedInbox } from '../support/seed.ts';
+import { INBOX_QUERY } from '../query.ts';
+import { withDatabase } from '../support/services.ts';
+
+const [database = 'embedded', count = '300'] = process.argv.slice(2);
+let statements = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements++;
+  if (process.env.PROBE_SQL && statements <= 3) console.log(String((args[0] as { text?: string }).text ?? args[0]).slice(0, 6000), '\n');
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
+async function probe(databaseUrl: string | null) {
+  const { instance, running } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
+  await seedInbox(running.db.prisma, { sessions: 20, chatsPerSession: 10, messagesPerChat: 5 });
+  const body = JSON.stringify({ query: process.env.PROBE_QUERY ?? INBOX_QUERY });
+  const send = async () => {
+    const res = await running.yoga.fetch(`${running.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` }, body });
+    const text = await res.text();
+    if (res.status !== 200 || text.includes('"errors"')) throw new Error(text.slice(0, 500));
+    return text;
+  };
+  statements = 100;
+  const first = await send();
+  statements = 0;
+  await send();
+  for (let i = 0; i < 20; i++) await send();
+  statements = 0;
+  // PROBE_PROFILE=<file>: a CPU profile of the measured requests alone (not start-up or seeding).
+  const inspector = process.env.PROBE_PROFILE ? new Session() : null;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
+  // Best batch of ten: on a busy machine the quietest moment says most about our own cost.
+  const started = performance.now();
+  let cpuMs = Infinity;
+  let bestMs = Infinity;
+  for (let done = 0; done < Number(count); done += 10) {
+    const cpu = process.cpuUsage();
+    const at = performance.now();
+    for (let i = 0; i < 10; i++) await send();
+    const used = process.cpuUsage(cpu);
+    cpuMs = Math.min(cpuMs, (used.user + used.system) / 1000 / 10);
+    bestMs = Math.min(bestMs, (performance.now() - at) / 10);
+  }
+  const ms = (performance.now() - started) / Number(count);
+  if (inspector) {
+    const { profile } = await inspector.post('Profiler.stop');
+    await writeFile(process.env.PROBE_PROFILE!, JSON.stringify(profile));
+    inspector.disconnect();
+  }
+  console.log(`${ms.toFixed(2)} ms per request, best ${bestMs.toFixed(2)} ms (${cpuMs.toFixed(2)} ms of CPU in this process, load ${os.loadavg()[0]!.toFixed(1)}), ${(statements / Number(count)).toFixed(1)} pg statements per request (0 on the embedded database), ${first.length} bytes`);
+  await instance.stop();
+}
+
+if (database === 'postgres') await withDatabase('probe', probe);
+else await probe(null);
