@@ -1,23 +1,12 @@
 import { graphql } from '../generated/index.ts';
 
+/** What the inbox shows of a message, and what a send adds: its quote, its failure, its chat's counts. */
 export const SentMessageFields = graphql(`
   fragment SentMessageFields on Message {
-    id
-    direction
-    kind
-    status
-    text
-    content
-    fromJid
-    timestamp
-    providerMessageId
+    ...MessageFields
     replyToProviderMessageId
     failureReason
-    cursor
     chat {
-      id
-      remoteJid
-      phoneNumber
       unreadCount
       lastMessage {
         id
