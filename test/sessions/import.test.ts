@@ -14,8 +14,9 @@ import { serveSandbox } from '../../src/sandbox/serve.ts';
 import { WEBHOOK_EVENTS } from '../../src/modules/sessions/session.service.ts';
 import { graphql } from '../generated/index.ts';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
-import { CreateSession, GetSession, SessionLogs, newSession } from './documents.ts';
+import pg from 'pg';
+import { createTestDatabase, serviceAvailable, usingPostgres, type TestDatabase } from '../helpers/database.ts';
+import { CreateSession, GetSession, ListSessions, SessionLogs, newSession } from './documents.ts';
 
 const ImportProviderSessions = graphql(`
   mutation ImportProviderSessions($ids: [String!]) {
@@ -54,6 +55,11 @@ async function startProvider() {
     },
     async details(id: string) {
       return (await api('GET', `/whatsapp-sessions/${id}`)).body.data as unknown as { webhook_url: string | null; webhook_events: string[] | null; webhook_enabled: boolean };
+    },
+    /** The provider answers the next `count` calls matching `method path` with `status`. */
+    async fault(fault: { method: string; path: string; status: number; count: number }) {
+      const res = await fetch(`${provider.controlUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fault) });
+      expect(res.ok).toBe(true);
     },
     async deliver(id: string, event: string, data: unknown) {
       const res = await fetch(`${provider.controlUrl}/sessions/${id}/webhook`, {
@@ -127,6 +133,56 @@ describe('importProviderSessions', () => {
     expect(rest.map((s) => s.providerSessionId).sort()).toEqual([second, third].sort());
     expect((await remote.details(third)).webhook_url).toBe(app.running.webhookUrl);
     expect((await app.data(ImportProviderSessions, {})).importProviderSessions).toEqual([]);
+  });
+
+  it('keeps nothing when the provider refuses to post webhooks here, and adopts on the next try', async () => {
+    const id = await remote.dashboardSession('Refused once', '+255700001004');
+    await remote.fault({ method: 'PUT', path: `/whatsapp-sessions/${id}`, status: 422, count: 1 });
+    const refused = await app.execute(ImportProviderSessions, { ids: [id] });
+    expect(refused.errors?.[0]?.extensions?.code).toBeDefined();
+    expect(refused.errors?.[0]?.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
+    const after = (await app.data(ListSessions, { first: 100 })).sessions.edges.map((e) => e.node.name);
+    expect(after).not.toContain('Refused once');
+    expect((await remote.details(id)).webhook_url).toBeNull();
+
+    const { importProviderSessions: adopted } = await app.data(ImportProviderSessions, { ids: [id] });
+    expect(adopted).toMatchObject([{ providerSessionId: id, phoneNumber: '+255700001004', webhookUrl: app.running.webhookUrl }]);
+    expect((await remote.details(id)).webhook_url).toBe(app.running.webhookUrl);
+  });
+});
+
+// A database that refuses the insert: a PostgreSQL trigger (PGlite runs in the app's process).
+describe.runIf(serviceAvailable('DATABASE_URL'))('importProviderSessions when storing fails', () => {
+  let remote: Awaited<ReturnType<typeof startProvider>>;
+  let database: TestDatabase;
+  let admin: pg.Client;
+  let app: TestApp;
+  beforeAll(async () => {
+    remote = await startProvider();
+    database = await createTestDatabase();
+    app = await startTestApp({ env: realProviderEnv(remote.provider.apiUrl), databaseUrl: database.url! });
+    admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await app?.stop();
+    await remote?.provider.close();
+    await database?.drop();
+  });
+
+  it('leaves the provider posting where it did, and adopts once storing works again', async () => {
+    const id = await remote.dashboardSession('Not stored', '+255700001005');
+    await admin.query(`CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$`);
+    await admin.query(`CREATE TRIGGER refuse_insert BEFORE INSERT ON whatsapp_sessions FOR EACH ROW EXECUTE FUNCTION refuse_insert()`);
+    const failed = await app.execute(ImportProviderSessions, { ids: [id] });
+    expect(failed.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect((await remote.details(id)).webhook_url).toBeNull();
+
+    await admin.query(`DROP TRIGGER refuse_insert ON whatsapp_sessions`);
+    const { importProviderSessions: adopted } = await app.data(ImportProviderSessions, { ids: [id] });
+    expect(adopted).toMatchObject([{ providerSessionId: id, webhookUrl: app.running.webhookUrl }]);
+    expect((await remote.details(id)).webhook_url).toBe(app.running.webhookUrl);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Sessions that exist at the provider but not here (made in its dashboard, or by an older system):
- * adopting them points their webhooks at us, learns their credentials and stores them as
- * createSession does.
+ * adopting them learns their credentials, stores them as createSession does, then points their
+ * webhooks at us.
  *
  * Outcome per id: `importProviderSessions(ids)` adopts exactly the ids given, or refuses the whole
  * call with BAD_USER_INPUT on `providerSessionIds` naming every id it cannot adopt (unknown at the
@@ -53,17 +53,18 @@ export function createSessionImport(deps: SessionImportDeps) {
     return null;
   }
 
+  /**
+   * Stored before the provider is told to post here: when storing fails the provider still posts
+   * where it did, and a stop between the two leaves `webhookUrl` null, which the start-up sync
+   * registers. When the provider refuses, the stored row goes again.
+   */
   async function adopt(remote: ProviderSession, phoneNumber: string): Promise<WhatsAppSession> {
     const webhookUrl = deps.webhookUrl();
     const details = await providerCall(() => provider.getSession(remote.id));
-    const updated = await providerCall(() =>
-      provider.updateSession(remote.id, { webhookUrl, webhookEnabled: true, webhookEvents: WEBHOOK_EVENTS }),
-    );
-    const apiKey = updated.apiKey ?? details.apiKey;
-    const webhookSecret = details.webhookSecret ?? updated.webhookSecret;
+    const { apiKey, webhookSecret } = details;
     if (!apiKey || !webhookSecret) throw new Error(`the provider gave no API key or webhook secret for session ${remote.id}`);
     const name = (details.name ?? '').trim().slice(0, 100) || phoneNumber;
-    const session = await prisma.$transaction(async (tx) => {
+    const stored = await prisma.$transaction(async (tx) => {
       const created = await tx.whatsAppSession.create({
         data: {
           name,
@@ -79,7 +80,7 @@ export function createSessionImport(deps: SessionImportDeps) {
           apiKeyHash: secrets.keyedHash(apiKey),
           webhookSecretEncrypted: secrets.encrypt(webhookSecret),
           webhookSecretHash: deps.webhookSecretHashOf(webhookSecret),
-          webhookUrl,
+          webhookUrl: null,
         },
       });
       await tx.sessionLog.create({
@@ -94,7 +95,18 @@ export function createSessionImport(deps: SessionImportDeps) {
       if (unreachable) await tx.sessionLog.create({ data: { sessionId: created.id, ...unreachable, status: created.status } });
       return created;
     });
-    pubsub.publish('sessionCredentialsChanged', { apiKeyHashes: [session.apiKeyHash!], webhookSecretHashes: [session.webhookSecretHash!] });
+    const credentialsChanged = () =>
+      pubsub.publish('sessionCredentialsChanged', { apiKeyHashes: [stored.apiKeyHash!], webhookSecretHashes: [stored.webhookSecretHash!] });
+    credentialsChanged();
+    try {
+      await providerCall(() => provider.updateSession(remote.id, { webhookUrl, webhookEnabled: true, webhookEvents: WEBHOOK_EVENTS }));
+    } catch (error) {
+      await prisma.whatsAppSession.delete({ where: { id: stored.id } }).then(credentialsChanged, (deleteError: unknown) =>
+        logger.error({ sessionId: stored.id, providerSessionId: remote.id, err: deleteError }, 'imported session kept after the provider refused its webhook (the next start registers it)'),
+      );
+      throw error;
+    }
+    const session = await prisma.whatsAppSession.update({ where: { id: stored.id }, data: { webhookUrl } });
     logger.info({ sessionId: session.id, providerSessionId: remote.id }, 'provider session imported');
     return session;
   }
