@@ -24,10 +24,23 @@ export interface ProviderCallObservation {
   seconds: number;
 }
 
+/**
+ * The process's own figures (CPU, memory, event loop, GC) are one set per process: collected once
+ * into a registry every app shares, since their collectors (GC observers, the event-loop monitor)
+ * live as long as the process and would pile up with every app a test process starts.
+ */
+let processRegistry: Registry | null = null;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: PREFIX });
+  }
+  return processRegistry;
+}
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   const registers = [registry];
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
   let sources: MetricsSources = {};
 
   const graphqlOperations = new Counter({
@@ -114,11 +127,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     },
   });
 
+  // Merged once every metric above exists (a merge copies the registries' metrics as they are).
+  const exposed = opts.defaultMetrics === false ? registry : Registry.merge([processMetrics(), registry]);
+
   return {
-    registry,
+    registry: exposed,
     contentType: registry.contentType,
     /** The exposition text. */
-    render: () => registry.metrics(),
+    render: () => exposed.metrics(),
     setSources(more: MetricsSources) {
       sources = { ...sources, ...more };
     },

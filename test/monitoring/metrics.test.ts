@@ -33,6 +33,9 @@ describe('GET /metrics', () => {
     expect(before.type(`${M}graphql_operations_total`)).toBe('COUNTER');
     expect(before.type(`${M}provider_call_duration_seconds`)).toBe('HISTOGRAM');
     expect(before.value(`${M}websocket_connections`)).toBe(0);
+    // The process's own figures, beside the app's.
+    expect(before.value(`${M}process_resident_memory_bytes`)).toBeGreaterThan(0);
+    expect(before.type(`${M}nodejs_eventloop_lag_seconds`)).toBe('GAUGE');
 
     const feed = ws.subscribe(SessionStatusFeed, {});
     await eventually(async () => (await scrape(`${app.url}/metrics`)).value(`${M}active_subscriptions`) === 1);
