@@ -15,3 +15,8 @@ export const MAX_RECIPIENT_NAME = 255;
 
 /** Recipients one job takes. */
 export const MAX_RECIPIENTS = 10_000;
+
+/** The template with each placeholder replaced by its value (blank where there is none). */
+export function fillTemplate(template: string, valueOf: (key: string) => string | undefined): string {
+  return template.replace(PLACEHOLDER, (_, key: string) => valueOf(key) ?? '');
+}

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { E164 } from '../sessions/session.schemas.ts';
 import { Document, Media } from '../outbox/outbox.schemas.ts';
-import { MAX_RECIPIENT_NAME, MAX_RECIPIENTS, PLACEHOLDER, placeholdersOf } from './bulk.rules.ts';
+import { fillTemplate, MAX_RECIPIENT_NAME, MAX_RECIPIENTS, placeholdersOf } from './bulk.rules.ts';
 
 /** Bad rows named one by one in `extensions.fields`; beyond this, a count. */
 const MAX_NAMED_ROWS = 100;
@@ -30,7 +30,7 @@ function valueOf(recipient: BulkRecipient, key: string): string | undefined {
 
 /** The template filled in for one recipient (every placeholder has a value: checked first). */
 export function render(template: string, recipient: BulkRecipient): string {
-  return template.replace(PLACEHOLDER, (_, key: string) => valueOf(recipient, key) ?? '');
+  return fillTemplate(template, (key) => valueOf(recipient, key));
 }
 
 type Issue = { path: PropertyKey[]; message: string };
