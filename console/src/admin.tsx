@@ -94,7 +94,7 @@ function ProviderPanel() {
           {provider.sandbox ? (
             <p class="note">The built-in sandbox stands in for the provider: there is no token to set or verify while it is on.</p>
           ) : (
-            <form onSubmit={verify} noValidate aria-label="Provider token">
+            <form onSubmit={verify} noValidate aria-label="Set the provider token">
               <div class="field">
                 <label for="provider-token">Provider token</label>
                 <p id="provider-token-hint" class="hint">

@@ -162,6 +162,12 @@ const JOB_STATUS: Record<BulkSendStatus, string> = {
   CANCELLED: 'Cancelled',
 };
 
+/** The status in words; a paused job says why ("Paused by a user", "The session is DISCONNECTED: …"). */
+function statusText(job: Job): string {
+  if (job.status !== 'PAUSED' || !job.pausedReason) return JOB_STATUS[job.status];
+  return job.pausedReason.startsWith('Paused') ? job.pausedReason : `Paused: ${job.pausedReason}`;
+}
+
 function JobProgress({ jobId }: { jobId: string }) {
   const { api, access } = useSigned();
   const [job, setJob] = useState<Job | null | undefined>(undefined);
@@ -225,8 +231,7 @@ function JobProgress({ jobId }: { jobId: string }) {
       <section class="card" aria-labelledby="progress-heading">
         <h2 id="progress-heading">Progress</h2>
         <p class={`job-status job-${job.status.toLowerCase()}`} role="status">
-          {JOB_STATUS[job.status]}
-          {job.status === 'PAUSED' && job.pausedReason ? `: ${job.pausedReason}` : ''}
+          {statusText(job)}
         </p>
         <label for="bulk-progress" class="visually-hidden">
           Messages done
