@@ -141,7 +141,7 @@ export function createApi(token: string, onRefused: () => void): Api {
     close() {
       // A connection attempt still under way is refused as it is dropped (after a revoked token, a
       // 4403): nothing to report once the page has let go of the link.
-      client.dispose().catch(() => {});
+      Promise.resolve(client.dispose()).catch(() => {});
     },
   };
 }
