@@ -174,6 +174,7 @@ describe('the console: admin', () => {
     // value signs in again.
     await agent.page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await agent.page.getByText('The token is no longer accepted. Sign in again.').waitFor();
+    for (const value of [old, rotated]) expect((await app.execute(ViewerQuery, {}, { token: value })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     for (const value of [old, rotated]) {
       await agent.page.getByLabel('Token').fill(value);
       await agent.page.getByRole('button', { name: 'Sign in' }).click();
