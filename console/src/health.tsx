@@ -5,7 +5,7 @@
  */
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { describeError } from './api.ts';
+import { describeError, serverNow } from './api.ts';
 import { HealthTotals, SessionHealth } from './documents.ts';
 import { Alert, useSigned } from './ui.tsx';
 
@@ -94,7 +94,7 @@ export function HealthTotalsPanel() {
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(async () => {
     try {
-      const to = new Date();
+      const to = new Date(serverNow());
       const { analytics } = await api.request(HealthTotals, { from: new Date(to.getTime() - DAY_MS).toISOString(), to: to.toISOString() });
       setFigures(analytics[0] ?? null);
       setError(null);

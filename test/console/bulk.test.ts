@@ -129,6 +129,8 @@ describe('the console: bulk send and health', () => {
       return (await app.data(SessionHealth, { id: session.id })).session!.health.read === 5;
     });
     const { page, problems } = await open();
+    await page.getByRole('region', { name: 'All sessions, last 24 hours' }).locator('data').first().waitFor();
+    await screenshot(page, 'sessions-health-totals');
     await page.getByRole('article', { name: 'Promotions' }).getByRole('link', { name: 'Promotions' }).click();
     const health = page.getByRole('region', { name: 'Health, last 24 hours' });
     await health.locator('data').first().waitFor();
