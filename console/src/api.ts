@@ -68,6 +68,14 @@ const REFUSED = new Set([4401, 4403]);
 
 export function createApi(token: string, onRefused: () => void): Api {
   const authorization = `Bearer ${token}`;
+  // Told once: a retry already under way when the token was refused (or the page let go of this
+  // link) is refused again, and must not sign out whoever signed in since.
+  let ended = false;
+  const refused = () => {
+    if (ended) return;
+    ended = true;
+    onRefused();
+  };
   let status: LinkStatus = 'connecting';
   const statusListeners = new Set<(status: LinkStatus) => void>();
   const reconnectListeners = new Set<() => void>();
@@ -91,7 +99,7 @@ export function createApi(token: string, onRefused: () => void): Api {
         if (wasRetry) for (const listener of reconnectListeners) listener();
       },
       closed: (event) => {
-        if (REFUSED.has((event as CloseEvent).code)) onRefused();
+        if (REFUSED.has((event as CloseEvent).code)) refused();
         else setStatus('reconnecting');
       },
     },
@@ -102,7 +110,7 @@ export function createApi(token: string, onRefused: () => void): Api {
       const { data, errors, status } = await post(authorization, document, variables);
       if (errors?.length) {
         const error = new ApiError(errors);
-        if (error.code === 'UNAUTHENTICATED') onRefused();
+        if (error.code === 'UNAUTHENTICATED') refused();
         throw error;
       }
       if (data == null) throw new ApiError([{ message: `The server answered ${status}.` }]);
@@ -139,7 +147,10 @@ export function createApi(token: string, onRefused: () => void): Api {
     },
 
     close() {
-      void client.dispose();
+      ended = true;
+      // A connection attempt still under way is refused as it is dropped (after a revoked token, a
+      // 4403): nothing to report once the page has let go of the link.
+      Promise.resolve(client.dispose()).catch(() => {});
     },
   };
 }

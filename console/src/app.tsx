@@ -1,6 +1,8 @@
 /** Sign-in, the frame around every screen, and which screen a path shows. */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { AdminScreen } from './admin.tsx';
 import { checkToken, createApi, describeError, type LinkStatus } from './api.ts';
+import { BulkScreen } from './bulk.tsx';
 import { Viewer } from './documents.ts';
 import { InboxScreen } from './inbox.tsx';
 import { BASE, useLocation } from './router.ts';
@@ -101,6 +103,10 @@ function SignIn({ error, onSubmit }: { error?: string | undefined; onSubmit: (to
   );
 }
 
+/** The parts of the console, by the first segment of their path (the sessions list is the console's root). */
+const AREAS = ['sessions', 'inbox', 'bulk', 'admin'] as const;
+type Area = (typeof AREAS)[number];
+
 const LINK_LABELS: Record<LinkStatus, string> = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…' };
 
 function Shell({ token, access, onSignOut }: { token: string; access: Access; onSignOut: (reason?: string) => void }) {
@@ -110,18 +116,29 @@ function Shell({ token, access, onSignOut }: { token: string; access: Access; on
   useEffect(() => api.onStatus(setLink), [api]);
   const signed = useMemo(() => ({ api, access }), [api, access]);
   const { path } = useLocation();
-  const inInbox = path.startsWith(`${BASE}/inbox`);
+  const area = AREAS.find((a) => path === `${BASE}/${a}` || path.startsWith(`${BASE}/${a}/`)) ?? 'sessions';
+  const current = (name: Area) => (area === name ? ('page' as const) : undefined);
 
   return (
     <SignedIn.Provider value={signed}>
       <header class="top">
         <nav aria-label="Console">
-          <Link href={BASE} aria-current={!inInbox ? 'page' : undefined}>
+          <Link href={BASE} aria-current={current('sessions')}>
             Sessions
           </Link>
-          <Link href={`${BASE}/inbox`} aria-current={inInbox ? 'page' : undefined}>
+          <Link href={`${BASE}/inbox`} aria-current={current('inbox')}>
             Inbox
           </Link>
+          {access.act && (
+            <Link href={`${BASE}/bulk`} aria-current={current('bulk')}>
+              Bulk send
+            </Link>
+          )}
+          {access.role === 'ADMIN' && (
+            <Link href={`${BASE}/admin`} aria-current={current('admin')}>
+              Admin
+            </Link>
+          )}
         </nav>
         <p class={`link link-${link}`} role="status">
           {LINK_LABELS[link]}
@@ -139,10 +156,14 @@ function Shell({ token, access, onSignOut }: { token: string; access: Access; on
 function Screen({ path }: { path: string }) {
   const session = new RegExp(`^${BASE}/sessions/([^/]+)$`).exec(path);
   const chat = new RegExp(`^${BASE}/inbox/([^/]+)$`).exec(path);
+  const job = new RegExp(`^${BASE}/bulk/([^/]+)$`).exec(path);
   if (path === BASE) return <SessionsScreen />;
   if (session?.[1]) return <SessionScreen id={decodeURIComponent(session[1])} />;
   if (path === `${BASE}/inbox`) return <InboxScreen chatId={null} />;
   if (chat?.[1]) return <InboxScreen chatId={decodeURIComponent(chat[1])} />;
+  if (path === `${BASE}/bulk`) return <BulkScreen jobId={null} />;
+  if (job?.[1]) return <BulkScreen jobId={decodeURIComponent(job[1])} />;
+  if (path === `${BASE}/admin`) return <AdminScreen />;
   return <NotFound />;
 }
 

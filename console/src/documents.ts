@@ -299,3 +299,203 @@ export const MessageAgain = graphql(`
     }
   }
 `);
+
+export const BulkJob = graphql(`
+  fragment BulkJob on BulkSendJob {
+    id
+    status
+    pausedReason
+    template
+    total
+    queued
+    sent
+    delivered
+    read
+    failed
+    createdAt
+    startedAt
+    finishedAt
+    estimatedFinishAt
+    session {
+      id
+      name
+      status
+    }
+  }
+`);
+
+export const StartBulkSend = graphql(`
+  mutation ConsoleStartBulkSend($input: StartBulkSendInput!) {
+    startBulkSend(input: $input) {
+      ...BulkJob
+    }
+  }
+`);
+
+export const BulkSend = graphql(`
+  query ConsoleBulkSend($id: ID!) {
+    bulkSend(id: $id) {
+      ...BulkJob
+    }
+  }
+`);
+
+export const BulkSendProgress = graphql(`
+  subscription ConsoleBulkSendProgress($jobId: ID!) {
+    bulkSendProgress(jobId: $jobId) {
+      ...BulkJob
+    }
+  }
+`);
+
+export const PauseBulkSend = graphql(`
+  mutation ConsolePauseBulkSend($id: ID!) {
+    pauseBulkSend(id: $id) {
+      ...BulkJob
+    }
+  }
+`);
+
+export const ResumeBulkSend = graphql(`
+  mutation ConsoleResumeBulkSend($id: ID!) {
+    resumeBulkSend(id: $id) {
+      ...BulkJob
+    }
+  }
+`);
+
+export const CancelBulkSend = graphql(`
+  mutation ConsoleCancelBulkSend($id: ID!) {
+    cancelBulkSend(id: $id) {
+      ...BulkJob
+    }
+  }
+`);
+
+export const HealthFigures = graphql(`
+  fragment HealthFigures on SessionHealth {
+    from
+    to
+    uptimePercent
+    connectedSince
+    sent
+    delivered
+    read
+    failed
+    received
+    deliveryRate
+    readRate
+    medianDeliverySeconds
+    medianResponseSeconds
+    unanswered
+    disconnects
+  }
+`);
+
+export const SessionHealth = graphql(`
+  query ConsoleSessionHealth($id: ID!) {
+    session(id: $id) {
+      id
+      health {
+        ...HealthFigures
+      }
+    }
+  }
+`);
+
+export const HealthTotals = graphql(`
+  query ConsoleHealthTotals($from: DateTime!, $to: DateTime!) {
+    analytics(bucket: DAY, from: $from, to: $to) {
+      ...HealthFigures
+    }
+  }
+`);
+
+export const ProviderSettings = graphql(`
+  query ConsoleProviderSettings {
+    providerSettings {
+      baseUrl
+      configured
+      sandbox
+      source
+      tokenHint
+      verifiedAt
+    }
+  }
+`);
+
+export const SetProviderToken = graphql(`
+  mutation ConsoleSetProviderToken($token: String!) {
+    setProviderToken(token: $token) {
+      baseUrl
+      configured
+      sandbox
+      source
+      tokenHint
+      verifiedAt
+    }
+  }
+`);
+
+export const TokenSummary = graphql(`
+  fragment TokenSummary on ApiToken {
+    id
+    name
+    role
+    allSessions
+    sessions {
+      id
+      name
+    }
+    tokenHint
+    createdAt
+    lastUsedAt
+    expiresAt
+    revokedAt
+    previousValueValidUntil
+  }
+`);
+
+export const ApiTokens = graphql(`
+  query ConsoleApiTokens($after: String) {
+    apiTokens(first: 50, after: $after) {
+      nodes {
+        ...TokenSummary
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const CreateApiToken = graphql(`
+  mutation ConsoleCreateApiToken($input: CreateApiTokenInput!) {
+    createApiToken(input: $input) {
+      token
+      apiToken {
+        ...TokenSummary
+      }
+    }
+  }
+`);
+
+export const RotateApiToken = graphql(`
+  mutation ConsoleRotateApiToken($id: ID!, $overlapSeconds: Int) {
+    rotateApiToken(id: $id, overlapSeconds: $overlapSeconds) {
+      token
+      apiToken {
+        ...TokenSummary
+      }
+    }
+  }
+`);
+
+export const RevokeApiToken = graphql(`
+  mutation ConsoleRevokeApiToken($id: ID!) {
+    revokeApiToken(id: $id) {
+      ...TokenSummary
+    }
+  }
+`);

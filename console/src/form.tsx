@@ -95,3 +95,33 @@ export function SettingsFields({ prefix, legend, values, onChange, errors, disab
     </fieldset>
   );
 }
+
+/** A multi-line field with its label, hint and error. */
+export function TextAreaField(props: { id: string; label: string; value: string; onInput: (value: string) => void; error?: string | undefined; hint?: string; rows?: number; textareaRef?: (element: HTMLTextAreaElement | null) => void }) {
+  const described = [props.hint && `${props.id}-hint`, props.error && `${props.id}-error`].filter(Boolean).join(' ');
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      {props.hint && (
+        <p id={`${props.id}-hint`} class="hint">
+          {props.hint}
+        </p>
+      )}
+      <textarea
+        id={props.id}
+        ref={props.textareaRef}
+        rows={props.rows ?? 3}
+        value={props.value}
+        spellcheck={false}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={described || undefined}
+        onInput={(event) => props.onInput(event.currentTarget.value)}
+      />
+      {props.error && (
+        <p id={`${props.id}-error`} class="field-error">
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}

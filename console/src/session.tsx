@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, describeError, serverNow } from './api.ts';
 import { QrCodeUpdated, Session, SessionChanged, SessionDeleted, SessionLogs, UpdateSession } from './documents.ts';
 import { SettingsFields, TextField, type Settings } from './form.tsx';
+import { SessionHealthPanel } from './health.tsx';
 import { BASE } from './router.ts';
 import { Heading, SessionActions, useTitle } from './sessions.tsx';
 import { Alert, Link, STATUS_LABELS, StatusBadge, Time, useSigned } from './ui.tsx';
@@ -13,7 +14,7 @@ type Qr = NonNullable<Detail['qrCode']>;
 type LogEntry = NonNullable<ResultOf<typeof SessionLogs>['session']>['logs']['nodes'][number];
 
 export function SessionScreen({ id }: { id: string }) {
-  const { api } = useSigned();
+  const { api, access } = useSigned();
   const [session, setSession] = useState<Detail | null | undefined>(undefined);
   const [qr, setQr] = useState<Qr | null>(null);
   const [gone, setGone] = useState(false);
@@ -82,8 +83,14 @@ export function SessionScreen({ id }: { id: string }) {
         </dd>
       </dl>
       <SessionActions session={session} onChange={apply} onDeleted={() => setGone(true)} />
+      {access.act && (
+        <p>
+          <Link href={`${BASE}/bulk?session=${encodeURIComponent(session.id)}`}>Bulk send through this session</Link>
+        </p>
+      )}
       {session.status === 'QR_READY' && <QrPanel qr={qr} />}
       {session.status === 'CONNECTING' && <p class="notice">The phone scanned the code; linking…</p>}
+      <SessionHealthPanel sessionId={id} version={logVersion} />
       <SettingsPanel session={session} onSaved={apply} />
       <EventLog sessionId={id} version={logVersion} />
     </main>

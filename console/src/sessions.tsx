@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, describeError } from './api.ts';
 import { ConnectSession, CreateSession, DeleteSession, DisconnectSession, RestartSession, Sessions, SessionsChanged, SessionDeleted } from './documents.ts';
 import { SettingsFields, TextField, type Settings } from './form.tsx';
+import { HealthTotalsPanel } from './health.tsx';
 import type { SessionAction } from './generated/graphql.ts';
 import { BASE, navigate } from './router.ts';
 import { ACTION_LABELS, Alert, Link, StatusBadge, useSigned } from './ui.tsx';
@@ -116,6 +117,7 @@ export function SessionsScreen() {
           More sessions
         </button>
       )}
+      {sessions && sessions.length > 0 && <HealthTotalsPanel />}
     </main>
   );
 }

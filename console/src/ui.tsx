@@ -10,7 +10,7 @@ export interface Access {
   allSessions: boolean;
   /** Create, connect, change and delete sessions. */
   manage: boolean;
-  /** Work the inbox: mark read (and reply, once sending exists). */
+  /** Work the inbox (reply, mark read) and run bulk sends. */
   act: boolean;
 }
 

@@ -2,14 +2,14 @@
 import { z } from 'zod';
 import { E164 } from '../sessions/session.schemas.ts';
 import { Document, Media } from '../outbox/outbox.schemas.ts';
+import { fillTemplate, MAX_RECIPIENT_NAME, MAX_RECIPIENTS, placeholdersOf } from './bulk.rules.ts';
 
-export const MAX_RECIPIENTS = 10_000;
 /** Bad rows named one by one in `extensions.fields`; beyond this, a count. */
 const MAX_NAMED_ROWS = 100;
 
 const Recipient = z.object({
   phone: E164,
-  name: z.string().trim().max(255, 'must be at most 255 characters').nullish(),
+  name: z.string().trim().max(MAX_RECIPIENT_NAME, `must be at most ${MAX_RECIPIENT_NAME} characters`).nullish(),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]), 'must be an object of text, number or boolean values').nullish(),
 });
 
@@ -23,13 +23,6 @@ export const StartBulkSendInput = z.object({
 export type StartBulkSendInput = z.infer<typeof StartBulkSendInput>;
 export type BulkRecipient = z.infer<typeof Recipient>;
 
-const PLACEHOLDER = /\{\{\s*([\w.-]+)\s*\}\}/g;
-
-/** The placeholders a template uses (`{{name}}`, `{{<variable>}}`). */
-export function placeholdersOf(template: string): string[] {
-  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!))];
-}
-
 function valueOf(recipient: BulkRecipient, key: string): string | undefined {
   const value = recipient.variables?.[key] ?? (key === 'name' ? recipient.name : undefined);
   return value === undefined || value === null ? undefined : String(value);
@@ -37,7 +30,7 @@ function valueOf(recipient: BulkRecipient, key: string): string | undefined {
 
 /** The template filled in for one recipient (every placeholder has a value: checked first). */
 export function render(template: string, recipient: BulkRecipient): string {
-  return template.replace(PLACEHOLDER, (_, key: string) => valueOf(recipient, key) ?? '');
+  return fillTemplate(template, (key) => valueOf(recipient, key));
 }
 
 type Issue = { path: PropertyKey[]; message: string };

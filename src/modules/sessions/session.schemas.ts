@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { E164_MESSAGE, E164_PATTERN, normalizePhone } from '../../lib/phone-number.ts';
 
 /** E.164 after removing the spaces, dashes, dots and brackets people type. */
 export const E164 = z
   .string()
-  .transform((v) => v.replace(/[\s\-().]/g, ''))
-  .pipe(z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +255712345678'));
+  .transform(normalizePhone)
+  .pipe(z.string().regex(E164_PATTERN, E164_MESSAGE));
 
 export const SessionName = z
   .string()
