@@ -276,7 +276,7 @@ function TokenCard({ token, onChange, onSecret }: { token: Token; onChange: (t: 
       <dl class="facts">
         <dt>Sessions</dt>
         <dd>{token.allSessions ? 'Every session' : token.sessions.map((s) => s.name).join(', ') || 'none left'}</dd>
-        <dt>Ends in</dt>
+        <dt>Value ends with</dt>
         <dd>…{token.tokenHint}</dd>
         <dt>Made</dt>
         <dd>
