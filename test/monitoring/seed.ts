@@ -1,6 +1,7 @@
 /** A known history written straight into our own tables: past timestamps the webhooks cannot make. */
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../../src/lib/database.ts';
+import { recomputeTurns } from '../../src/modules/monitoring/response-turns.ts';
 import type { MessageStatus, SessionLogType, SessionStatus } from '../../src/generated/prisma/enums.ts';
 
 export const at = (iso: string) => new Date(iso);
@@ -45,6 +46,8 @@ export async function seedMessages(prisma: Prisma, sessionId: string, messages: 
         error: m.error ?? null,
       },
     });
+    // As the product does when it stores a message: the chat's turns from there on.
+    await recomputeTurns(prisma, [{ chatId: m.chatId, since: at(m.at) }]);
   }
 }
 

@@ -17,6 +17,7 @@ import type { SessionService } from '../sessions/session.service.ts';
 import { assertCanAct, canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, type MergeOutcome } from './identity.ts';
 import { linkOwnEcho, OwnSendNotLinkedYet } from '../outbox/outbox.link.ts';
+import { recomputeTurns } from '../monitoring/response-turns.ts';
 
 /** Serialises message inserts (see above); any constant shared by all processes. */
 export const MESSAGE_SEQ_LOCK = 7_301_001;
@@ -327,6 +328,7 @@ export function createInboxService(deps: {
         .map((r) => ({ id: r.id, sessionId, chatId: r.chatId, direction: r.direction, seq: BigInt(r.seq), timestamp: new Date(r.timestamp) }))
         .sort((a, b) => (a.seq < b.seq ? -1 : 1));
       if (inserted.length) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
+      await recomputeTurns(tx, inserted.map((m) => ({ chatId: m.chatId, since: m.timestamp })));
 
       // Every touched chat's last message and unread count, in one statement.
       const touched: { id: string; sessionId: string }[] = [];
