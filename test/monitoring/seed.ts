@@ -1,6 +1,7 @@
 /** A known history written straight into our own tables: past timestamps the webhooks cannot make. */
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../../src/lib/database.ts';
+import { deliverySeconds } from '../../src/modules/monitoring/delivery-seconds.ts';
 import { recomputeTurns } from '../../src/modules/monitoring/response-turns.ts';
 import type { MessageStatus, SessionLogType, SessionStatus } from '../../src/generated/prisma/enums.ts';
 
@@ -43,6 +44,7 @@ export async function seedMessages(prisma: Prisma, sessionId: string, messages: 
         deliveredAt: m.deliveredAt ? at(m.deliveredAt) : null,
         readAt: m.readAt ? at(m.readAt) : null,
         failedAt: m.failedAt ? at(m.failedAt) : null,
+        deliverySeconds: deliverySeconds(m.sentAt ? at(m.sentAt) : null, m.deliveredAt ? at(m.deliveredAt) : null),
         error: m.error ?? null,
       },
     });

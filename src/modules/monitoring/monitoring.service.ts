@@ -78,6 +78,8 @@ const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whol
 
 /** The bucket of a timestamp column: whole steps since the window's start ($2, step in seconds $4). */
 const bucketOf = (column: string) => `floor(EXTRACT(EPOCH FROM (${column} - $2::timestamp(3))) / $4)::int`;
+/** The same of a bucket's start (grouping by date_bin costs less per row than the arithmetic above). */
+const binIndex = (binStart: string) => `(EXTRACT(EPOCH FROM (${binStart} - $2::timestamp(3))) / $4)::int`;
 
 export function createMonitoringService(deps: {
   prisma: Prisma;
@@ -137,21 +139,20 @@ export function createMonitoringService(deps: {
     return db.$queryRawUnsafe<
       { b: number; sent: Num; delivered: Num; read: Num; failed: Num; received: Num; pct: (number | null)[] | null; responsePct: (number | null)[] | null; answered: Num; unanswered: Num }[]
     >(
-      `SELECT ${bucketOf('m.timestamp')} AS b,
+      `SELECT ${binIndex(`date_bin(make_interval(secs => $4), m.timestamp, $2::timestamp(3))`)} AS b,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND (m.status IN ${SENT_STATUSES} OR m."sentAt" IS NOT NULL)) AS sent,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status IN ${DELIVERED_STATUSES}) AS delivered,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status IN ${READ_STATUSES}) AS read,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status = 'FAILED') AS failed,
          count(*) FILTER (WHERE m.direction = 'INBOUND') AS received,
-         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY GREATEST(0, EXTRACT(EPOCH FROM (m."deliveredAt" - m."sentAt"))))
-           FILTER (WHERE m.direction = 'OUTBOUND' AND m."deliveredAt" IS NOT NULL AND m."sentAt" IS NOT NULL) AS pct,
+         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY m."deliverySeconds") FILTER (WHERE m.direction = 'OUTBOUND' AND m."deliverySeconds" IS NOT NULL) AS pct,
          percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY m."responseSeconds") FILTER (WHERE m."responseSeconds" IS NOT NULL) AS "responsePct",
          count(m."responseSeconds") AS answered,
          count(*) FILTER (WHERE m."startsTurn" AND m."responseSeconds" IS NULL) AS unanswered
        FROM messages m
        WHERE m."sessionId" = ANY($1::uuid[]) AND m.direction IN ('INBOUND', 'OUTBOUND')
          AND m.timestamp >= $2::timestamp(3) AND m.timestamp < $3::timestamp(3)
-       GROUP BY 1`,
+       GROUP BY date_bin(make_interval(secs => $4), m.timestamp, $2::timestamp(3))`,
       ...params,
     );
   }

@@ -28,8 +28,10 @@ export async function recomputeTurns(db: Db, changes: ChatChange[]): Promise<voi
     if (seen === undefined || at === '-infinity' || (seen !== '-infinity' && at < seen)) earliest.set(chatId, at);
   }
   if (earliest.size === 0) return;
+  // Per chat (a lateral), and the rows to change found by id: a batch touching many chats still
+  // reads only their recent messages, whatever the planner guesses of the ranges.
   await db.$executeRawUnsafe(
-    `WITH anchor AS (
+    `WITH changed AS (
        SELECT u.chat, COALESCE(a.timestamp, '-infinity') AS ts, COALESCE(a.seq, 0) AS seq
        FROM unnest($1::uuid[], $2::timestamp(3)[]) AS u(chat, since)
        LEFT JOIN LATERAL (
@@ -37,20 +39,20 @@ export async function recomputeTurns(db: Db, changes: ChatChange[]): Promise<voi
          WHERE o."chatId" = u.chat AND o.direction = 'OUTBOUND' AND o.timestamp < u.since
          ORDER BY o.timestamp DESC, o.seq DESC LIMIT 1) a ON true
      ),
-     turns AS (
-       SELECT m.id, m.direction, m.timestamp,
-         lag(m.direction) OVER (PARTITION BY m."chatId" ORDER BY m.timestamp, m.seq) IS DISTINCT FROM 'INBOUND' AS starts,
-         min(m.timestamp) FILTER (WHERE m.direction = 'OUTBOUND')
-           OVER (PARTITION BY m."chatId" ORDER BY m.timestamp DESC, m.seq DESC ROWS UNBOUNDED PRECEDING) AS answered
-       FROM anchor a JOIN messages m ON m."chatId" = a.chat AND (m.timestamp, m.seq) >= (a.ts, a.seq)
-     ),
-     figures AS (
-       SELECT id, starts, CASE WHEN starts THEN EXTRACT(EPOCH FROM (answered - timestamp))::float8 END AS seconds
-       FROM turns WHERE direction = 'INBOUND'
+     figures AS MATERIALIZED (
+       SELECT t.id, t.starts, CASE WHEN t.starts THEN EXTRACT(EPOCH FROM (t.answered - t.timestamp))::float8 END AS seconds
+       FROM changed c CROSS JOIN LATERAL (
+         SELECT m.id, m.direction, m.timestamp,
+           lag(m.direction) OVER (ORDER BY m.timestamp, m.seq) IS DISTINCT FROM 'INBOUND' AS starts,
+           min(m.timestamp) FILTER (WHERE m.direction = 'OUTBOUND') OVER (ORDER BY m.timestamp DESC, m.seq DESC ROWS UNBOUNDED PRECEDING) AS answered
+         FROM messages m
+         WHERE m."chatId" = c.chat AND (m.timestamp, m.seq) >= (c.ts, c.seq)) t
+       WHERE t.direction = 'INBOUND'
      )
      UPDATE messages m SET "startsTurn" = f.starts, "responseSeconds" = f.seconds
      FROM figures f
-     WHERE m.id = f.id AND (m."startsTurn", m."responseSeconds") IS DISTINCT FROM (f.starts, f.seconds)`,
+     WHERE m.id = ANY(ARRAY(SELECT id FROM figures)) AND m.id = f.id
+       AND (m."startsTurn", m."responseSeconds") IS DISTINCT FROM (f.starts, f.seconds)`,
     [...earliest.keys()],
     [...earliest.values()],
   );

@@ -1,6 +1,11 @@
 -- AlterTable
-ALTER TABLE "messages" ADD COLUMN     "responseSeconds" DOUBLE PRECISION,
+ALTER TABLE "messages" ADD COLUMN     "deliverySeconds" DOUBLE PRECISION,
+ADD COLUMN     "responseSeconds" DOUBLE PRECISION,
 ADD COLUMN     "startsTurn" BOOLEAN NOT NULL DEFAULT false;
+
+-- Messages stored before: the delivery time of every message known delivered.
+UPDATE "messages" SET "deliverySeconds" = GREATEST(0, EXTRACT(EPOCH FROM ("deliveredAt" - "sentAt")))::float8
+WHERE "deliveredAt" IS NOT NULL AND "sentAt" IS NOT NULL;
 
 -- Messages stored before: every chat's turns computed once (monitoring/response-turns.ts keeps
 -- them as messages arrive from now on).
