@@ -6,7 +6,8 @@
 
 /** SQL: the delivery seconds of the given sentAt/deliveredAt expressions (null until both are known). */
 export function deliverySecondsSql(sentAt: string, deliveredAt: string) {
-  return `GREATEST(0, EXTRACT(EPOCH FROM ((${deliveredAt}) - (${sentAt}))))::float8`;
+  // GREATEST skips a NULL: the CASE keeps a message not yet delivered without a time.
+  return `CASE WHEN (${sentAt}) IS NOT NULL AND (${deliveredAt}) IS NOT NULL THEN GREATEST(0, EXTRACT(EPOCH FROM ((${deliveredAt}) - (${sentAt}))))::float8 END`;
 }
 
 /** The same, for values in hand. */
