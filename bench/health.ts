@@ -102,7 +102,9 @@ export async function healthBenchmarks(): Promise<BenchResult[]> {
       sessionIds,
       from.toISOString(),
     );
-    await prisma.$executeRawUnsafe('ANALYZE');
+    // The turn columns were written by updating the inbound rows: vacuumed, the month reads as a
+    // settled table (as the plain inserts before them did), for the baseline and the product alike.
+    await prisma.$executeRawUnsafe('VACUUM ANALYZE');
     const seedSeconds = (performance.now() - seeded) / 1000;
 
     const baseline = await medianMs(() =>
@@ -117,7 +119,7 @@ export async function healthBenchmarks(): Promise<BenchResult[]> {
       ['a session\'s month by hour', () => graphql(running, analytics, { sessionId: globalIds[0], from: from.toISOString(), to: to.toISOString(), bucket: 'HOUR' }), 3],
       // Every message of the month is read once: exact medians need every delivery and response
       // time, which the messages carry (rollups would not be exact).
-      ['every session\'s month by day', () => graphql(running, analytics, { from: from.toISOString(), to: to.toISOString(), bucket: 'DAY' }), 15],
+      ['every session\'s month by day', () => graphql(running, analytics, { from: from.toISOString(), to: to.toISOString(), bucket: 'DAY' }), 8],
     ];
     const results: BenchResult[] = [];
     for (const [name, run, target] of cases) {
