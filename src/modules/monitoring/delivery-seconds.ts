@@ -6,8 +6,10 @@
 
 /** SQL: the delivery seconds of the given sentAt/deliveredAt expressions (null until both are known). */
 export function deliverySecondsSql(sentAt: string, deliveredAt: string) {
-  // GREATEST skips a NULL: the CASE keeps a message not yet delivered without a time.
-  return `CASE WHEN (${sentAt}) IS NOT NULL AND (${deliveredAt}) IS NOT NULL THEN GREATEST(0, EXTRACT(EPOCH FROM ((${deliveredAt}) - (${sentAt}))))::float8 END`;
+  // GREATEST skips a NULL: the CASE keeps a message not yet delivered without a time. The times
+  // are taken as stored (milliseconds): now() carries microseconds the columns round away.
+  return `CASE WHEN (${sentAt}) IS NOT NULL AND (${deliveredAt}) IS NOT NULL
+    THEN GREATEST(0, EXTRACT(EPOCH FROM ((${deliveredAt})::timestamp(3) - (${sentAt})::timestamp(3))))::float8 END`;
 }
 
 /** The same, for values in hand. */
