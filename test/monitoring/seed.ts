@@ -1,6 +1,8 @@
 /** A known history written straight into our own tables: past timestamps the webhooks cannot make. */
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../../src/lib/database.ts';
+import { deliverySeconds } from '../../src/modules/monitoring/delivery-seconds.ts';
+import { recomputeTurns } from '../../src/modules/monitoring/response-turns.ts';
 import type { MessageStatus, SessionLogType, SessionStatus } from '../../src/generated/prisma/enums.ts';
 
 export const at = (iso: string) => new Date(iso);
@@ -42,9 +44,12 @@ export async function seedMessages(prisma: Prisma, sessionId: string, messages: 
         deliveredAt: m.deliveredAt ? at(m.deliveredAt) : null,
         readAt: m.readAt ? at(m.readAt) : null,
         failedAt: m.failedAt ? at(m.failedAt) : null,
+        deliverySeconds: deliverySeconds(m.sentAt ? at(m.sentAt) : null, m.deliveredAt ? at(m.deliveredAt) : null),
         error: m.error ?? null,
       },
     });
+    // As the product does when it stores a message: the chat's turns from there on.
+    await recomputeTurns(prisma, [{ chatId: m.chatId, since: at(m.at) }]);
   }
 }
 

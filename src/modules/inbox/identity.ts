@@ -11,6 +11,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { phoneFromJid, type InboundMessage } from '../../provider/webhook-events.ts';
 import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
+import { recomputeTurns } from '../monitoring/response-turns.ts';
 
 type Executor = Pick<Prisma, '$queryRawUnsafe' | '$executeRawUnsafe'>;
 
@@ -174,7 +175,12 @@ export async function mergeLidPairs(tx: Executor, sessionId: string, pairs: LidP
       continue;
     }
     const lidIsLater = laterLast(lidChat, phoneChat);
-    await tx.$executeRawUnsafe(`UPDATE messages SET "chatId" = $2::uuid WHERE "chatId" = $1::uuid`, lidChat.id, phoneChat.id);
+    const [moved] = await tx.$queryRawUnsafe<{ since: Date | string | null }[]>(
+      `WITH moved AS (UPDATE messages SET "chatId" = $2::uuid WHERE "chatId" = $1::uuid RETURNING timestamp) SELECT min(timestamp) AS since FROM moved`,
+      lidChat.id,
+      phoneChat.id,
+    );
+    if (moved?.since) await recomputeTurns(tx, [{ chatId: phoneChat.id, since: new Date(moved.since) }]);
     // Deleted first: the last message id is unique across chats.
     await tx.$executeRawUnsafe(`DELETE FROM chats WHERE id = $1::uuid`, lidChat.id);
     await tx.$executeRawUnsafe(

@@ -17,6 +17,8 @@ import type { SessionService } from '../sessions/session.service.ts';
 import { assertCanAct, canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, type MergeOutcome } from './identity.ts';
 import { linkOwnEcho, OwnSendNotLinkedYet } from '../outbox/outbox.link.ts';
+import { deliverySeconds, deliverySecondsSql } from '../monitoring/delivery-seconds.ts';
+import { recomputeTurns } from '../monitoring/response-turns.ts';
 
 /** Serialises message inserts (see above); any constant shared by all processes. */
 export const MESSAGE_SEQ_LOCK = 7_301_001;
@@ -38,20 +40,24 @@ const MILESTONES = {
   failedAt: ['FAILED'],
 } as const satisfies Record<string, readonly MessageStatus[]>;
 
-/** SET items stamping the milestones that `status` (an SQL expression) reaches on `row`. */
+/** SET items stamping the milestones that `status` (an SQL expression) reaches on `row`, and the delivery time they make. */
 function milestonesSql(status: string, row: string) {
-  return Object.entries(MILESTONES)
-    .map(([column, reached]) => `"${column}" = CASE WHEN ${status} IN (${reached.map((s) => `'${s}'`).join(', ')}) THEN COALESCE(${row}."${column}", ${SQL_UTC_NOW}) ELSE ${row}."${column}" END`)
-    .join(', ');
+  const reachedValue = (column: keyof typeof MILESTONES) =>
+    `CASE WHEN ${status} IN (${MILESTONES[column].map((s) => `'${s}'`).join(', ')}) THEN COALESCE(${row}."${column}", ${SQL_UTC_NOW}) ELSE ${row}."${column}" END`;
+  return [
+    ...Object.keys(MILESTONES).map((column) => `"${column}" = ${reachedValue(column as keyof typeof MILESTONES)}`),
+    `"deliverySeconds" = ${deliverySecondsSql(reachedValue('sentAt'), reachedValue('deliveredAt'))}`,
+  ].join(', ');
 }
 
 /** The same for a Prisma update of `message` to `status`. */
 function milestones(message: Pick<Message, keyof typeof MILESTONES>, status: MessageStatus, now: Date) {
-  return Object.fromEntries(
+  const reached: Partial<Record<keyof typeof MILESTONES, Date>> = Object.fromEntries(
     Object.entries(MILESTONES)
-      .filter(([column, reached]) => (reached as readonly MessageStatus[]).includes(status) && !message[column as keyof typeof MILESTONES])
+      .filter(([column, statuses]) => (statuses as readonly MessageStatus[]).includes(status) && !message[column as keyof typeof MILESTONES])
       .map(([column]) => [column, now]),
   );
+  return { ...reached, deliverySeconds: deliverySeconds(reached.sentAt ?? message.sentAt, reached.deliveredAt ?? message.deliveredAt) };
 }
 
 /** A delivery status reported for one of the session's messages (by WhatsApp's message id). */
@@ -327,6 +333,7 @@ export function createInboxService(deps: {
         .map((r) => ({ id: r.id, sessionId, chatId: r.chatId, direction: r.direction, seq: BigInt(r.seq), timestamp: new Date(r.timestamp) }))
         .sort((a, b) => (a.seq < b.seq ? -1 : 1));
       if (inserted.length) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
+      await recomputeTurns(tx, inserted.map((m) => ({ chatId: m.chatId, since: m.timestamp })));
 
       // Every touched chat's last message and unread count, in one statement.
       const touched: { id: string; sessionId: string }[] = [];

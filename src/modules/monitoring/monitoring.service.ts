@@ -78,6 +78,8 @@ const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whol
 
 /** The bucket of a timestamp column: whole steps since the window's start ($2, step in seconds $4). */
 const bucketOf = (column: string) => `floor(EXTRACT(EPOCH FROM (${column} - $2::timestamp(3))) / $4)::int`;
+/** The same of a bucket's start (grouping by date_bin costs less per row than the arithmetic above). */
+const binIndex = (binStart: string) => `(EXTRACT(EPOCH FROM (${binStart} - $2::timestamp(3))) / $4)::int`;
 
 export function createMonitoringService(deps: {
   prisma: Prisma;
@@ -127,66 +129,30 @@ export function createMonitoringService(deps: {
     return histories;
   }
 
-  /** Outbound milestones and delivery times, inbound counts, per bucket. */
+  /**
+   * Outbound milestones and delivery times, inbound counts, and response times, per bucket, in one
+   * pass over the window's messages. A customer's turn counts in the bucket it starts in, answered
+   * by its chat's first outbound message after it even when that came after the window
+   * (response-turns.ts keeps both on the turn's first message).
+   */
   function messageFigures(db: Db, params: unknown[]) {
-    return db.$queryRawUnsafe<{ b: number; sent: Num; delivered: Num; read: Num; failed: Num; received: Num; pct: (number | null)[] | null }[]>(
-      `SELECT ${bucketOf('m.timestamp')} AS b,
+    return db.$queryRawUnsafe<
+      { b: number; sent: Num; delivered: Num; read: Num; failed: Num; received: Num; pct: (number | null)[] | null; responsePct: (number | null)[] | null; answered: Num; unanswered: Num }[]
+    >(
+      `SELECT ${binIndex(`date_bin(make_interval(secs => $4), m.timestamp, $2::timestamp(3))`)} AS b,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND (m.status IN ${SENT_STATUSES} OR m."sentAt" IS NOT NULL)) AS sent,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status IN ${DELIVERED_STATUSES}) AS delivered,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status IN ${READ_STATUSES}) AS read,
          count(*) FILTER (WHERE m.direction = 'OUTBOUND' AND m.status = 'FAILED') AS failed,
          count(*) FILTER (WHERE m.direction = 'INBOUND') AS received,
-         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY GREATEST(0, EXTRACT(EPOCH FROM (m."deliveredAt" - m."sentAt"))))
-           FILTER (WHERE m.direction = 'OUTBOUND' AND m."deliveredAt" IS NOT NULL AND m."sentAt" IS NOT NULL) AS pct
+         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY m."deliverySeconds") FILTER (WHERE m.direction = 'OUTBOUND' AND m."deliverySeconds" IS NOT NULL) AS pct,
+         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY m."responseSeconds") FILTER (WHERE m."responseSeconds" IS NOT NULL) AS "responsePct",
+         count(m."responseSeconds") AS answered,
+         count(*) FILTER (WHERE m."startsTurn" AND m."responseSeconds" IS NULL) AS unanswered
        FROM messages m
        WHERE m."sessionId" = ANY($1::uuid[]) AND m.direction IN ('INBOUND', 'OUTBOUND')
          AND m.timestamp >= $2::timestamp(3) AND m.timestamp < $3::timestamp(3)
-       GROUP BY 1`,
-      ...params,
-    );
-  }
-
-  /**
-   * Response times. A customer's turn starts with an inbound message whose chat's previous message
-   * (in time order) was not inbound; it is answered by the chat's first outbound message after it
-   * (even one after the window). Turns are counted in the bucket they start in.
-   * One pass in each chat's order: the k-th group holds the inbound messages after the chat's k-th
-   * outbound one in the window, and the (k+1)-th outbound message answers them. Only group 0 (it may
-   * continue a turn begun before the window) and a last group without its answer in the window look
-   * outside it, once per chat.
-   */
-  function responseFigures(db: Db, params: unknown[]) {
-    return db.$queryRawUnsafe<{ b: number; pct: (number | null)[] | null; answered: Num; unanswered: Num }[]>(
-      `WITH scope AS (
-         SELECT m."chatId", m.direction, m.timestamp,
-           count(*) FILTER (WHERE m.direction = 'OUTBOUND') OVER (PARTITION BY m."chatId" ORDER BY m.timestamp, m.seq ROWS UNBOUNDED PRECEDING) AS outs
-         FROM messages m
-         WHERE m."sessionId" = ANY($1::uuid[]) AND m.direction IN ('INBOUND', 'OUTBOUND')
-           AND m.timestamp >= $2::timestamp(3) AND m.timestamp < $3::timestamp(3)
-       ),
-       groups AS (
-         SELECT "chatId", CASE WHEN direction = 'OUTBOUND' THEN outs - 1 ELSE outs END AS k,
-           min(timestamp) FILTER (WHERE direction = 'INBOUND') AS asked,
-           min(timestamp) FILTER (WHERE direction = 'OUTBOUND') AS replied
-         FROM scope GROUP BY 1, 2
-       ),
-       turns AS (
-         SELECT g.asked,
-           COALESCE(g.replied, (
-             SELECT min(o.timestamp) FROM messages o
-             WHERE o."chatId" = g."chatId" AND o.direction = 'OUTBOUND' AND o.timestamp >= $3::timestamp(3))) AS reply
-         FROM groups g
-         WHERE g.asked IS NOT NULL
-           AND (g.k > 0 OR (
-             SELECT p.direction FROM messages p
-             WHERE p."chatId" = g."chatId" AND p.timestamp < $2::timestamp(3)
-             ORDER BY p.timestamp DESC, p.seq DESC LIMIT 1) IS DISTINCT FROM 'INBOUND')
-       )
-       SELECT ${bucketOf('asked')} AS b,
-         percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (reply - asked))) FILTER (WHERE reply IS NOT NULL) AS pct,
-         count(reply) AS answered,
-         count(*) FILTER (WHERE reply IS NULL) AS unanswered
-       FROM turns GROUP BY 1`,
+       GROUP BY date_bin(make_interval(secs => $4), m.timestamp, $2::timestamp(3))`,
       ...params,
     );
   }
@@ -226,14 +192,13 @@ export function createMonitoringService(deps: {
     // This process's counts so far count too (other processes' arrive within seconds).
     await deps.counters.flush();
     const params = [sessionIds, from.toISOString(), to.toISOString(), stepMs / 1000];
-    const [histories, messages, responses, counters, lags] = await prisma.$transaction(
+    const [histories, messages, counters, lags] = await prisma.$transaction(
       async (tx) => {
         // The sorts behind the percentiles stay in memory: the default work_mem spills a month to disk.
         await tx.$executeRawUnsafe(`SET LOCAL work_mem = '${WORK_MEM}'`);
         return [
           await statusHistories(tx, sessionIds, from, to),
           await messageFigures(tx, params),
-          await responseFigures(tx, params),
           await counterFigures(tx, params),
           await webhookLagFigures(tx, params),
         ] as const;
@@ -243,7 +208,6 @@ export function createMonitoringService(deps: {
     const now = deps.clock.now();
     const byBucket = <T extends { b: number }>(rows: T[]) => new Map(rows.map((r) => [Number(r.b), r]));
     const messagesBy = byBucket(messages);
-    const responsesBy = byBucket(responses);
     const lagsBy = byBucket(lags);
     return Array.from({ length: count }, (_, i) => {
       const start = from.getTime() + i * stepMs;
@@ -260,7 +224,6 @@ export function createMonitoringService(deps: {
       }
       const span = sessionIds.length * (end - start);
       const m = messagesBy.get(i);
-      const r = responsesBy.get(i);
       const lag = lagsBy.get(i);
       const sent = num(m?.sent);
       const delivered = num(m?.delivered);
@@ -290,10 +253,10 @@ export function createMonitoringService(deps: {
         readRate: ratio(read, sent),
         medianDeliverySeconds: numOrNull(m?.pct?.[0]),
         p90DeliverySeconds: numOrNull(m?.pct?.[1]),
-        medianResponseSeconds: numOrNull(r?.pct?.[0]),
-        p90ResponseSeconds: numOrNull(r?.pct?.[1]),
-        responses: num(r?.answered),
-        unanswered: num(r?.unanswered),
+        medianResponseSeconds: numOrNull(m?.responsePct?.[0]),
+        p90ResponseSeconds: numOrNull(m?.responsePct?.[1]),
+        responses: num(m?.answered),
+        unanswered: num(m?.unanswered),
         received: num(m?.received),
         providerCalls,
         providerErrorRate: ratio(providerCalls - (calls.get('OK') ?? 0), providerCalls),

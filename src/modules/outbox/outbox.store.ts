@@ -6,6 +6,7 @@
 import type { Prisma as PrismaTypes } from '../../generated/prisma/client.ts';
 import type { Message } from '../../generated/prisma/client.ts';
 import type { OutboundContent } from './outbox.schemas.ts';
+import { recomputeTurns } from '../monitoring/response-turns.ts';
 
 export interface OutboundMessage {
   sessionId: string;
@@ -47,6 +48,7 @@ export async function insertOutbound(tx: PrismaTypes.TransactionClient, m: Outbo
       timestamp: m.now,
     },
   });
+  await recomputeTurns(tx, [{ chatId, since: m.now }]);
   await tx.chat.updateMany({
     where: { id: chatId, OR: [{ lastMessageAt: null }, { lastMessageAt: { lte: m.now } }] },
     data: { lastMessageAt: m.now, lastMessageId: message.id, lastMessageSeq: message.seq },

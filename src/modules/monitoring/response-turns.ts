@@ -1,0 +1,59 @@
+/**
+ * Response times kept on the messages as they arrive, so that health reads one column of a
+ * window's rows instead of walking every chat. An inbound message whose chat's previous message (in
+ * time order: timestamp, then seq) is not inbound begins a customer's turn (`startsTurn`); once the
+ * chat has an outbound message after it, `responseSeconds` holds the time to the first one.
+ *
+ * A message added anywhere in a chat (in order, late, or moved in by a merge of chats) changes only
+ * the turns after the chat's last outbound message before it: those are computed again, in the
+ * writer's transaction, under the inbox's message lock. Nothing else changes a message's chat, time
+ * or direction.
+ */
+import type { Prisma } from '../../lib/database.ts';
+
+export interface ChatChange {
+  chatId: string;
+  /** The earliest timestamp of the messages added (null: the whole chat). */
+  since: Date | null;
+}
+
+type Db = Pick<Prisma, '$executeRawUnsafe'>;
+
+/** The turn columns of the inbound messages the changes can affect, computed again. */
+export async function recomputeTurns(db: Db, changes: ChatChange[]): Promise<void> {
+  const earliest = new Map<string, string>();
+  for (const { chatId, since } of changes) {
+    const at = since ? since.toISOString() : '-infinity';
+    const seen = earliest.get(chatId);
+    if (seen === undefined || at === '-infinity' || (seen !== '-infinity' && at < seen)) earliest.set(chatId, at);
+  }
+  if (earliest.size === 0) return;
+  // Per chat (a lateral), and the rows to change found by id: a batch touching many chats still
+  // reads only their recent messages, whatever the planner guesses of the ranges.
+  await db.$executeRawUnsafe(
+    `WITH changed AS (
+       SELECT u.chat, COALESCE(a.timestamp, '-infinity') AS ts, COALESCE(a.seq, 0) AS seq
+       FROM unnest($1::uuid[], $2::timestamp(3)[]) AS u(chat, since)
+       LEFT JOIN LATERAL (
+         SELECT o.timestamp, o.seq FROM messages o
+         WHERE o."chatId" = u.chat AND o.direction = 'OUTBOUND' AND o.timestamp < u.since
+         ORDER BY o.timestamp DESC, o.seq DESC LIMIT 1) a ON true
+     ),
+     figures AS MATERIALIZED (
+       SELECT t.id, t.starts, CASE WHEN t.starts THEN EXTRACT(EPOCH FROM (t.answered - t.timestamp))::float8 END AS seconds
+       FROM changed c CROSS JOIN LATERAL (
+         SELECT m.id, m.direction, m.timestamp,
+           lag(m.direction) OVER (ORDER BY m.timestamp, m.seq) IS DISTINCT FROM 'INBOUND' AS starts,
+           min(m.timestamp) FILTER (WHERE m.direction = 'OUTBOUND') OVER (ORDER BY m.timestamp DESC, m.seq DESC ROWS UNBOUNDED PRECEDING) AS answered
+         FROM messages m
+         WHERE m."chatId" = c.chat AND (m.timestamp, m.seq) >= (c.ts, c.seq)) t
+       WHERE t.direction = 'INBOUND'
+     )
+     UPDATE messages m SET "startsTurn" = f.starts, "responseSeconds" = f.seconds
+     FROM figures f
+     WHERE m.id = ANY(ARRAY(SELECT id FROM figures)) AND m.id = f.id
+       AND (m."startsTurn", m."responseSeconds") IS DISTINCT FROM (f.starts, f.seconds)`,
+    [...earliest.keys()],
+    [...earliest.values()],
+  );
+}
