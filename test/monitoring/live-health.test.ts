@@ -4,7 +4,7 @@ import { scrape } from '../helpers/metrics.ts';
 import { SendMessage } from '../sending/documents.ts';
 import { postWebhook, settled, textEvent } from '../helpers/inbox.ts';
 import { control, injectFault, notOnWhatsApp, providerSession } from '../helpers/sandbox.ts';
-import { ConnectSession, CreateSession, DisconnectSession } from '../sessions/documents.ts';
+import { ConnectSession, CreateSession, DisconnectSession, SessionLogs } from '../sessions/documents.ts';
 import { MessageLogs, ProviderMessageLogs, SessionHealth } from './documents.ts';
 
 describe('session health from a live session', () => {
@@ -33,6 +33,7 @@ describe('session health from a live session', () => {
     expect((await postWebhook(app, textEvent(apiKey, 'forged-live'), { 'x-webhook-signature': 'not-the-secret' })).status).toBe(401);
     await settled(app);
 
+    const beforeAsking = Date.now();
     const { session } = await app.data(SessionHealth, { id: createSession.id });
     const health = session!.health;
     expect(health).toMatchObject({
@@ -49,8 +50,15 @@ describe('session health from a live session', () => {
       providerErrors: [{ code: 'UNAVAILABLE', count: 1 }],
       webhookRejections: 1,
     });
-    expect(health.uptimePercent).toBeGreaterThan(0);
-    expect(health.uptimePercent).toBeLessThan(1);
+    // Counted from the session's creation, not from the window's start a day ago.
+    const asked = Date.now();
+    const logs = (await app.data(SessionLogs, { id: createSession.id, first: 50 })).session!.logs.edges.map((e) => e.node);
+    const created = Date.parse(logs.find((l) => l.type === 'CREATED')!.createdAt);
+    const connected = Date.parse(logs.find((l) => l.type === 'CONNECTED')!.createdAt);
+    // The share of the session's life since it connected, at some moment while the figures were made.
+    const shareAt = (t: number) => (100 * (t - connected)) / (t - created);
+    expect(health.uptimePercent).toBeGreaterThanOrEqual(shareAt(beforeAsking) - 1e-9);
+    expect(health.uptimePercent).toBeLessThanOrEqual(shareAt(asked) + 1e-9);
     expect(Date.parse(health.connectedSince!)).toBeGreaterThan(Date.now() - 60_000);
     expect(health.medianDeliverySeconds).toBeGreaterThanOrEqual(0);
     expect(health.medianResponseSeconds).toBeGreaterThanOrEqual(0);

@@ -212,17 +212,18 @@ export function createMonitoringService(deps: {
     return Array.from({ length: count }, (_, i) => {
       const start = from.getTime() + i * stepMs;
       const end = Math.min(start + stepMs, to.getTime());
-      // Uptime: the share of session-time connected, up to now.
+      // Uptime: the share of session-time connected, from each session's creation up to now.
       let connectedMs = 0;
+      let knownMs = 0;
       const disconnects = new Map<SessionStatus, number>();
       const streaks: (number | null)[] = [];
       for (const id of sessionIds) {
         const u = uptimeIn(histories.get(id) ?? [], start, end, now);
         connectedMs += u.connectedMs;
+        knownMs += u.knownMs;
         for (const [status, n] of u.disconnects) disconnects.set(status, (disconnects.get(status) ?? 0) + n);
         streaks.push(u.connectedSince);
       }
-      const span = sessionIds.length * (end - start);
       const m = messagesBy.get(i);
       const lag = lagsBy.get(i);
       const sent = num(m?.sent);
@@ -240,7 +241,7 @@ export function createMonitoringService(deps: {
       return {
         from: new Date(start),
         to: new Date(end),
-        uptimePercent: span === 0 ? 0 : (100 * connectedMs) / span,
+        uptimePercent: knownMs === 0 ? 0 : (100 * connectedMs) / knownMs,
         // A streak is one session's: for several sessions there is none to name.
         connectedSince: sessionIds.length === 1 && streaks[0] !== null && streaks[0] !== undefined ? new Date(streaks[0]) : null,
         disconnects: [...disconnects.values()].reduce((a, b) => a + b, 0),

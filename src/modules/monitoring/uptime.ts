@@ -1,6 +1,7 @@
 /**
  * Uptime from a session's status history: the share of a window spent CONNECTED (a streak that
- * began before the window counts from the window's start), the connections lost in it, and the
+ * began before the window counts from the window's start) out of the time its status was known (a
+ * session created in the window is not down before it existed), the connections lost in it, and the
  * start of the streak running at its end.
  */
 import type { SessionStatus } from '../../generated/prisma/enums.ts';
@@ -12,6 +13,8 @@ export interface StatusChange {
 
 export interface UptimeFigures {
   connectedMs: number;
+  /** The part of the window from the first status known (the session's creation, at the latest). */
+  knownMs: number;
   /** Connections lost in the window, by the status they went to. */
   disconnects: Map<SessionStatus, number>;
   /** When the streak connected at the window's end began (null when not connected then). */
@@ -23,8 +26,10 @@ export interface UptimeFigures {
  * window (if any); `end` is where the history stops being known (now), at most the window's end.
  */
 export function uptimeIn(history: readonly StatusChange[], from: number, to: number, end: number): UptimeFigures {
-  const figures: UptimeFigures = { connectedMs: 0, disconnects: new Map(), connectedSince: null };
+  const figures: UptimeFigures = { connectedMs: 0, knownMs: 0, disconnects: new Map(), connectedSince: null };
   const last = Math.min(to, end);
+  const first = history[0];
+  if (first && first.at < last) figures.knownMs = last - Math.max(first.at, from);
   let streakStart: number | null = null;
   for (let i = 0; i < history.length; i++) {
     const change = history[i]!;
