@@ -4,6 +4,7 @@
  * through the driver (`pg`, or PGlite in-process), the response's data through `JSON.stringify`,
  * and graphql-js executing the same document over that data with default resolvers (no Pothos, no
  * Prisma, no Yoga). CPU per request in this process, best batch of ten. Not part of `npm run bench`.
+ * `FLOOR_SETUP=<sql>` runs a statement first (e.g. an index to try), `FLOOR_PLAN=1` prints the plan.
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -90,6 +91,11 @@ async function floor(databaseUrl: string | null) {
     }
     await client.end();
   } else {
+    if (process.env.FLOOR_SETUP) await pglite!.exec(process.env.FLOOR_SETUP);
+    if (process.env.FLOOR_PLAN) {
+      const plan = await pglite!.query<Record<string, string>>(`EXPLAIN ANALYZE ${statement.text}`, statement.values);
+      console.log(plan.rows.map((r) => r['QUERY PLAN']).join('\n'));
+    }
     figures['SQL through PGlite, rows parsed'] = await cpuPerCall(() => pglite!.query(statement.text, statement.values, statement.options as never));
   }
   figures['JSON.stringify of the response'] = await cpuPerCall(() => JSON.stringify(response));
