@@ -67,5 +67,8 @@ export async function seedInbox(prisma: Prisma, shape: SeedShape) {
      FROM (SELECT DISTINCT ON ("chatId") "chatId", id, seq, timestamp FROM messages ORDER BY "chatId", seq DESC) m
      WHERE m."chatId" = c.id`,
   );
+  // Planner statistics, as autovacuum gathers them on a database in service: without them
+  // PostgreSQL guesses two chats per session and sorts them all rather than reading the inbox index.
+  await prisma.$executeRawUnsafe('ANALYZE');
   return { sessions: sessions.length, chats: chats.length, messages: messages.length };
 }
