@@ -9,47 +9,12 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import http from 'node:http';
 import os from 'node:os';
-import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
+import { statementCount, statementReport, statements } from '../support/statement-log.ts';
 import { startBenchApp } from '../support/bench-app.ts';
 import { withDatabase } from '../support/services.ts';
 import { post, upsert } from './webhooks.ts';
 
 const [database = 'embedded', count = '2000'] = process.argv.slice(2);
-const statements = new Map<string, { n: number; ms: number }>();
-const record = (sql: unknown, ms: number) => {
-  const text = String((sql as { text?: string }).text ?? sql).replace(/\s+/g, ' ').slice(0, 90);
-  const s = statements.get(text) ?? { n: 0, ms: 0 };
-  s.n++;
-  s.ms += ms;
-  statements.set(text, s);
-};
-const pgQuery = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  record(args[0], 0);
-  return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof pgQuery;
-/** Times a PGlite query (outside or inside a transaction). */
-const timed =
-  <F extends (sql: string, ...rest: never[]) => Promise<unknown>>(query: F) =>
-  async function (this: unknown, sql: string, ...rest: never[]) {
-    const started = performance.now();
-    try {
-      return await query.call(this, sql, ...rest);
-    } finally {
-      record(sql, performance.now() - started);
-    }
-  } as unknown as F;
-PGlite.prototype.query = timed(PGlite.prototype.query);
-const transaction = PGlite.prototype.transaction;
-PGlite.prototype.transaction = function (this: PGlite, fn) {
-  return transaction.call(this, (tx) => {
-    const started = performance.now();
-    tx.query = timed(tx.query);
-    return fn(tx).finally(() => record('(whole transaction)', performance.now() - started));
-  });
-} as typeof transaction;
-
 async function probe(databaseUrl: string | null) {
   const { instance, running, session } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
   const total = Number(count);
@@ -77,7 +42,7 @@ async function probe(databaseUrl: string | null) {
     }),
   );
   const acknowledged = performance.now();
-  const counted = new Map(statements);
+  const answeredAfter = statementCount();
   while ((await running.db.prisma.message.count()) < total + 64) await new Promise((r) => setTimeout(r, 20));
   const applied = performance.now();
   const used = process.cpuUsage(cpu);
@@ -90,10 +55,8 @@ async function probe(databaseUrl: string | null) {
     `${database}: ${Math.round(total / ((acknowledged - started) / 1000))} webhooks/s answered, ${Math.round(total / ((applied - started) / 1000))} messages/s applied; ` +
       `${((used.user + used.system) / 1000 / total).toFixed(2)} ms CPU per webhook; load ${os.loadavg()[0]!.toFixed(1)}`,
   );
-  for (const [text, s] of [...statements].sort((a, b) => b[1].ms - a[1].ms || b[1].n - a[1].n).slice(0, 25)) {
-    console.log(`${(s.n / total).toFixed(3).padStart(7)} per webhook ${(s.ms / total).toFixed(3).padStart(7)} ms  ${text}`);
-  }
-  console.log(`statements until answered: ${([...counted.values()].reduce((a, b) => a + b.n, 0) / total).toFixed(2)} per webhook`);
+  for (const line of statementReport(total, 'webhook')) console.log(line);
+  console.log(`statements until answered: ${(answeredAfter / total).toFixed(2)} per webhook`);
   await instance.stop();
 }
 
