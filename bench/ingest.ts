@@ -12,6 +12,7 @@ import { startChild } from './support/child.ts';
 import { attempt, compared, type BenchResult } from './support/result.ts';
 import { requirePostgres, withDatabase } from './support/services.ts';
 import type { IngestCommand, IngestReply } from './ingest/protocol.ts';
+import { post, upsert } from './ingest/webhooks.ts';
 
 const BASELINE_TABLE = `CREATE TABLE bench_rows (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), key text UNIQUE NOT NULL, payload jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`;
 const BASELINE_INSERT = 'INSERT INTO bench_rows (key, payload) VALUES ($1, $2)';
@@ -52,39 +53,6 @@ async function plainEmbeddedInserts(rows: number): Promise<number> {
   } finally {
     await db.close();
   }
-}
-
-/** A real-shaped `messages.upsert` from one of 100 WhatsApp users. */
-function upsert(i: number) {
-  const phone = `2557110${String(10_000 + (i % 100)).slice(-5)}`;
-  return {
-    event: 'messages.upsert',
-    timestamp: Date.now(),
-    data: {
-      messages: {
-        key: { id: `3EB0${String(i).padStart(16, '0')}`, fromMe: false, remoteJid: `${phone}@s.whatsapp.net`, cleanedSenderPn: phone },
-        messageTimestamp: Math.floor(Date.now() / 1000),
-        pushName: `Customer ${i % 100}`,
-        message: { conversation: `Order ${i}: two loaves and a litre of milk, please` },
-      },
-    },
-  };
-}
-
-/** node:http with keep-alive: fetch() tops out near 3k requests/s here, below what is measured. */
-function post(agent: http.Agent, url: string, headers: Record<string, string>, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      // A kept-alive connection the server closed as it was reused: nothing was received, send again.
-      if (req.reusedSocket && error.code === 'ECONNRESET') post(agent, url, headers, body).then(resolve, reject);
-      else reject(error);
-    });
-    req.end(body);
-  });
 }
 
 /** Webhooks answered 2xx per second, and how fast they were all applied to the inbox. */

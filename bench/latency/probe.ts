@@ -7,19 +7,12 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
-import pg from 'pg';
+import { statementCount, statementReport, statements } from '../support/statement-log.ts';
 import { sandboxControl, startBenchApp } from '../support/bench-app.ts';
 import { withDatabase } from '../support/services.ts';
 import { now } from './protocol.ts';
 
 const [database = 'embedded', count = '200'] = process.argv.slice(2);
-const statements = new Map<string, number>();
-const query = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  const text = String((args[0] as { text?: string }).text ?? args[0]).replace(/\s+/g, ' ').slice(0, 90);
-  statements.set(text, (statements.get(text) ?? 0) + 1);
-  return (query as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof query;
 
 async function probe(databaseUrl: string | null) {
   const { instance, running, session } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
@@ -53,8 +46,8 @@ async function probe(databaseUrl: string | null) {
     `${inMs.toFixed(2)} ms per inbound message (three webhooks answered), ${((used.user + used.system) / 1000 / total).toFixed(2)} ms CPU; ` +
       `arrival → published p50 ${lags[Math.floor(lags.length / 2)]!.toFixed(1)} ms; load ${os.loadavg()[0]!.toFixed(1)}`,
   );
-  if (process.env.PROBE_SQL) for (const [text, n] of [...statements].sort((a, b) => b[1] - a[1])) console.log((n / total).toFixed(2), text);
-  console.log(`${([...statements.values()].reduce((a, b) => a + b, 0) / total).toFixed(1)} statements per message (PostgreSQL)`);
+  if (process.env.PROBE_SQL) for (const line of statementReport(total, 'message')) console.log(line);
+  console.log(`${(statementCount() / total).toFixed(1)} statements per message`);
   await instance.stop();
 }
 

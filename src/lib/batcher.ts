@@ -1,7 +1,9 @@
 /**
  * Group commit: callers add items one by one and await their own result, while the items are
- * written in batches. A batch starts as soon as a writer slot is free, so a lone item waits for no
- * timer, and items arriving during a write share the next one.
+ * written in batches. A batch starts once the items of the current event-loop turn are in (one
+ * `setImmediate`, no timer) and a writer slot is free, and items arriving during a write share the
+ * next one. Without that turn, an in-process database (PGlite runs a statement synchronously)
+ * would write each request's item alone before the next request is even read.
  */
 export interface Batcher<T, R> {
   add(item: T): Promise<R>;
@@ -19,6 +21,7 @@ export function createBatcher<T, R>(opts: {
   let queue: Pending[] = [];
   let active = 0;
   let idle: (() => void)[] = [];
+  let scheduled = false;
 
   const pump = () => {
     while (active < opts.concurrency && queue.length > 0) {
@@ -47,7 +50,12 @@ export function createBatcher<T, R>(opts: {
     add(item) {
       return new Promise<R>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        pump();
+        if (scheduled) return;
+        scheduled = true;
+        setImmediate(() => {
+          scheduled = false;
+          pump();
+        });
       });
     },
     drain() {

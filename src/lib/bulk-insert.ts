@@ -17,26 +17,27 @@ interface Executor {
   $queryRawUnsafe<T>(query: string, ...values: unknown[]): Promise<T>;
 }
 
-export async function bulkInsert<Row, Returned = never>(
-  db: Executor,
-  opts: {
-    table: string;
-    rows: readonly Row[];
-    columns: Record<string, BulkColumn<Row>>;
-    /** The same value for every row (e.g. the session), passed once. */
-    shared?: Record<string, { type: 'uuid' | 'text'; value: unknown }>;
-    /** Columns of the unique constraint whose conflicts are skipped. */
-    conflictOn: string[];
-    returning?: string[];
-    /** Whether the table has Prisma's `updatedAt` column (set to now); default true. */
-    updatedAt?: boolean;
-  },
-): Promise<Returned[]> {
-  if (opts.rows.length === 0) return [];
+export interface BulkInsert<Row> {
+  table: string;
+  rows: readonly Row[];
+  columns: Record<string, BulkColumn<Row>>;
+  /** The same value for every row (e.g. the session), passed once. */
+  shared?: Record<string, { type: 'uuid' | 'text'; value: unknown }>;
+  /** Columns of the unique constraint whose conflicts are skipped. */
+  conflictOn: string[];
+  returning?: string[];
+  /** Whether the table has Prisma's `updatedAt` column (set to now); default true. */
+  updatedAt?: boolean;
+}
+
+/**
+ * The INSERT statement alone, its parameters appended to `params`: for a caller that runs it as a
+ * part (a CTE) of a larger statement, saving a round trip. No rows make an INSERT of nothing.
+ */
+export function bulkInsertSql<Row>(opts: BulkInsert<Row>, params: unknown[]): string {
   const quote = (name: string) => `"${name}"`;
   const perRow = Object.entries(opts.columns);
   const shared = Object.entries(opts.shared ?? {});
-  const params: unknown[] = [];
   const param = (value: unknown, type: string) => `$${params.push(value)}::${type}`;
 
   const arrays = [param(opts.rows.map(() => uuidv7()), 'uuid[]'), ...perRow.map(([, c]) => param(opts.rows.map(c.value), `${c.type}[]`))];
@@ -50,9 +51,15 @@ export async function bulkInsert<Row, Returned = never>(
     ...sharedValues,
     ...(stamped ? [SQL_UTC_NOW] : []),
   ];
-  const sql = `INSERT INTO ${opts.table} (${names.map(quote).join(', ')})
+  return `INSERT INTO ${opts.table} (${names.map(quote).join(', ')})
     SELECT ${selected.join(', ')} FROM unnest(${arrays.join(', ')}) AS u(${aliases.join(', ')})
     ON CONFLICT (${opts.conflictOn.map(quote).join(', ')}) DO NOTHING
     ${opts.returning ? `RETURNING ${opts.returning.map(quote).join(', ')}` : ''}`;
+}
+
+export async function bulkInsert<Row, Returned = never>(db: Executor, opts: BulkInsert<Row>): Promise<Returned[]> {
+  if (opts.rows.length === 0) return [];
+  const params: unknown[] = [];
+  const sql = bulkInsertSql(opts, params);
   return db.$queryRawUnsafe<Returned[]>(sql, ...params);
 }

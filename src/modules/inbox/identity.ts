@@ -147,10 +147,24 @@ export interface MergeOutcome {
  * or folded into the phone contact; a chat is renamed, or its messages (same seq, so cursors hold)
  * join the phone chat, unread counts add up, the later last message wins, and the lid chat goes.
  */
-export async function mergeLidPairs(tx: Executor, sessionId: string, pairs: LidPairs): Promise<MergeOutcome> {
+export async function mergeLidPairs(tx: Executor, sessionId: string, pairs: LidPairs, opts: { rememberLids?: boolean } = {}): Promise<MergeOutcome> {
   const outcome: MergeOutcome = { deletedChatIds: [], updatedChatIds: [] };
   if (pairs.size === 0) return outcome;
   const lids = [...pairs.keys()];
+  // Mostly nothing is kept under a lid (the pair was known before): one look then, not three statements.
+  const [kept] = await tx.$queryRawUnsafe<unknown[]>(
+    `SELECT 1 FROM contacts WHERE "sessionId" = $1::uuid AND jid = ANY($2::text[])
+     UNION ALL SELECT 1 FROM chats WHERE "sessionId" = $1::uuid AND "remoteJid" = ANY($2::text[]) LIMIT 1`,
+    sessionId,
+    lids,
+  );
+  if (!kept) {
+    if (opts.rememberLids ?? true) {
+      const params: unknown[] = [];
+      await tx.$executeRawUnsafe(rememberLidsSql(sessionId, pairs, params), ...params);
+    }
+    return outcome;
+  }
   await mergeContacts(tx, sessionId, pairs, lids);
 
   const chats = await tx.$queryRawUnsafe<ChatRow[]>(
@@ -244,14 +258,18 @@ async function mergeContacts(tx: Executor, sessionId: string, pairs: LidPairs, l
       await tx.$executeRawUnsafe(`UPDATE contacts SET jid = $2, "updatedAt" = ${SQL_UTC_NOW} WHERE id = $1::uuid`, lidContact.id, phoneJid);
     }
   }
-  // Every phone contact remembers its lid (and its phone number), so later lid-only messages resolve without asking.
-  await tx.$executeRawUnsafe(
-    `UPDATE contacts c SET lid = u.lid, "phoneNumber" = COALESCE(c."phoneNumber", u.phone), "updatedAt" = ${SQL_UTC_NOW}
-     FROM unnest($2::text[], $3::text[], $4::text[]) AS u(jid, lid, phone)
-     WHERE c."sessionId" = $1::uuid AND c.jid = u.jid AND (c.lid IS DISTINCT FROM u.lid OR c."phoneNumber" IS NULL)`,
-    sessionId,
-    [...pairs.values()],
-    lids,
-    [...pairs.values()].map((jid) => phoneFromJid(jid)),
-  );
+  const params: unknown[] = [];
+  await tx.$executeRawUnsafe(rememberLidsSql(sessionId, pairs, params), ...params);
+}
+
+/**
+ * Every phone contact remembers its lid (and its phone number), so later lid-only messages resolve
+ * without asking: the UPDATE, its parameters appended to `params` (it may be part of a larger statement).
+ */
+export function rememberLidsSql(sessionId: string, pairs: LidPairs, params: unknown[]): string {
+  const p = (value: unknown) => `$${params.push(value)}`;
+  const session = p(sessionId);
+  return `UPDATE contacts c SET lid = u.lid, "phoneNumber" = COALESCE(c."phoneNumber", u.phone), "updatedAt" = ${SQL_UTC_NOW}
+     FROM unnest(${p([...pairs.values()])}::text[], ${p([...pairs.keys()])}::text[], ${p([...pairs.values()].map((jid) => phoneFromJid(jid)))}::text[]) AS u(jid, lid, phone)
+     WHERE c."sessionId" = ${session}::uuid AND c.jid = u.jid AND (c.lid IS DISTINCT FROM u.lid OR c."phoneNumber" IS NULL)`;
 }

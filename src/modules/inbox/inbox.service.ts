@@ -4,7 +4,7 @@
  * is assigned in commit order: a reader that has seen seq N has seen every message before it.
  */
 import type { Clock } from '../../lib/clock.ts';
-import { bulkInsert } from '../../lib/bulk-insert.ts';
+import { bulkInsert, bulkInsertSql } from '../../lib/bulk-insert.ts';
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -15,7 +15,7 @@ import type { InboundMessage, MessageKey } from '../../provider/webhook-events.t
 import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import { assertCanAct, canSeeSession, type Viewer } from '../auth/viewer.ts';
-import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, type MergeOutcome } from './identity.ts';
+import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, rememberLidsSql, type MergeOutcome } from './identity.ts';
 import { linkOwnEcho, OwnSendNotLinkedYet } from '../outbox/outbox.link.ts';
 import { deliverySeconds, deliverySecondsSql } from '../monitoring/delivery-seconds.ts';
 import { recomputeTurns } from '../monitoring/response-turns.ts';
@@ -253,25 +253,14 @@ export function createInboxService(deps: {
 
     const result = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
-      const merged = await mergeLidPairs(tx, sessionId, pairs);
-      // Contacts for 1:1 senders (groups: the participant), then chats, each in one statement.
+      const merged = await mergeLidPairs(tx, sessionId, pairs, { rememberLids: false });
+      // Contacts for 1:1 senders (groups: the participant), then chats: one statement with the lids
+      // remembered and whether delivery statuses wait for these messages.
       const contacts = new Map<string, { jid: string; phoneNumber: string | null; pushName: string | null; lid: string | null }>();
       for (const m of unique) {
         if (m.fromMe || !m.contactJid) continue;
         contacts.set(m.contactJid, { jid: m.contactJid, phoneNumber: m.senderPhone, pushName: m.pushName, lid: m.senderLid });
       }
-      await bulkInsert(tx, {
-        table: 'contacts',
-        rows: [...contacts.values()],
-        shared: { sessionId: { type: 'uuid', value: sessionId } },
-        columns: {
-          jid: { type: 'text', value: (c) => c.jid },
-          phoneNumber: { type: 'text', value: (c) => c.phoneNumber },
-          pushName: { type: 'text', value: (c) => c.pushName },
-          lid: { type: 'text', value: (c) => c.lid },
-        },
-        conflictOn: ['sessionId', 'jid'],
-      });
       const firstByChat = new Map<string, (typeof unique)[number]>();
       for (const m of unique) if (!firstByChat.has(m.chatJid)) firstByChat.set(m.chatJid, m);
       const chatsOfBatch = [...firstByChat].map(([jid, first]) => {
@@ -283,35 +272,80 @@ export function createInboxService(deps: {
           name: group || first.fromMe ? null : first.pushName,
         };
       });
-      await bulkInsert(tx, {
-        table: 'chats',
-        rows: chatsOfBatch,
-        shared: { sessionId: { type: 'uuid', value: sessionId } },
-        columns: {
-          remoteJid: { type: 'text', value: (c) => c.jid },
-          isGroup: { type: 'boolean', value: (c) => c.group },
-          phoneNumber: { type: 'text', value: (c) => c.phoneNumber },
-          name: { type: 'text', value: (c) => c.name },
+      const params: unknown[] = [];
+      const p = (value: unknown) => `$${params.push(value)}`;
+      const contactsSql = bulkInsertSql(
+        {
+          table: 'contacts',
+          rows: [...contacts.values()],
+          shared: { sessionId: { type: 'uuid', value: sessionId } },
+          columns: {
+            jid: { type: 'text', value: (c) => c.jid },
+            phoneNumber: { type: 'text', value: (c) => c.phoneNumber },
+            pushName: { type: 'text', value: (c) => c.pushName },
+            lid: { type: 'text', value: (c) => c.lid },
+          },
+          conflictOn: ['sessionId', 'jid'],
         },
-        conflictOn: ['sessionId', 'remoteJid'],
-      });
-      const chats = (
-        await tx.$queryRawUnsafe<{ id: string; remoteJid: string; lastMessageAt: Date | string | null }[]>(
-          `SELECT id, "remoteJid", "lastMessageAt" FROM chats WHERE "sessionId" = $1::uuid AND "remoteJid" = ANY($2::text[])`,
+        params,
+      );
+      const chatsSql = bulkInsertSql(
+        {
+          table: 'chats',
+          rows: chatsOfBatch,
+          shared: { sessionId: { type: 'uuid', value: sessionId } },
+          columns: {
+            remoteJid: { type: 'text', value: (c) => c.jid },
+            isGroup: { type: 'boolean', value: (c) => c.group },
+            phoneNumber: { type: 'text', value: (c) => c.phoneNumber },
+            name: { type: 'text', value: (c) => c.name },
+          },
+          conflictOn: ['sessionId', 'remoteJid'],
+          returning: ['id', 'remoteJid'],
+        },
+        params,
+      );
+      const rememberSql = pairs.size ? rememberLidsSql(sessionId, pairs, params) : null;
+      const session = p(sessionId);
+      const jids = p(chatsOfBatch.map((c) => c.jid));
+      const messageIds = p(unique.map((m) => m.id));
+      // One snapshot for the whole statement: the chats it inserts are returned by the insert, the
+      // others by the select.
+      const found = await tx.$queryRawUnsafe<{ id: string; remoteJid: string; pending: boolean }[]>(
+        `WITH added_contacts AS (${contactsSql}),
+         ${rememberSql ? `remembered AS (${rememberSql}),` : ''}
+         added_chats AS (${chatsSql}),
+         waiting AS (SELECT EXISTS (SELECT 1 FROM pending_message_statuses
+           WHERE "sessionId" = ${session}::uuid AND "providerMessageId" = ANY(${messageIds}::text[])) AS pending)
+         SELECT c.id, c."remoteJid", waiting.pending FROM added_chats c, waiting
+         UNION ALL
+         SELECT c.id, c."remoteJid", waiting.pending FROM chats c, waiting WHERE c."sessionId" = ${session}::uuid AND c."remoteJid" = ANY(${jids}::text[])`,
+        ...params,
+      );
+      const chatByJid = new Map(found.map((c) => [c.remoteJid, c.id]));
+      if (chatsOfBatch.some((c) => !chatByJid.has(c.jid))) {
+        // Inserted by another transaction after this statement's snapshot: read again.
+        const again = await tx.$queryRawUnsafe<{ id: string; remoteJid: string }[]>(
+          `SELECT id, "remoteJid" FROM chats WHERE "sessionId" = $1::uuid AND "remoteJid" = ANY($2::text[])`,
           sessionId,
           chatsOfBatch.map((c) => c.jid),
-        )
-      ).map((c) => ({ id: c.id, sessionId, remoteJid: c.remoteJid, lastMessageAt: c.lastMessageAt === null ? null : new Date(c.lastMessageAt) }));
-      const chatByJid = new Map(chats.map((c) => [c.remoteJid, c]));
+        );
+        for (const c of again) chatByJid.set(c.remoteJid, c.id);
+      }
+      const pending = found.some((c) => c.pending);
 
-      // Messages already stored (a redelivery) are skipped by the unique key and not returned.
-      const inserted = (
-        await bulkInsert<(typeof unique)[number], { id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }>(tx, {
+      // Messages already stored (a redelivery) are skipped by the unique key and not returned. Every
+      // touched chat's last message and unread count are set in the same statement: its latest new
+      // message (time, then commit order) becomes the last unless an older one arrived late, and
+      // replying from the phone (an outbound latest) reads the chat there.
+      const messageParams: unknown[] = [];
+      const messagesSql = bulkInsertSql<(typeof unique)[number]>(
+        {
           table: 'messages',
           rows: unique,
           shared: { sessionId: { type: 'uuid', value: sessionId } },
           columns: {
-            chatId: { type: 'uuid', value: (m) => chatByJid.get(m.chatJid)!.id },
+            chatId: { type: 'uuid', value: (m) => chatByJid.get(m.chatJid)! },
             direction: { type: 'text', castTo: '"MessageDirection"', value: (m) => (m.fromMe ? 'OUTBOUND' : 'INBOUND') },
             kind: { type: 'text', castTo: '"MessageKind"', value: (m) => m.kind },
             status: { type: 'text', castTo: '"MessageStatus"', value: (m) => (m.fromMe ? 'SENT' : 'RECEIVED') },
@@ -328,55 +362,34 @@ export function createInboxService(deps: {
           },
           conflictOn: ['sessionId', 'providerMessageId'],
           returning: ['id', 'seq', 'chatId', 'direction', 'timestamp'],
-        })
+        },
+        messageParams,
+      );
+      const newer = `(c."lastMessageAt" IS NULL OR l."timestamp" >= c."lastMessageAt")`;
+      const inserted = (
+        await tx.$queryRawUnsafe<{ id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }[]>(
+          `WITH inserted AS (${messagesSql}),
+           latest AS (
+             SELECT DISTINCT ON ("chatId") "chatId", id, seq, "timestamp", direction,
+               count(*) FILTER (WHERE direction = 'INBOUND') OVER (PARTITION BY "chatId")::int AS inbound
+             FROM inserted ORDER BY "chatId", "timestamp" DESC, seq DESC),
+           chats_updated AS (
+             UPDATE chats c SET
+               "lastMessageAt" = CASE WHEN ${newer} THEN l."timestamp" ELSE c."lastMessageAt" END,
+               "lastMessageId" = CASE WHEN ${newer} THEN l.id ELSE c."lastMessageId" END,
+               "lastMessageSeq" = CASE WHEN ${newer} THEN l.seq ELSE c."lastMessageSeq" END,
+               "unreadCount" = CASE WHEN ${newer} AND l.direction = 'OUTBOUND' THEN 0 ELSE c."unreadCount" + l.inbound END,
+               "updatedAt" = ${SQL_UTC_NOW}
+             FROM latest l WHERE c.id = l."chatId")
+           SELECT id, seq, "chatId", direction, "timestamp" FROM inserted`,
+          ...messageParams,
+        )
       )
         .map((r) => ({ id: r.id, sessionId, chatId: r.chatId, direction: r.direction, seq: BigInt(r.seq), timestamp: new Date(r.timestamp) }))
         .sort((a, b) => (a.seq < b.seq ? -1 : 1));
-      if (inserted.length) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
+      if (inserted.length && pending) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
       await recomputeTurns(tx, inserted.map((m) => ({ chatId: m.chatId, since: m.timestamp })));
-
-      // Every touched chat's last message and unread count, in one statement.
-      const touched: { id: string; sessionId: string }[] = [];
-      const updates: { id: string; newer: boolean; at: string; messageId: string; seq: string; reset: boolean; inbound: number }[] = [];
-      for (const chat of chats) {
-        const mine = inserted.filter((m) => m.chatId === chat.id);
-        if (mine.length === 0) continue;
-        const latest = mine.reduce((a, b) => (b.timestamp >= a.timestamp ? b : a));
-        // Timestamps are whole seconds; an older message arriving late does not become the latest.
-        const newer = !chat.lastMessageAt || latest.timestamp >= chat.lastMessageAt;
-        // Replying from the phone reads the chat there.
-        const reset = newer && latest.direction === 'OUTBOUND';
-        updates.push({
-          id: chat.id,
-          newer,
-          at: latest.timestamp.toISOString(),
-          messageId: latest.id,
-          seq: latest.seq.toString(),
-          reset,
-          inbound: mine.filter((m) => m.direction === 'INBOUND').length,
-        });
-        touched.push(chat);
-      }
-      if (updates.length) {
-        await tx.$executeRawUnsafe(
-          `UPDATE chats c SET
-             "lastMessageAt" = CASE WHEN u.newer THEN u.at ELSE c."lastMessageAt" END,
-             "lastMessageId" = CASE WHEN u.newer THEN u.message_id ELSE c."lastMessageId" END,
-             "lastMessageSeq" = CASE WHEN u.newer THEN u.seq ELSE c."lastMessageSeq" END,
-             "unreadCount" = CASE WHEN u.reset THEN 0 ELSE c."unreadCount" + u.inbound END,
-             "updatedAt" = ${SQL_UTC_NOW}
-           FROM unnest($1::uuid[], $2::boolean[], $3::timestamp(3)[], $4::uuid[], $5::bigint[], $6::boolean[], $7::int[])
-             AS u(id, newer, at, message_id, seq, reset, inbound)
-           WHERE c.id = u.id`,
-          updates.map((u) => u.id),
-          updates.map((u) => u.newer),
-          updates.map((u) => u.at),
-          updates.map((u) => u.messageId),
-          updates.map((u) => u.seq),
-          updates.map((u) => u.reset),
-          updates.map((u) => u.inbound),
-        );
-      }
+      const touched = [...new Set(inserted.map((m) => m.chatId))].map((id) => ({ id, sessionId }));
       return { inserted, touched, merged };
     });
     for (const id of result.merged.deletedChatIds) publishChatDeleted({ id, sessionId });
