@@ -7,6 +7,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -26,9 +28,13 @@ const sampleMessage = {
   timestamp: new Date().toISOString(),
 };
 
+let snapshots = 0;
 function memory(): ServerReply {
   const heapUsed = heapAfterGc();
-  return { type: 'memory', heapUsed, rss: process.memoryUsage().rss };
+  const rss = process.memoryUsage().rss;
+  // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot at each measurement, for bench/heap-diff.ts.
+  if (process.env.BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(join(process.env.BENCH_HEAP_SNAPSHOT, `${mode}-${snapshots++}.heapsnapshot`));
+  return { type: 'memory', heapUsed, rss };
 }
 
 async function bare() {
