@@ -28,6 +28,23 @@ const sampleMessage = {
   timestamp: new Date().toISOString(),
 };
 
+/**
+ * BENCH_LIVE_CPU=1: on stop, the server's CPU time for the bursts after the first (the warm-up),
+ * until stopped, on stderr: a figure a busy machine does not move as much as frames per second.
+ */
+let bursts = 0;
+let measuredEvents = 0;
+let cpuFrom: NodeJS.CpuUsage | null = null;
+function countBurst(events: number) {
+  if (bursts++ === 1) cpuFrom = process.cpuUsage();
+  if (cpuFrom) measuredEvents += events;
+}
+function reportCpu() {
+  if (!process.env.BENCH_LIVE_CPU || !cpuFrom) return;
+  const used = process.cpuUsage(cpuFrom);
+  process.stderr.write(`live server ${mode}: ${((used.user + used.system) / 1000).toFixed(0)} ms CPU (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)}) for ${measuredEvents} events\n`);
+}
+
 let snapshots = 0;
 function memory(): ServerReply {
   const heapUsed = heapAfterGc();
@@ -48,10 +65,14 @@ async function bare() {
   const frame = JSON.stringify({ id: 'feed', type: 'next', payload: { data: { messageReceived: sampleMessage } } });
   process.on('message', (command: ServerCommand) => {
     if (command.type === 'burst') {
+      countBurst(command.events);
       for (let i = 0; i < command.events; i++) for (const socket of clients) socket.send(frame);
       reply({ type: 'sent' });
     } else if (command.type === 'memory') reply(memory());
-    else if (command.type === 'stop') wss.close(() => reportStopped());
+    else if (command.type === 'stop') {
+      reportCpu();
+      wss.close(() => reportStopped());
+    }
   });
   const { port } = wss.address() as { port: number };
   reply({ type: 'ready', url: `http://127.0.0.1:${port}` });
@@ -72,11 +93,15 @@ async function app() {
 
   process.on('message', (command: ServerCommand) => {
     if (command.type === 'burst') {
+      countBurst(command.events);
       // What the webhook applier publishes for each stored inbound message.
       for (let i = 0; i < command.events; i++) running.pubsub.pubsub.publish('messageReceived', sessionId, event);
       reply({ type: 'sent' });
     } else if (command.type === 'memory') reply(memory());
-    else if (command.type === 'stop') void instance.stop().then(() => reportStopped());
+    else if (command.type === 'stop') {
+      reportCpu();
+      void instance.stop().then(() => reportStopped());
+    }
   });
   reply({ type: 'ready', url: running.url, sessionId: sessionGlobalId });
 }
@@ -121,10 +146,12 @@ async function stock() {
   const sessionId = 'V2hhdHNBcHBTZXNzaW9uOnN0b2Nr';
   process.on('message', (command: ServerCommand) => {
     if (command.type === 'burst') {
+      countBurst(command.events);
       for (let i = 0; i < command.events; i++) pubsub.publish('messageReceived', sessionId, sampleMessage);
       reply({ type: 'sent' });
     } else if (command.type === 'memory') reply(memory());
     else if (command.type === 'stop') {
+      reportCpu();
       for (const c of wss.clients) c.terminate();
       server.close(() => reportStopped());
     }

@@ -17,6 +17,7 @@ import { runWithRequestContext } from '../lib/request-context.ts';
 import type { AbuseLimits } from '../modules/auth/abuse-limits.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
+import { batchWrites } from './socket-batching.ts';
 import { serializeResult, type Subscriber, type SubscriberSink, type SubscriptionHub } from './subscription-hub.ts';
 
 /** A client whose unsent frames exceed this is too slow to keep up and is closed. */
@@ -235,6 +236,7 @@ class Operation implements SubscriberSink {
     const socket = this.connection.socket;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: resubscribe from your last cursor');
+    batchWrites(socket);
     // One copy of bytes already encoded, instead of building and encoding a string per subscriber.
     socket.send(Buffer.concat([this.framePrefix, payload, FRAME_END]), TEXT_FRAME);
   }
