@@ -17,7 +17,7 @@ import { runWithRequestContext } from '../lib/request-context.ts';
 import type { AbuseLimits } from '../modules/auth/abuse-limits.ts';
 import type { AuthService } from '../modules/auth/auth.service.ts';
 import { bearerToken, type Viewer } from '../modules/auth/viewer.ts';
-import { batchWrites } from './socket-batching.ts';
+import { FrameWriter } from './frame-writer.ts';
 import { serializeResult, type Subscriber, type SubscriberSink, type SubscriptionHub } from './subscription-hub.ts';
 
 /** A client whose unsent frames exceed this is too slow to keep up and is closed. */
@@ -223,22 +223,20 @@ const TEXT_FRAME = { binary: false };
 class Operation implements SubscriberSink {
   /** Its place in the hub, once joined. */
   subscriber: Subscriber | null = null;
-  private readonly framePrefix: Buffer;
+  private readonly frames: FrameWriter;
 
   constructor(
     private readonly connection: Connection,
     private readonly id: string,
   ) {
-    this.framePrefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    this.frames = new FrameWriter(Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`));
   }
 
   write(payload: Buffer): void {
     const socket = this.connection.socket;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: resubscribe from your last cursor');
-    batchWrites(socket);
-    // One copy of bytes already encoded, instead of building and encoding a string per subscriber.
-    socket.send(Buffer.concat([this.framePrefix, payload, FRAME_END]), TEXT_FRAME);
+    this.frames.write(socket, payload, FRAME_END);
   }
 
   overloaded(): void {
