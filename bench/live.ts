@@ -86,7 +86,7 @@ async function closeClients(clients: Client[]) {
  * The clients run in processes of their own (a busy client process answers the server's pings late,
  * and a client that misses them is dropped).
  */
-async function fanOut(mode: Mode, clientCount: number, events: number, rounds = 3): Promise<number> {
+export async function fanOut(mode: Mode, clientCount: number, events: number, rounds = 3): Promise<number> {
   const server = await startServer(mode);
   let clients: Subscribers | null = null;
   try {
@@ -133,7 +133,7 @@ interface Memory {
  * Server memory held by `count` idle connections, each with one subscription: the JavaScript heap
  * after GC (what the code keeps, not the allocator's slack), and the resident set beside it.
  */
-async function idleMemory(mode: Mode, count: number): Promise<Memory> {
+export async function idleMemory(mode: Mode, count: number): Promise<Memory> {
   const server = await startServer(mode);
   try {
     const before = await server.child.request({ type: 'memory' }, 'memory');

@@ -7,6 +7,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -26,9 +28,30 @@ const sampleMessage = {
   timestamp: new Date().toISOString(),
 };
 
+/**
+ * BENCH_LIVE_CPU=1: on stop, the server's CPU time for the bursts after the first (the warm-up),
+ * until stopped, on stderr: a figure a busy machine does not move as much as frames per second.
+ */
+let bursts = 0;
+let measuredEvents = 0;
+let cpuFrom: NodeJS.CpuUsage | null = null;
+function countBurst(events: number) {
+  if (bursts++ === 1) cpuFrom = process.cpuUsage();
+  if (cpuFrom) measuredEvents += events;
+}
+function reportCpu() {
+  if (!process.env.BENCH_LIVE_CPU || !cpuFrom) return;
+  const used = process.cpuUsage(cpuFrom);
+  process.stderr.write(`live server ${mode}: ${((used.user + used.system) / 1000).toFixed(0)} ms CPU (user ${(used.user / 1000).toFixed(0)}, system ${(used.system / 1000).toFixed(0)}) for ${measuredEvents} events\n`);
+}
+
+let snapshots = 0;
 function memory(): ServerReply {
   const heapUsed = heapAfterGc();
-  return { type: 'memory', heapUsed, rss: process.memoryUsage().rss };
+  const rss = process.memoryUsage().rss;
+  // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot at each measurement, for bench/heap-diff.ts.
+  if (process.env.BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(join(process.env.BENCH_HEAP_SNAPSHOT, `${mode}-${snapshots++}.heapsnapshot`));
+  return { type: 'memory', heapUsed, rss };
 }
 
 async function bare() {
@@ -42,10 +65,14 @@ async function bare() {
   const frame = JSON.stringify({ id: 'feed', type: 'next', payload: { data: { messageReceived: sampleMessage } } });
   process.on('message', (command: ServerCommand) => {
     if (command.type === 'burst') {
+      countBurst(command.events);
       for (let i = 0; i < command.events; i++) for (const socket of clients) socket.send(frame);
       reply({ type: 'sent' });
     } else if (command.type === 'memory') reply(memory());
-    else if (command.type === 'stop') wss.close(() => reportStopped());
+    else if (command.type === 'stop') {
+      reportCpu();
+      wss.close(() => reportStopped());
+    }
   });
   const { port } = wss.address() as { port: number };
   reply({ type: 'ready', url: `http://127.0.0.1:${port}` });
@@ -66,11 +93,15 @@ async function app() {
 
   process.on('message', (command: ServerCommand) => {
     if (command.type === 'burst') {
+      countBurst(command.events);
       // What the webhook applier publishes for each stored inbound message.
       for (let i = 0; i < command.events; i++) running.pubsub.pubsub.publish('messageReceived', sessionId, event);
       reply({ type: 'sent' });
     } else if (command.type === 'memory') reply(memory());
-    else if (command.type === 'stop') void instance.stop().then(() => reportStopped());
+    else if (command.type === 'stop') {
+      reportCpu();
+      void instance.stop().then(() => reportStopped());
+    }
   });
   reply({ type: 'ready', url: running.url, sessionId: sessionGlobalId });
 }
@@ -115,10 +146,12 @@ async function stock() {
   const sessionId = 'V2hhdHNBcHBTZXNzaW9uOnN0b2Nr';
   process.on('message', (command: ServerCommand) => {
     if (command.type === 'burst') {
+      countBurst(command.events);
       for (let i = 0; i < command.events; i++) pubsub.publish('messageReceived', sessionId, sampleMessage);
       reply({ type: 'sent' });
     } else if (command.type === 'memory') reply(memory());
     else if (command.type === 'stop') {
+      reportCpu();
       for (const c of wss.clients) c.terminate();
       server.close(() => reportStopped());
     }

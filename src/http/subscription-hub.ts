@@ -17,11 +17,13 @@ export interface SubscriberSink {
   overloaded(): void;
   /** Resolves once the subscriber has read enough of what was written to take more. */
   ready(): Promise<void>;
+  /** The execution ended: nothing more will be written. */
+  end(): void;
 }
 
 interface Group {
   key: string | null;
-  subscribers: Map<Subscriber, SubscriberSink>;
+  subscribers: Set<Subscriber>;
   iterator: AsyncIterator<ExecutionResult> | null;
   finished: boolean;
 }
@@ -39,10 +41,10 @@ export interface HubStats {
 export interface SubscriptionHub {
   /**
    * Joins the execution for `key` (starting it with `start` if there is none); a null key never
-   * shares. Results go straight to `sink`; the returned iterator yields nothing and ends when the
-   * execution does, and leaving it (`return()`) unsubscribes.
+   * shares. Results go straight to `sink`, and `sink.end()` when the execution ends; the returned
+   * subscriber's `leave()` unsubscribes.
    */
-  subscribe(key: string | null, start: () => Promise<Source> | Source, sink: SubscriberSink): AsyncIterableIterator<ExecutionResult>;
+  subscribe(key: string | null, start: () => Promise<Source> | Source, sink: SubscriberSink): Subscriber;
   stats(): HubStats;
 }
 
@@ -51,36 +53,29 @@ export function serializeResult(result: ExecutionResult): Buffer {
   return Buffer.from(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
 }
 
-/** A subscriber as graphql-ws sees it: an iterator that ends when its subscription does. */
-class Subscriber implements AsyncIterableIterator<ExecutionResult> {
-  private ended: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
+/** One subscriber's place in a shared execution; `leave()` unsubscribes. */
+export class Subscriber {
   private done = false;
 
   constructor(
     private readonly group: Group,
-    private readonly leave: (group: Group, subscriber: Subscriber) => void,
+    readonly sink: SubscriberSink,
+    private readonly hub: { leave(group: Group, subscriber: Subscriber): void },
   ) {}
 
+  /** The execution ended (or the subscriber left): tells the sink once. */
   end(): void {
     if (this.done) return;
     this.done = true;
-    this.leave(this.group, this);
-    this.ended?.({ value: undefined, done: true });
-    this.ended = null;
+    this.hub.leave(this.group, this);
+    this.sink.end();
   }
 
-  next(): Promise<IteratorResult<ExecutionResult>> {
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.ended = resolve));
-  }
-
-  return(): Promise<IteratorResult<ExecutionResult>> {
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
+  /** The subscriber goes away: the sink is not told. */
+  leave(): void {
+    if (this.done) return;
+    this.done = true;
+    this.hub.leave(this.group, this);
   }
 }
 
@@ -112,7 +107,7 @@ export function createSubscriptionHub(): SubscriptionHub {
   function broadcast(group: Group, result: ExecutionResult) {
     if (group.subscribers.size === 0) return;
     const payload = serializeResult(result);
-    for (const sink of group.subscribers.values()) sink.write(payload);
+    for (const subscriber of group.subscribers) subscriber.sink.write(payload);
   }
 
   async function pump(group: Group, start: () => Promise<Source> | Source) {
@@ -133,14 +128,15 @@ export function createSubscriptionHub(): SubscriptionHub {
           broadcast(group, next.value);
           // A subscriber's own execution (a replay from its cursor) goes at the pace it reads;
           // a shared one never waits for one reader, who is cut off at the byte limit instead.
-          if (group.key === null) for (const sink of group.subscribers.values()) await sink.ready();
+          if (group.key === null) for (const subscriber of group.subscribers) await subscriber.sink.ready();
         }
       }
     } catch (error) {
       if (causedBy(error, SubscriptionOverflowError)) {
-        for (const [subscriber, sink] of [...group.subscribers]) {
+        for (const subscriber of [...group.subscribers]) {
+          // Closed first, so the subscriber is not told the subscription completed normally.
+          subscriber.sink.overloaded();
           subscriber.end();
-          sink.overloaded();
         }
         return;
       }
@@ -150,22 +146,23 @@ export function createSubscriptionHub(): SubscriptionHub {
       if (group.key !== null && groups.get(group.key) === group) groups.delete(group.key);
       running.delete(group);
       group.finished = true;
-      for (const subscriber of [...group.subscribers.keys()]) subscriber.end();
+      for (const subscriber of [...group.subscribers]) subscriber.end();
     }
   }
 
+  const hubSide = { leave };
   return {
     subscribe(key, start, sink) {
       let group = key !== null ? groups.get(key) : undefined;
       const fresh = !group;
       if (!group) {
-        group = { key, subscribers: new Map(), iterator: null, finished: false };
+        group = { key, subscribers: new Set(), iterator: null, finished: false };
         if (key !== null) groups.set(key, group);
         else privateGroups++;
         running.add(group);
       }
-      const subscriber = new Subscriber(group, leave);
-      group.subscribers.set(subscriber, sink);
+      const subscriber = new Subscriber(group, sink, hubSide);
+      group.subscribers.add(subscriber);
       subscribers++;
       if (group.iterator) started++;
       if (fresh) void pump(group, start);
