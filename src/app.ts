@@ -15,6 +15,7 @@ import { openDatabase, type Database } from './lib/database.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { requestIdFrom, runWithRequestContext } from './lib/request-context.ts';
 import { deployMigrations } from './lib/migrations.ts';
+import { startEmbeddedStatistics } from './lib/embedded-statistics.ts';
 import { createAppPubSub, type PubSubHandle } from './lib/pubsub.ts';
 import { createServices, type Services } from './services.ts';
 import { randomToken, safeEqual } from './lib/crypto.ts';
@@ -55,6 +56,8 @@ export interface AppDeps {
   provider?: Partial<WasenderClientOptions>;
   /** Pacing, retries and settling of the outbox (tests make them short). */
   outbox?: Partial<OutboxSettings>;
+  /** How often the embedded database is vacuumed and analyzed (tests make it short). */
+  embeddedMaintenanceMs?: number;
 }
 
 export interface RunningApp {
@@ -111,6 +114,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     onStop('connections', () => db.close());
     const applied = await db.withMigrationAdapter((factory) => deployMigrations(factory, MIGRATIONS_DIR));
     if (applied.length) logger.info({ applied }, 'migrations applied');
+    onStop('work', startEmbeddedStatistics(db, logger, deps.embeddedMaintenanceMs));
 
     const pubsub = createAppPubSub(config.redisUrl, logger.child({ component: 'pubsub' }));
     onStop('connections', () => pubsub.close());
