@@ -7,7 +7,7 @@ import type { ResultOf } from '@graphql-typed-document-node/core';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, describeError, serverNow } from './api.ts';
 import { preview, readRecipients, type RowProblem } from './csv.ts';
-import { BulkSend, BulkSendProgress, CancelBulkSend, PauseBulkSend, ResumeBulkSend, Sessions, StartBulkSend } from './documents.ts';
+import { BulkSend, BulkSendProgress, CancelBulkSend, PauseBulkSend, RecentBulkSends, ResumeBulkSend, Sessions, StartBulkSend } from './documents.ts';
 import { TextAreaField } from './form.tsx';
 import type { BulkSendStatus } from './generated/graphql.ts';
 import { BASE, navigate, useLocation } from './router.ts';
@@ -150,7 +150,43 @@ function NewBulkSend() {
           {busy ? 'Starting…' : 'Start sending'}
         </button>
       </form>
+      {sessionId && <RecentJobs key={sessionId} sessionId={sessionId} />}
     </main>
+  );
+}
+
+type RecentJob = NonNullable<ResultOf<typeof RecentBulkSends>['session']>['bulkSends']['nodes'][number];
+
+/** The chosen session's latest bulk sends, each a link to its progress. */
+function RecentJobs({ sessionId }: { sessionId: string }) {
+  const { api } = useSigned();
+  const [jobs, setJobs] = useState<RecentJob[] | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  useEffect(() => {
+    api.request(RecentBulkSends, { id: sessionId }).then(
+      ({ session }) => setJobs(session?.bulkSends.nodes ?? []),
+      (e: unknown) => setFailure(describeError(e)),
+    );
+  }, [api, sessionId]);
+  return (
+    <section class="card" aria-labelledby="recent-bulk">
+      <h2 id="recent-bulk">Recent bulk sends</h2>
+      {failure && <Alert>{failure}</Alert>}
+      {jobs && jobs.length === 0 && <p class="note">None through this session yet.</p>}
+      {jobs && jobs.length > 0 && (
+        <ul class="recent-jobs">
+          {jobs.map((job) => (
+            <li key={job.id}>
+              <Link href={`${BASE}/bulk/${encodeURIComponent(job.id)}`}>{job.template}</Link>
+              <span class="hint">
+                {' '}
+                {JOB_STATUS[job.status]} · {job.sent} of {job.total} sent{job.failed > 0 && `, ${job.failed} failed`} · <Time value={job.createdAt} full />
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
 

@@ -332,6 +332,25 @@ export const StartBulkSend = graphql(`
   }
 `);
 
+export const RecentBulkSends = graphql(`
+  query ConsoleRecentBulkSends($id: ID!) {
+    session(id: $id) {
+      id
+      bulkSends(first: 10) {
+        nodes {
+          id
+          status
+          template
+          total
+          sent
+          failed
+          createdAt
+        }
+      }
+    }
+  }
+`);
+
 export const BulkSend = graphql(`
   query ConsoleBulkSend($id: ID!) {
     bulkSend(id: $id) {

@@ -55,6 +55,7 @@ describe('the console: bulk send and health', () => {
     await page.getByRole('link', { name: 'Bulk send' }).click();
     await page.getByRole('heading', { name: 'Bulk send', level: 1 }).waitFor();
     expect(await page.getByLabel('Session').inputValue()).toBe(session.id);
+    await page.getByRole('region', { name: 'Recent bulk sends' }).getByText('None through this session yet.').waitFor();
     await page.getByLabel('Message template').fill('Hello {{name}}, fresh bread today!');
     await page.getByLabel('Recipients (CSV)').fill(WITH_A_BAD_ROW);
 
@@ -118,6 +119,14 @@ describe('the console: bulk send and health', () => {
     const id = decodeURIComponent(jobUrl.split('/').at(-1)!);
     expect((await app.data(BulkSend, { id })).bulkSend).toMatchObject({ status: 'COMPLETED', total: 5, sent: 5, failed: 0 });
     await screenshot(page, 'bulk-completed');
+
+    // The session's recent bulk sends lead back to it.
+    await page.getByRole('link', { name: 'New bulk send' }).click();
+    const recent = page.getByRole('region', { name: 'Recent bulk sends' }).getByRole('listitem');
+    await recent.filter({ hasText: 'Completed · 5 of 5 sent' }).getByRole('link', { name: 'Hello {{name}}, fresh bread today!' }).waitFor();
+    expect(await recent.count()).toBe(1);
+    await recent.getByRole('link').click();
+    await page.waitForURL(jobUrl);
     expect(problems).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import { connectedSession, settled, type ConnectedSession } from '../helpers/inb
 import { control, sandboxSends } from '../helpers/sandbox.ts';
 import { connectWs } from '../helpers/ws.ts';
 import { ConnectSession } from '../sessions/documents.ts';
-import { BulkSend, BulkSendProgress, CancelBulkSend, PauseBulkSend, ResumeBulkSend, StartBulkSend } from './documents.ts';
+import { BulkSend, BulkSendProgress, CancelBulkSend, PauseBulkSend, ResumeBulkSend, SessionBulkSends, StartBulkSend } from './documents.ts';
 
 /** Provider round trips are slow on a busy machine: wait long enough. */
 const waitFor: typeof eventually = (check, timeoutMs = 20_000) => eventually(check, timeoutMs);
@@ -108,6 +108,23 @@ describe('bulk sends', () => {
     await waitFor(async () => (await app.data(BulkSend, { id: job.id })).bulkSend?.status === 'COMPLETED');
     const [send] = (await sandboxSends(app, session.providerSessionId)).filter((s) => s.to === '+255788000101');
     expect(send!.body).toEqual({ to: '+255788000101', imageUrl: 'https://cdn.example.com/stock.jpg', text: 'New stock, Dora!' });
+  });
+
+  it("lists a session's bulk sends newest first, page by page", async () => {
+    const start = async (template: string, phone: string) =>
+      (await app.data(StartBulkSend, { input: { sessionId: session.id, template, recipients: [{ phone, name: 'Eli' }] } })).startBulkSend.id;
+    const older = await start('Older list entry, {{name}}', '+255788000201');
+    const newer = await start('Newer list entry, {{name}}', '+255788000202');
+    const all = (await app.data(SessionBulkSends, { id: session.id, first: 100 })).session!.bulkSends;
+    const ids = all.edges.map((e) => e.node.id);
+    expect(ids.slice(0, 2)).toEqual([newer, older]);
+    expect(all.pageInfo.hasNextPage).toBe(false);
+
+    const first = (await app.data(SessionBulkSends, { id: session.id, first: 1 })).session!.bulkSends;
+    expect(first.edges.map((e) => e.node.template)).toEqual(['Newer list entry, {{name}}']);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const next = (await app.data(SessionBulkSends, { id: session.id, first: 1, after: first.pageInfo.endCursor })).session!.bulkSends;
+    expect(next.edges.map((e) => e.node.id)).toEqual([older]);
   });
 
   it('is NOT_FOUND for a job that does not exist', async () => {

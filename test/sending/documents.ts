@@ -96,3 +96,23 @@ export const BulkSendProgress = graphql(`
     }
   }
 `);
+
+export const SessionBulkSends = graphql(`
+  query SessionBulkSends($id: ID!, $first: Int, $after: String) {
+    session(id: $id) {
+      bulkSends(first: $first, after: $after) {
+        edges {
+          node {
+            id
+            template
+            status
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);

@@ -105,6 +105,13 @@ export const WhatsAppSessionRef = builder.prismaNode('WhatsAppSession', {
       { name: 'SessionLogConnection' },
       { name: 'SessionLogEdge' },
     ),
+    bulkSends: t.relatedConnection(
+      'bulkSendJobs',
+      // Ids are time-ordered (uuid v7): newest first without a sort column of its own.
+      { description: 'Its bulk sends, newest first.', cursor: 'id', query: () => ({ orderBy: { id: 'desc' } }) },
+      { name: 'BulkSendJobConnection' },
+      { name: 'BulkSendJobEdge' },
+    ),
   }),
 });
 
