@@ -5,9 +5,14 @@
  * chat has an outbound message after it, `responseSeconds` holds the time to the first one.
  *
  * A message added anywhere in a chat (in order, late, or moved in by a merge of chats) changes only
- * the turns after the chat's last outbound message before it: those are computed again, in the
- * writer's transaction, under the inbox's message lock. Nothing else changes a message's chat, time
- * or direction.
+ * the turns after the chat's last outbound message before it (C), and of those only these can
+ * differ: the first message after C (the turn it begins may now be answered), the messages from the
+ * added one's time on, and, for their order, the one just before them. Between the first after C
+ * and the added time every message is inbound after an inbound: none begins a turn, before or
+ * after. So a customer's hundredth message without a reply (or a busy group's next one) reads three
+ * rows by index, not the whole unanswered run. They are computed again in the writer's
+ * transaction, under the inbox's message lock. Nothing else changes a message's chat, time or
+ * direction.
  */
 import type { Prisma } from '../../lib/database.ts';
 
@@ -32,7 +37,7 @@ export async function recomputeTurns(db: Db, changes: ChatChange[]): Promise<voi
   // reads only their recent messages, whatever the planner guesses of the ranges.
   await db.$executeRawUnsafe(
     `WITH changed AS (
-       SELECT u.chat, COALESCE(a.timestamp, '-infinity') AS ts, COALESCE(a.seq, 0) AS seq
+       SELECT u.chat, u.since, COALESCE(a.timestamp, '-infinity') AS ts, COALESCE(a.seq, 0) AS seq
        FROM unnest($1::uuid[], $2::timestamp(3)[]) AS u(chat, since)
        LEFT JOIN LATERAL (
          SELECT o.timestamp, o.seq FROM messages o
@@ -42,11 +47,21 @@ export async function recomputeTurns(db: Db, changes: ChatChange[]): Promise<voi
      figures AS MATERIALIZED (
        SELECT t.id, t.starts, CASE WHEN t.starts THEN EXTRACT(EPOCH FROM (t.answered - t.timestamp))::float8 END AS seconds
        FROM changed c CROSS JOIN LATERAL (
-         SELECT m.id, m.direction, m.timestamp,
-           lag(m.direction) OVER (ORDER BY m.timestamp, m.seq) IS DISTINCT FROM 'INBOUND' AS starts,
-           min(m.timestamp) FILTER (WHERE m.direction = 'OUTBOUND') OVER (ORDER BY m.timestamp DESC, m.seq DESC ROWS UNBOUNDED PRECEDING) AS answered
-         FROM messages m
-         WHERE m."chatId" = c.chat AND (m.timestamp, m.seq) >= (c.ts, c.seq)) t
+         SELECT r.id, r.direction, r.timestamp,
+           lag(r.direction) OVER (ORDER BY r.timestamp, r.seq) IS DISTINCT FROM 'INBOUND' AS starts,
+           min(r.timestamp) FILTER (WHERE r.direction = 'OUTBOUND') OVER (ORDER BY r.timestamp DESC, r.seq DESC ROWS UNBOUNDED PRECEDING) AS answered
+         FROM (
+           (SELECT m.id, m.direction, m.timestamp, m.seq FROM messages m
+            WHERE m."chatId" = c.chat AND (m.timestamp, m.seq) > (c.ts, c.seq)
+            ORDER BY m.timestamp, m.seq LIMIT 1)
+           UNION
+           (SELECT m.id, m.direction, m.timestamp, m.seq FROM messages m
+            WHERE m."chatId" = c.chat AND m.timestamp < c.since AND (m.timestamp, m.seq) > (c.ts, c.seq)
+            ORDER BY m.timestamp DESC, m.seq DESC LIMIT 1)
+           UNION
+           (SELECT m.id, m.direction, m.timestamp, m.seq FROM messages m
+            WHERE m."chatId" = c.chat AND m.timestamp >= c.since)
+         ) r) t
        WHERE t.direction = 'INBOUND'
      )
      UPDATE messages m SET "startsTurn" = f.starts, "responseSeconds" = f.seconds
