@@ -1,4 +1,6 @@
 /** Form fields with their labels and the server's field-level errors (`extensions.fields`). */
+import type { ComponentChildren } from 'preact';
+
 export function TextField(props: {
   id: string;
   label: string;
@@ -11,6 +13,27 @@ export function TextField(props: {
   disabled?: boolean;
   inputRef?: (element: HTMLInputElement | null) => void;
 }) {
+  return (
+    <Field id={props.id} label={props.label} hint={props.hint} error={props.error}>
+      {(described) => (
+        <input
+          id={props.id}
+          ref={props.inputRef}
+          {...(props.type === 'tel' ? { type: 'tel' as const } : { type: 'text' as const })}
+          value={props.value}
+          autoComplete={props.autoComplete ?? 'off'}
+          disabled={props.disabled}
+          aria-invalid={props.error ? true : undefined}
+          aria-describedby={described}
+          onInput={(event) => props.onInput(event.currentTarget.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** A labelled control with its hint and error above and below it; the control gets what describes it. */
+function Field(props: { id: string; label: string; hint?: string | undefined; error?: string | undefined; children: (describedBy: string | undefined) => ComponentChildren }) {
   const described = [props.hint && `${props.id}-hint`, props.error && `${props.id}-error`].filter(Boolean).join(' ');
   return (
     <div class="field">
@@ -20,17 +43,7 @@ export function TextField(props: {
           {props.hint}
         </p>
       )}
-      <input
-        id={props.id}
-        ref={props.inputRef}
-        {...(props.type === 'tel' ? { type: 'tel' as const } : { type: 'text' as const })}
-        value={props.value}
-        autoComplete={props.autoComplete ?? 'off'}
-        disabled={props.disabled}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={described || undefined}
-        onInput={(event) => props.onInput(event.currentTarget.value)}
-      />
+      {props.children(described || undefined)}
       {props.error && (
         <p id={`${props.id}-error`} class="field-error">
           {props.error}
@@ -98,30 +111,20 @@ export function SettingsFields({ prefix, legend, values, onChange, errors, disab
 
 /** A multi-line field with its label, hint and error. */
 export function TextAreaField(props: { id: string; label: string; value: string; onInput: (value: string) => void; error?: string | undefined; hint?: string; rows?: number; textareaRef?: (element: HTMLTextAreaElement | null) => void }) {
-  const described = [props.hint && `${props.id}-hint`, props.error && `${props.id}-error`].filter(Boolean).join(' ');
   return (
-    <div class="field">
-      <label for={props.id}>{props.label}</label>
-      {props.hint && (
-        <p id={`${props.id}-hint`} class="hint">
-          {props.hint}
-        </p>
+    <Field id={props.id} label={props.label} hint={props.hint} error={props.error}>
+      {(described) => (
+        <textarea
+          id={props.id}
+          ref={props.textareaRef}
+          rows={props.rows ?? 3}
+          value={props.value}
+          spellcheck={false}
+          aria-invalid={props.error ? true : undefined}
+          aria-describedby={described}
+          onInput={(event) => props.onInput(event.currentTarget.value)}
+        />
       )}
-      <textarea
-        id={props.id}
-        ref={props.textareaRef}
-        rows={props.rows ?? 3}
-        value={props.value}
-        spellcheck={false}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={described || undefined}
-        onInput={(event) => props.onInput(event.currentTarget.value)}
-      />
-      {props.error && (
-        <p id={`${props.id}-error`} class="field-error">
-          {props.error}
-        </p>
-      )}
-    </div>
+    </Field>
   );
 }
