@@ -1,7 +1,9 @@
 /**
  * Prisma's known request errors in the contract's codes: a missing record is NOT_FOUND, a unique
- * violation is BAD_USER_INPUT naming the field, a missing referenced row is NOT_FOUND of that thing.
- * Anything else is not an expected failure and stays masked.
+ * violation is BAD_USER_INPUT naming the field, a missing referenced row is NOT_FOUND of that thing,
+ * a value the database cannot take (P2007: a forged cursor decoding to text where an id belongs;
+ * every other input is checked before it gets here) is BAD_USER_INPUT. Anything else is not an
+ * expected failure and stays masked.
  */
 import { Prisma } from '../generated/prisma/client.ts';
 import { BadUserInputError, DomainError, NotFoundError } from './errors.ts';
@@ -61,6 +63,8 @@ export function fromPrismaError(error: unknown): DomainError | null {
       const [field] = constrainedFields(meta);
       return new NotFoundError(field ? publicName(field.replace(/Id$/, '').replace(/^./, (c) => c.toUpperCase())) : 'Referenced record');
     }
+    case 'P2007':
+      return new BadUserInputError({ input: 'holds a value that is not valid here (a cursor or id that is not one of ours?)' });
     default:
       return null;
   }

@@ -125,6 +125,12 @@ describe('bulk sends', () => {
     expect(first.pageInfo.hasNextPage).toBe(true);
     const next = (await app.data(SessionBulkSends, { id: session.id, first: 1, after: first.pageInfo.endCursor })).session!.bulkSends;
     expect(next.edges.map((e) => e.node.id)).toEqual([older]);
+
+    // A cursor that is not one of ours, garbled or forged to decode to something else, is bad input.
+    for (const after of ['garbage', Buffer.from('GPC:S:not-an-id').toString('base64')]) {
+      const refused = await app.execute(SessionBulkSends, { id: session.id, first: 1, after });
+      expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
   });
 
   it('is NOT_FOUND for a job that does not exist', async () => {
