@@ -1,3 +1,4 @@
+import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
 import { builder } from '../../graphql/builder.ts';
 import { parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
 import { BadUserInputError, NotFoundError } from '../../lib/errors.ts';
@@ -9,6 +10,9 @@ import { sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
 import { publicContent } from '../media/media-content.ts';
+import { requestBatch } from '../../lib/request-batch.ts';
+import { isUuid } from '../../lib/uuid.ts';
+import { chatPages, messagesById, type ChatPageQuery, type ChatRow, type MessageRow } from './inbox-reads.ts';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -62,7 +66,7 @@ export const MessageRef = builder.prismaNode('Message', {
 
 export const ChatRef = builder.prismaNode('Chat', {
   id: { field: 'id' },
-  select: { id: true, remoteJid: true, phoneNumber: true, name: true, isGroup: true, unreadCount: true, lastMessageAt: true },
+  select: { id: true, remoteJid: true, phoneNumber: true, name: true, isGroup: true, unreadCount: true, lastMessageAt: true, lastMessageId: true },
   description: 'A conversation with one WhatsApp user, group or channel.',
   fields: (t) => ({
     session: t.relation('session', { description: 'The session it belongs to.' }),
@@ -72,7 +76,12 @@ export const ChatRef = builder.prismaNode('Chat', {
     isGroup: t.boolean({ description: 'A group chat.', resolve: (c) => c.isGroup }),
     unreadCount: t.int({ description: 'Inbound messages not yet read.', resolve: (c) => c.unreadCount }),
     lastMessageAt: t.field({ type: 'DateTime', nullable: true, description: 'When the latest message was sent.', resolve: (c) => c.lastMessageAt }),
-    lastMessage: t.relation('lastMessage', { nullable: true, description: 'The latest message.' }),
+    lastMessage: t.field({
+      type: MessageRef,
+      nullable: true,
+      description: 'The latest message.',
+      resolve: (c, _args, ctx) => (c.lastMessageId ? loadMessage(ctx, c.lastMessageId, null, '') : null),
+    }),
     messages: t.relatedConnection(
       'messages',
       {
@@ -86,17 +95,34 @@ export const ChatRef = builder.prismaNode('Chat', {
   }),
 });
 
+/*
+ * A session's chats and each chat's last message are read with statements of our own, batched
+ * across every parent of the request (one for all the sessions' pages, one for all their last
+ * messages), with the cursors, page sizes and page info of Pothos' Prisma connections.
+ */
+const loadChatPage = requestBatch<Context, ChatPageQuery, string, ChatRow[]>((ctx, page, sessionIds) => chatPages(ctx.prisma, sessionIds, page));
+const loadMessage = requestBatch<Context, null, string, MessageRow>((ctx, _none, ids) => messagesById(ctx.prisma, ids));
+const chatConnection = prismaConnectionHelpers(builder, ChatRef, { cursor: 'id' });
+
+/** The chat id a connection's cursor carries, or BAD_USER_INPUT: it goes into SQL as a uuid. */
+function cursorChatId(cursor: { id?: unknown } | undefined, args: { after?: string | null }): string | null {
+  if (!cursor) return null;
+  if (isUuid(cursor.id)) return cursor.id;
+  throw new BadUserInputError({ [args.after != null ? 'after' : 'before']: 'is not a cursor of this connection' });
+}
+
 builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
-  t.relatedConnection(
-    'chats',
+  t.connection(
     {
+      type: ChatRef,
       description: 'Conversations, most recent message first.',
-      cursor: 'id',
       args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
-      query: (args) => ({
-        where: args.unreadOnly ? { unreadCount: { gt: 0 } } : {},
-        orderBy: [{ lastMessageSeq: { sort: 'desc', nulls: 'last' } }, { id: 'desc' }],
-      }),
+      resolve: async (session, args, ctx) => {
+        const { take, cursor } = chatConnection.getQuery(args, ctx, () => null);
+        const page: ChatPageQuery = { take: take!, cursor: cursorChatId(cursor, args), unreadOnly: args.unreadOnly === true };
+        const chats = await loadChatPage(ctx, session.id, page, `${page.take}:${page.cursor}:${page.unreadOnly}`);
+        return chatConnection.resolve(chats as never[], args, ctx, session);
+      },
     },
     { name: 'ChatConnection' },
     { name: 'ChatEdge' },
