@@ -3,7 +3,7 @@
  */
 import type { Clock } from './lib/clock.ts';
 import type { SecretBox } from './lib/crypto.ts';
-import type { Prisma } from './lib/database.ts';
+import type { Prisma, SqlRead } from './lib/database.ts';
 import type { Logger } from './lib/logger.ts';
 import type { AppPubSub } from './lib/pubsub.ts';
 import type { WasenderClient } from './provider/wasender-client.ts';
@@ -11,6 +11,7 @@ import { createAuthService, type AuthService } from './modules/auth/auth.service
 import { createAbuseLimits, type AbuseLimits } from './modules/auth/abuse-limits.ts';
 import type { RateLimiter } from './lib/rate-limiter.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
+import { createInboxReads, type InboxReads } from './modules/inbox/inbox-reads.ts';
 import { createMonitoringService, type MonitoringService } from './modules/monitoring/monitoring.service.ts';
 import { createSessionCounters, type SessionCounters } from './modules/monitoring/session-counters.ts';
 import { createMediaService, DEFAULT_MEDIA_OPTIONS, type MediaOptions, type MediaService } from './modules/media/media.service.ts';
@@ -30,6 +31,8 @@ import { createOutboxWorker, DEFAULT_OUTBOX_SETTINGS, type OutboxSettings, type 
 
 export interface ServiceDeps {
   prisma: Prisma;
+  /** Reads straight through the driver, for many rows at once. */
+  read: SqlRead;
   pubsub: AppPubSub;
   clock: Clock;
   logger: Logger;
@@ -65,6 +68,8 @@ export interface Services {
   sessionImport: SessionImport;
   webhookSync: WebhookSync;
   inbox: InboxService;
+  /** The inbox's pages for many parents at once (chats of sessions, messages by id). */
+  inboxReads: InboxReads;
   media: MediaService;
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
@@ -118,6 +123,7 @@ export function createServices(deps: ServiceDeps): Services {
     sessionImport: createSessionImport({ ...deps, webhookUrlWarning: sessions.webhookUrlWarning, webhookSecretHashOf: sessions.webhookSecretHashOf }),
     webhookSync: createWebhookSync(deps),
     inbox,
+    inboxReads: createInboxReads(deps),
     media: createMediaService({ ...deps, auth, sessions, options: deps.media ?? DEFAULT_MEDIA_OPTIONS }),
     webhooks,
     webhookProcessor,

@@ -50,9 +50,27 @@ export function pgliteAdapterFactory(db: PGlite): SqlMigrationAwareDriverAdapter
   );
 }
 
+/**
+ * A read statement straight through the driver, its rows as Prisma's models carry them (a
+ * `timestamp(3)` as the UTC instant it stores, `bigint` as BigInt, JSON parsed). For reads of many
+ * rows where Prisma's own handling of each value costs more than the statement (the inbox's pages).
+ * On the embedded database it waits for any transaction in progress, as Prisma's statements do.
+ */
+export type SqlRead = <T>(sql: string, values: unknown[]) => Promise<T[]>;
+
+/** `2026-11-25 10:00:00.123` (PostgreSQL's ISO output of a timestamp without time zone) as UTC. */
+const utcTimestamp = (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
+const TIMESTAMP_OID = 1114;
+const INT8_OID = 20;
+const PG_PARSERS: Record<number, (value: string) => unknown> = { [TIMESTAMP_OID]: utcTimestamp, [INT8_OID]: BigInt };
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => PG_PARSERS[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
 export interface Database {
   kind: 'pglite' | 'postgres';
   prisma: PrismaClient;
+  read: SqlRead;
   /** Runs the migration engine with an adapter factory for this database. */
   withMigrationAdapter<T>(fn: (factory: SqlMigrationAwareDriverAdapterFactory) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness checks. */
@@ -93,6 +111,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return {
       kind: 'postgres',
       prisma,
+      read: async <T>(sql: string, values: unknown[]) => (await pool.query({ text: sql, values, types: pgTypes })).rows as T[],
       async withMigrationAdapter(fn) {
         // A pool of one, closed afterwards: Prisma's advisory lock belongs to a connection, and the
         // wasm engine releases it only when that connection closes.
@@ -120,6 +139,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    read: async <T>(sql: string, values: unknown[]) => (await db.query<T>(sql, values, { parsers: PG_PARSERS })).rows,
     withMigrationAdapter: (fn) => fn(pgliteAdapterFactory(db)),
     ping: async () => {
       if (closed) throw new Error('database closed');

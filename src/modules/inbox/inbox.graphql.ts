@@ -12,7 +12,7 @@ import { liveAfterReplay } from './live-feed.ts';
 import { publicContent } from '../media/media-content.ts';
 import { requestBatch } from '../../lib/request-batch.ts';
 import { isUuid } from '../../lib/uuid.ts';
-import { chatPages, messagesById, type ChatPageQuery, type ChatRow, type MessageRow } from './inbox-reads.ts';
+import type { ChatPageQuery, MessageRow, PageChat } from './inbox-reads.ts';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -80,7 +80,8 @@ export const ChatRef = builder.prismaNode('Chat', {
       type: MessageRef,
       nullable: true,
       description: 'The latest message.',
-      resolve: (c, _args, ctx) => (c.lastMessageId ? loadMessage(ctx, c.lastMessageId, null, '') : null),
+      // A chat of a page came with it; one loaded elsewhere by Prisma has its id.
+      resolve: (c, _args, ctx) => ('lastMessage' in c ? (c as PageChat).lastMessage : c.lastMessageId ? loadMessage(ctx, c.lastMessageId, null, '') : null),
     }),
     messages: t.relatedConnection(
       'messages',
@@ -96,12 +97,12 @@ export const ChatRef = builder.prismaNode('Chat', {
 });
 
 /*
- * A session's chats and each chat's last message are read with statements of our own, batched
- * across every parent of the request (one for all the sessions' pages, one for all their last
- * messages), with the cursors, page sizes and page info of Pothos' Prisma connections.
+ * A session's chats and each chat's last message are read with a statement of our own, batched
+ * across every session of the request, with the cursors, page sizes and page info of Pothos' Prisma
+ * connections. A chat loaded elsewhere finds its last message by id, batched the same way.
  */
-const loadChatPage = requestBatch<Context, ChatPageQuery, string, ChatRow[]>((ctx, page, sessionIds) => chatPages(ctx.prisma, sessionIds, page));
-const loadMessage = requestBatch<Context, null, string, MessageRow>((ctx, _none, ids) => messagesById(ctx.prisma, ids));
+const loadChatPage = requestBatch<Context, ChatPageQuery, string, PageChat[]>((ctx, page, sessionIds) => ctx.services.inboxReads.chatPages(sessionIds, page));
+const loadMessage = requestBatch<Context, null, string, MessageRow>((ctx, _none, ids) => ctx.services.inboxReads.messagesById(ids));
 const chatConnection = prismaConnectionHelpers(builder, ChatRef, { cursor: 'id' });
 
 /** The chat id a connection's cursor carries, or BAD_USER_INPUT: it goes into SQL as a uuid. */
