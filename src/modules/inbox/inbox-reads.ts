@@ -2,10 +2,11 @@
  * The inbox's reads for many parents at once, in plain SQL: a page of chats for each of a list of
  * sessions with each chat's last message (one statement, a `LATERAL` top-N per session read from
  * the inbox-order index), and messages by id. One statement, not one per level: on PostgreSQL each
- * round trip costs more CPU in system calls than reading its rows. Rows come back as Prisma's models would (Date, bigint, parsed JSON), with exactly
- * the columns the GraphQL types read, so their resolvers are property reads. Prisma's relation
- * loading built the JSON of every chat and its last message in the database and parsed it again
- * here, which was most of the inbox's first screen's cost.
+ * round trip costs CPU. Rows come back as Prisma's models would (Date, bigint, parsed JSON), shaped
+ * once into the objects the GraphQL types read, so their resolvers are property reads; a page reads
+ * only the columns its request selects (on the embedded database, handing each value over from
+ * PGlite costs more than finding it). Prisma's relation loading built the JSON of every chat and
+ * its last message in the database and parsed it again here, which was most of the first screen's cost.
  */
 import type { SqlRead } from '../../lib/database.ts';
 import type { Prisma as PrismaTypes } from '../../generated/prisma/client.ts';
@@ -25,9 +26,9 @@ export interface ChatRow {
   lastMessageSeq: bigint | null;
 }
 
-/** A chat of a page, read with its last message. */
+/** A chat of a page: the columns its request selects, and its last message when that was read with it. */
 export interface PageChat extends ChatRow {
-  lastMessage: MessageRow | null;
+  lastMessage?: MessageRow | null;
 }
 
 export interface MessageRow {
@@ -48,13 +49,15 @@ export interface MessageRow {
   deletedAt: Date | null;
 }
 
-/** The columns a Chat is read with (its GraphQL type's selection, and what its last message is found by). */
-export const CHAT_COLUMNS = ['id', 'sessionId', 'remoteJid', 'phoneNumber', 'name', 'isGroup', 'unreadCount', 'lastMessageAt', 'lastMessageId'] as const;
-/** The columns a Message is read with (its GraphQL type's selection; never the raw payload). */
-export const MESSAGE_COLUMNS = [
+export type ChatColumn = keyof ChatRow;
+export type MessageColumn = keyof MessageRow;
+/** What every page's chat carries: its id, where it belongs, its place in the order, its last message's id. */
+const CHAT_KEYS: readonly ChatColumn[] = ['id', 'sessionId', 'lastMessageId', 'lastMessageSeq'];
+/** Every column of a message a GraphQL Message reads (never the raw payload). */
+export const MESSAGE_COLUMNS: readonly MessageColumn[] = [
   'id', 'seq', 'direction', 'kind', 'status', 'text', 'content', 'fromJid', 'senderName', 'senderPhone', 'timestamp',
   'providerMessageId', 'replyToProviderId', 'editedAt', 'deletedAt',
-] as const;
+];
 
 const columns = (alias: string, names: readonly string[], prefix = '') => names.map((n) => `${alias}."${n}"${prefix ? ` AS "${prefix}${n}"` : ''}`).join(', ');
 /** The last message's columns beside the chat's, named apart. */
@@ -67,6 +70,10 @@ export interface ChatPageQuery {
   /** The chat whose position the page starts after (forward) or ends before (backward); null from the start or end. */
   cursor: string | null;
   unreadOnly: boolean;
+  /** The chat columns to read beside its keys. */
+  chatColumns: readonly ChatColumn[];
+  /** The last message's columns beside its id, or null to leave it out. */
+  lastMessageColumns: readonly MessageColumn[] | null;
 }
 
 /*
@@ -102,29 +109,32 @@ async function chatPages(read: SqlRead, sessionIds: string[], page: ChatPageQuer
   if (page.cursor !== null) conditions.push(`(${backward ? BEFORE_CURSOR : AFTER_CURSOR})`);
   const cursorRow = page.cursor !== null ? `, (SELECT "lastMessageSeq" AS seq, id FROM chats WHERE id = $3::uuid AND "sessionId" = s.id) k` : '';
   const order = backward ? BACKWARD : FORWARD;
+  const chatColumns = [...new Set([...CHAT_KEYS, ...page.chatColumns])];
+  const messageColumns = page.lastMessageColumns && [...new Set<MessageColumn>(['id', ...page.lastMessageColumns])];
   const rows = await read<Record<string, unknown>>(
-    `SELECT c.*, ${columns('m', MESSAGE_COLUMNS, LAST)} FROM unnest($1::uuid[]) AS s(id)
+    `SELECT c.*${messageColumns ? `, ${columns('m', messageColumns, LAST)}` : ''} FROM unnest($1::uuid[]) AS s(id)
        CROSS JOIN LATERAL (
-         SELECT ${columns('c', CHAT_COLUMNS)}, c."lastMessageSeq" FROM chats c${cursorRow}
+         SELECT ${columns('c', chatColumns)} FROM chats c${cursorRow}
           WHERE ${conditions.join(' AND ')}
           ORDER BY ${order}
           LIMIT $2
        ) c
-       LEFT JOIN messages m ON m.id = c."lastMessageId"
+       ${messageColumns ? 'LEFT JOIN messages m ON m.id = c."lastMessageId"' : ''}
       ORDER BY c."sessionId", ${order}`,
     [sessionIds, Math.abs(page.take), ...(page.cursor !== null ? [page.cursor] : [])],
   );
   const pages = new Map<string, PageChat[]>(sessionIds.map((id) => [id, []]));
   for (const row of rows) {
     const chat = {} as Record<string, unknown>;
-    for (const name of CHAT_COLUMNS) chat[name] = row[name];
-    chat.lastMessageSeq = row.lastMessageSeq;
-    let lastMessage: Record<string, unknown> | null = null;
-    if (row[`${LAST}id`] !== null) {
-      lastMessage = {};
-      for (const name of MESSAGE_COLUMNS) lastMessage[name] = row[`${LAST}${name}`];
+    for (const name of chatColumns) chat[name] = row[name];
+    if (messageColumns) {
+      let lastMessage: Record<string, unknown> | null = null;
+      if (row[`${LAST}id`] !== null) {
+        lastMessage = {};
+        for (const name of messageColumns) lastMessage[name] = row[`${LAST}${name}`];
+      }
+      chat.lastMessage = lastMessage;
     }
-    chat.lastMessage = lastMessage;
     pages.get(chat.sessionId as string)!.push(chat as unknown as PageChat);
   }
   // A backward page is read nearest the cursor first; a connection lists it in the inbox's order.

@@ -12,7 +12,9 @@ import { liveAfterReplay } from './live-feed.ts';
 import { publicContent } from '../media/media-content.ts';
 import { requestBatch } from '../../lib/request-batch.ts';
 import { isUuid } from '../../lib/uuid.ts';
-import type { ChatPageQuery, MessageRow, PageChat } from './inbox-reads.ts';
+import type { ChatColumn, ChatPageQuery, MessageColumn, MessageRow, PageChat } from './inbox-reads.ts';
+import { childSelections, ownSelections, selectedNames } from '../../graphql/selected-fields.ts';
+import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -105,6 +107,41 @@ const loadChatPage = requestBatch<Context, ChatPageQuery, string, PageChat[]>((c
 const loadMessage = requestBatch<Context, null, string, MessageRow>((ctx, _none, ids) => ctx.services.inboxReads.messagesById(ids));
 const chatConnection = prismaConnectionHelpers(builder, ChatRef, { cursor: 'id' });
 
+/*
+ * The columns each field of the types above reads, for a page that reads only what its request
+ * selects. Fields not listed read none of ours: relations and fields with a Prisma `select` load
+ * what they need themselves (by the row's id). A field added above with a plain resolver belongs here.
+ */
+const CHAT_FIELD_COLUMNS: Record<string, ChatColumn[]> = {
+  remoteJid: ['remoteJid'], phoneNumber: ['phoneNumber'], name: ['name'], isGroup: ['isGroup'], unreadCount: ['unreadCount'], lastMessageAt: ['lastMessageAt'],
+};
+const MESSAGE_FIELD_COLUMNS: Record<string, MessageColumn[]> = {
+  direction: ['direction'], kind: ['kind'], status: ['status'], text: ['text'], content: ['content'], fromJid: ['fromJid'], senderName: ['senderName'],
+  senderPhone: ['senderPhone'], timestamp: ['timestamp'], providerMessageId: ['providerMessageId'], replyToProviderMessageId: ['replyToProviderId'],
+  editedAt: ['editedAt'], deletedAt: ['deletedAt'], cursor: ['seq'],
+};
+const columnsOf = <C>(names: Set<string>, map: Record<string, C[]>) => [...names].flatMap((n) => map[n] ?? []);
+
+type PageColumns = Pick<ChatPageQuery, 'chatColumns' | 'lastMessageColumns'>;
+/** Per field of the document (its syntax does not change): the same for each session of a request, and each request. */
+const pageColumnsByField = new WeakMap<FieldNode, PageColumns>();
+
+/** The columns a chats connection's selection reads, of its chats and their last messages. */
+function pageColumns(info: GraphQLResolveInfo): PageColumns {
+  const single = info.fieldNodes.length === 1 ? info.fieldNodes[0]! : null;
+  const cached = single && pageColumnsByField.get(single);
+  if (cached) return cached;
+  const connection = ownSelections(info.fieldNodes);
+  const nodes = [...childSelections(childSelections(connection, info.fragments, 'edges'), info.fragments, 'node'), ...childSelections(connection, info.fragments, 'nodes')];
+  const lastMessage = childSelections(nodes, info.fragments, 'lastMessage');
+  const columns: PageColumns = {
+    chatColumns: columnsOf(selectedNames(nodes, info.fragments), CHAT_FIELD_COLUMNS),
+    lastMessageColumns: lastMessage.length > 0 ? columnsOf(selectedNames(lastMessage, info.fragments), MESSAGE_FIELD_COLUMNS) : null,
+  };
+  if (single) pageColumnsByField.set(single, columns);
+  return columns;
+}
+
 /** The chat id a connection's cursor carries, or BAD_USER_INPUT: it goes into SQL as a uuid. */
 function cursorChatId(cursor: { id?: unknown } | undefined, args: { after?: string | null }): string | null {
   if (!cursor) return null;
@@ -118,10 +155,12 @@ builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
       type: ChatRef,
       description: 'Conversations, most recent message first.',
       args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
-      resolve: async (session, args, ctx) => {
+      resolve: async (session, args, ctx, info) => {
         const { take, cursor } = chatConnection.getQuery(args, ctx, () => null);
-        const page: ChatPageQuery = { take: take!, cursor: cursorChatId(cursor, args), unreadOnly: args.unreadOnly === true };
-        const chats = await loadChatPage(ctx, session.id, page, `${page.take}:${page.cursor}:${page.unreadOnly}`);
+        const columns = pageColumns(info);
+        const page: ChatPageQuery = { take: take!, cursor: cursorChatId(cursor, args), unreadOnly: args.unreadOnly === true, ...columns };
+        const group = `${page.take}:${page.cursor}:${page.unreadOnly}:${columns.chatColumns.join()}:${columns.lastMessageColumns?.join()}`;
+        const chats = await loadChatPage(ctx, session.id, page, group);
         return chatConnection.resolve(chats as never[], args, ctx, session);
       },
     },
