@@ -161,3 +161,92 @@ export const InboxFirstScreen = graphql(`
     }
   }
 `);
+
+export const ChatPageFields = graphql(`
+  fragment ChatPageFields on Chat {
+    id
+    remoteJid
+    phoneNumber
+    name
+    isGroup
+    unreadCount
+    lastMessageAt
+    lastMessage {
+      ... on Message {
+        id
+        direction
+        kind
+        status
+        text
+        content
+        fromJid
+        senderName
+        senderPhone
+        timestamp
+        providerMessageId
+        replyToProviderMessageId
+        editedAt
+        deletedAt
+        cursor
+      }
+    }
+  }
+`);
+
+/** A page of one session's chats read every way a connection is: edges with cursors, nodes, a fragment, an alias. */
+export const ChatPage = graphql(`
+  query ChatPage($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $unreadOnly: Boolean) {
+    session(id: $id) {
+      chats(first: $first, after: $after, last: $last, before: $before, unreadOnly: $unreadOnly) {
+        edges {
+          cursor
+          node {
+            ...ChatPageFields
+          }
+        }
+        nodes {
+          id
+          title: name
+        }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+/** One chat as `chat(id:)` reads it (Prisma's path), to compare with a page's. */
+export const OneChat = graphql(`
+  query OneChat($id: ID!) {
+    chat(id: $id) {
+      ...ChatPageFields
+    }
+  }
+`);
+
+/** Every session the token sees, each with its first chats. */
+export const SessionsWithChats = graphql(`
+  query SessionsWithChats($after: String) {
+    sessions(first: 100) {
+      edges {
+        node {
+          id
+          chats(first: 100, after: $after) {
+            edges {
+              node {
+                id
+                lastMessage {
+                  text
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
