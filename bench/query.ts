@@ -105,8 +105,14 @@ function checkInbox(data: unknown) {
   }
 }
 
+/*
+ * Both servers run as a deployment runs them, with NODE_ENV=production in their environment: the
+ * libraries read it there (graphql-js checks every type test against other copies of itself otherwise).
+ */
+const SERVER_ENV = { NODE_ENV: 'production' };
+
 async function withServer<T>(args: string[], fn: (url: string) => Promise<T>): Promise<T> {
-  const child = startChild<QueryCommand, QueryReply>(new URL('./query/server.ts', import.meta.url), args);
+  const child = startChild<QueryCommand, QueryReply>(new URL('./query/server.ts', import.meta.url), args, SERVER_ENV);
   try {
     const ready = await child.receive('ready');
     return await fn(ready.url);
@@ -144,7 +150,7 @@ export async function queryBenchmarks(): Promise<BenchResult[]> {
     warmUpMs: 1_000,
     durationMs: Number(process.env.BENCH_QUERY_SECONDS ?? 5) * 1000,
   };
-  const bare = startChild<QueryCommand, QueryReply>(new URL('./query/server.ts', import.meta.url), ['bare']);
+  const bare = startChild<QueryCommand, QueryReply>(new URL('./query/server.ts', import.meta.url), ['bare'], SERVER_ENV);
   try {
     const bareUrl = await attempt('bare Yoga { hello }', async () => (await bare.receive('ready')).url);
     const postgres = await attempt('PostgreSQL', requirePostgres);
