@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createApiTokenRow } from '../helpers/api-token.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
-import { ChatPage, MarkChatRead, OneChat, SessionsWithChats } from './documents.ts';
+import { ChatPage, ChatPageRelations, MarkChatRead, OneChat, SessionsWithChats } from './documents.ts';
 
 /** A session's chats as pages of its `chats` connection: the inbox's own statement, not Prisma's. */
 describe("a session's chats, page by page", () => {
@@ -47,6 +47,12 @@ describe("a session's chats, page by page", () => {
       const { chat } = await app.data(OneChat, { id: node.id });
       expect(node).toEqual(chat);
     }
+  });
+
+  it("loads a page's chats' relations (their session, their messages) by each chat's id", async () => {
+    const chats = (await app.data(ChatPageRelations, { id: front.id })).session!.chats.edges.map((e) => e.node);
+    expect(chats.map((c) => c.session.name)).toEqual(['Front desk', 'Front desk']);
+    expect(chats.map((c) => c.messages.edges.map((m) => [m.node.text, m.node.chat.phoneNumber]))).toEqual([[['three', order[0]]], [['one', order[1]]]]);
   });
 
   it('pages forward with first/after and back with last/before, each page following on from the last', async () => {

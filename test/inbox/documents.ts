@@ -250,3 +250,30 @@ export const SessionsWithChats = graphql(`
     }
   }
 `);
+
+/** A page's chats with fields the page does not read itself: relations, loaded by each chat's id. */
+export const ChatPageRelations = graphql(`
+  query ChatPageRelations($id: ID!) {
+    session(id: $id) {
+      chats(first: 2) {
+        edges {
+          node {
+            session {
+              name
+            }
+            messages(first: 1) {
+              edges {
+                node {
+                  text
+                  chat {
+                    phoneNumber
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
