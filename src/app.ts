@@ -220,6 +220,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       limiter,
       rateLimits: config.rateLimits,
       prisma: db.prisma,
+      sql: db.sql,
       pubsub: pubsub.pubsub,
       clock,
       logger,

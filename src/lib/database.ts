@@ -10,6 +10,7 @@ import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@p
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { pglitePlainSql, pgPlainSql, type PlainSql } from './plain-sql.ts';
 
 export type Prisma = PrismaClient;
 
@@ -53,6 +54,8 @@ export function pgliteAdapterFactory(db: PGlite): SqlMigrationAwareDriverAdapter
 export interface Database {
   kind: 'pglite' | 'postgres';
   prisma: PrismaClient;
+  /** Plain SQL on the same connections, for the hot paths (see plain-sql.ts). */
+  sql: PlainSql;
   /** Runs the migration engine with an adapter factory for this database. */
   withMigrationAdapter<T>(fn: (factory: SqlMigrationAwareDriverAdapterFactory) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness checks. */
@@ -93,6 +96,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return {
       kind: 'postgres',
       prisma,
+      sql: pgPlainSql(pool, pg.types),
       async withMigrationAdapter(fn) {
         // A pool of one, closed afterwards: Prisma's advisory lock belongs to a connection, and the
         // wasm engine releases it only when that connection closes.
@@ -120,6 +124,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    sql: pglitePlainSql(db),
     withMigrationAdapter: (fn) => fn(pgliteAdapterFactory(db)),
     ping: async () => {
       if (closed) throw new Error('database closed');
