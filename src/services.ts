@@ -98,7 +98,7 @@ export function createServices(deps: ServiceDeps): Services {
     pubsub: deps.pubsub,
     logger: deps.logger,
     now: () => deps.clock.now(),
-    onStored: () => webhookProcessor.notifyStored(),
+    onStored: (sessionId) => webhookProcessor.notifyStored(sessionId),
   });
   const auth = createAuthService(deps);
   const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };

@@ -227,6 +227,7 @@ export function createWebhookProcessor(deps: {
 
   /** Applies the claimed sessions' events; resolves to whether any session let go has events left. */
   async function applyClaimed(sessionIds: string[], token: string): Promise<boolean> {
+    for (const id of sessionIds) unseen.delete(id);
     const { bySession: events, lastSeq } = await eventsOf(sessionIds);
     const applied: string[] = [];
     const failed: { sessionId: string; event: StoredWebhook; failure: NonNullable<SessionOutcome['failure']> }[] = [];
@@ -271,18 +272,20 @@ export function createWebhookProcessor(deps: {
   }
 
   /**
-   * Events this process stored (counted by notifyStored): a round that began after the last of them
-   * was counted has seen them, so the drain can stop without one more claim to find nothing.
+   * Sessions this process stored events for (notifyStored) that the current round may not have
+   * seen: an event committed before a round's claim is found by it, and one of a claimed session
+   * committed before its events are read is read. Once the round is done and none is left here, the
+   * drain stops without one more claim to find nothing.
    */
-  let storedNotices = 0;
+  let unseen = new Set<string>();
   let draining = false;
 
   async function drain() {
     draining = true;
     try {
       while (!stopped) {
-        const seen = storedNotices;
-        if (!(await round()) && storedNotices === seen) return;
+        unseen = new Set();
+        if (!(await round()) && unseen.size === 0) return;
       }
     } finally {
       draining = false;
@@ -319,12 +322,9 @@ export function createWebhookProcessor(deps: {
 
   return {
     kick,
-    /**
-     * Events were stored in this process: applied by the drain under way (which counts them), or
-     * by a new one.
-     */
-    notifyStored() {
-      storedNotices++;
+    /** Events of the session were stored in this process: applied by the drain under way, or by a new one. */
+    notifyStored(sessionId: string) {
+      unseen.add(sessionId);
       if (!draining) kick();
     },
     /** Resolves when nothing is being applied right now (tests, shutdown). */

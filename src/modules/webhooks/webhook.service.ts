@@ -89,7 +89,7 @@ export function createWebhookService(deps: {
   logger: Logger;
   now: () => number;
   /** Called after events are stored, to start applying them. */
-  onStored: () => void;
+  onStored: (sessionId: string) => void;
 }) {
   const { sql, logger } = deps;
   type Found = { id: string; webhookSecret: string } | null;
@@ -228,7 +228,7 @@ export function createWebhookService(deps: {
       });
       // Stored now (by this write or an earlier one): its next copies need no round trip.
       rememberStored(dedupeKey);
-      if (!duplicate) deps.onStored();
+      if (!duplicate) deps.onStored(session.id);
       return {
         status: 200,
         body: { received: true, duplicate },
