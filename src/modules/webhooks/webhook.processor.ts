@@ -77,23 +77,10 @@ export function createWebhookProcessor(deps: {
   let lastPruneAt = 0;
   let stopped = false;
 
-  /** Sessions claimed by one round, with their next events in order. */
-  interface Claimed {
-    sessionIds: string[];
-    events: Map<string, StoredWebhook[]>;
-    /** Per session, the seq of the last event read. */
-    lastSeq: Map<string, string>;
-  }
-
-  /**
-   * Takes up to SESSIONS_PER_ROUND sessions with pending events, oldest first, and reads their next
-   * events in the same statement. Its snapshot may predate the previous claimant letting a session
-   * go (the lease row is then taken in its newest version, which the claim's UPDATE returns), so
-   * the events are read after that claimant's `appliedThrough`, never those it applied already.
-   */
-  async function claim(token: string): Promise<Claimed> {
+  /** Takes up to SESSIONS_PER_ROUND sessions with pending events, oldest first; returns their ids. */
+  async function claimSessions(token: string): Promise<string[]> {
     // A session gets its lease row the first time it has work; that insert is the claim itself.
-    const rows = await sql.$queryRawUnsafe<({ claimedId: string } & (({ sessionId: string; seq: string } & StoredWebhook) | { id: null }))[]>(
+    const rows = await sql.$queryRawUnsafe<{ sessionId: string }[]>(
       `WITH pending AS (
          SELECT "sessionId", min(seq) AS first FROM webhook_events
          WHERE "processedAt" IS NULL AND "sessionId" IS NOT NULL
@@ -106,7 +93,7 @@ export function createWebhookProcessor(deps: {
            WHERE f."claimedUntil" IS NULL OR f."claimedUntil" < ${SQL_UTC_NOW}
            ORDER BY p.first LIMIT $3
            FOR UPDATE OF f SKIP LOCKED)
-         RETURNING l."sessionId", l."appliedThrough"),
+         RETURNING l."sessionId"),
        created AS (
          INSERT INTO webhook_session_leases ("sessionId", "claimedUntil", "claimToken")
          SELECT n."sessionId", ${SQL_UTC_NOW} + make_interval(secs => $1), $2::uuid
@@ -117,34 +104,42 @@ export function createWebhookProcessor(deps: {
          -- Two processes creating the same rows wait on each other in one order: no deadlock.
          ORDER BY n."sessionId"
          ON CONFLICT ("sessionId") DO NOTHING
-         RETURNING "sessionId", "appliedThrough"),
-       taken AS (SELECT "sessionId", "appliedThrough" FROM claimed UNION ALL SELECT "sessionId", "appliedThrough" FROM created)
-       -- receivedAt holds UTC: the epoch of the bare timestamp is right whatever the connection's zone.
-       SELECT t."sessionId" AS "claimedId", e.id, e."sessionId", e.event, e.payload, e.attempts, e.seq,
-              (extract(epoch FROM e."receivedAt") * 1000)::float8 AS "receivedAtMs"
-       FROM taken t
-       LEFT JOIN LATERAL (
-         SELECT w.id, w."sessionId", w.event, w.payload, w.attempts, w."receivedAt", w.seq FROM webhook_events w
-         WHERE w."processedAt" IS NULL AND w."sessionId" = t."sessionId" AND w.seq > t."appliedThrough"
-         ORDER BY w.seq LIMIT $4) e ON true
-       ORDER BY e.seq`,
+         RETURNING "sessionId")
+       SELECT "sessionId" FROM claimed UNION ALL SELECT "sessionId" FROM created`,
       LEASE_SECONDS,
       token,
       SESSIONS_PER_ROUND,
+    );
+    return rows.map((r) => r.sessionId);
+  }
+
+  /**
+   * The claimed sessions' next events, in order. Read after the claim, in a fresh snapshot: it sees
+   * everything the previous claimant marked applied before it let the session go.
+   */
+  async function eventsOf(sessionIds: string[]): Promise<{ bySession: Map<string, StoredWebhook[]>; lastSeq: Map<string, string> }> {
+    const rows = await sql.$queryRawUnsafe<(StoredWebhook & { sessionId: string; seq: string })[]>(
+      // receivedAt holds UTC: the epoch of the bare timestamp is right whatever the connection's zone.
+      `SELECT e.id, e."sessionId", e.event, e.payload, e.attempts, e.seq,
+              (extract(epoch FROM e."receivedAt") * 1000)::float8 AS "receivedAtMs"
+       FROM unnest($1::uuid[]) AS s(id)
+       CROSS JOIN LATERAL (
+         SELECT w.id, w."sessionId", w.event, w.payload, w.attempts, w."receivedAt", w.seq FROM webhook_events w
+         WHERE w."processedAt" IS NULL AND w."sessionId" = s.id
+         ORDER BY w.seq LIMIT $2) e
+       ORDER BY e.seq`,
+      sessionIds,
       EVENTS_PER_SESSION,
     );
-    const claimed: Claimed = { sessionIds: [], events: new Map(), lastSeq: new Map() };
-    for (const row of rows) {
-      if (!claimed.events.has(row.claimedId)) {
-        claimed.sessionIds.push(row.claimedId);
-        claimed.events.set(row.claimedId, []);
-      }
-      if (row.id === null) continue;
-      const { claimedId: _claimed, seq, ...event } = row;
-      claimed.events.get(row.claimedId)!.push(event);
-      claimed.lastSeq.set(row.claimedId, seq);
+    const bySession = new Map<string, StoredWebhook[]>();
+    const lastSeq = new Map<string, string>();
+    for (const { seq, ...row } of rows) {
+      const list = bySession.get(row.sessionId) ?? [];
+      list.push(row);
+      bySession.set(row.sessionId, list);
+      lastSeq.set(row.sessionId, seq);
     }
-    return claimed;
+    return { bySession, lastSeq };
   }
 
   function retryDelayMs(attempts: number) {
@@ -163,18 +158,11 @@ export function createWebhookProcessor(deps: {
       logger.error(context, 'webhook event parked: it could not be applied, and the session moves on without it');
       const session = await prisma.whatsAppSession.findUnique({ where: { id: sessionId }, select: { status: true } });
       await prisma.$transaction([
-        // Parked and let go in one statement, the lease remembering it as the last event dealt with.
         prisma.$executeRawUnsafe(
-          `WITH parked AS (
-             UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, "parkedAt" = ${SQL_UTC_NOW}, attempts = $2, error = $3
-             WHERE id = $1::uuid RETURNING seq)
-           UPDATE webhook_session_leases l SET "claimedUntil" = NULL, "claimToken" = NULL, "appliedThrough" = GREATEST(l."appliedThrough", p.seq)
-           FROM parked p WHERE l."sessionId" = $4::uuid AND l."claimToken" = $5::uuid`,
+          `UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, "parkedAt" = ${SQL_UTC_NOW}, attempts = $2, error = $3 WHERE id = $1::uuid`,
           event.id,
           attempts,
           reason,
-          sessionId,
-          token,
         ),
         ...(session
           ? [
@@ -189,6 +177,7 @@ export function createWebhookProcessor(deps: {
               }),
             ]
           : []),
+        release([sessionId], token),
       ]);
       return true;
     }
@@ -225,11 +214,10 @@ export function createWebhookProcessor(deps: {
    */
   async function round(): Promise<boolean> {
     const token = randomUUID();
-    const claimed = await claim(token);
-    const { sessionIds } = claimed;
+    const sessionIds = await claimSessions(token);
     if (sessionIds.length === 0) return false;
     try {
-      return (await applyClaimed(claimed, token)) || sessionIds.length === SESSIONS_PER_ROUND;
+      return (await applyClaimed(sessionIds, token)) || sessionIds.length === SESSIONS_PER_ROUND;
     } catch (error) {
       // Let the sessions go now rather than when the lease runs out; what was applied is applied again.
       await release(sessionIds, token).catch(() => {});
@@ -238,7 +226,9 @@ export function createWebhookProcessor(deps: {
   }
 
   /** Applies the claimed sessions' events; resolves to whether any session let go has events left. */
-  async function applyClaimed({ sessionIds, events, lastSeq }: Claimed, token: string): Promise<boolean> {
+  async function applyClaimed(sessionIds: string[], token: string): Promise<boolean> {
+    for (const id of sessionIds) unseen.delete(id);
+    const { bySession: events, lastSeq } = await eventsOf(sessionIds);
     const applied: string[] = [];
     const failed: { sessionId: string; event: StoredWebhook; failure: NonNullable<SessionOutcome['failure']> }[] = [];
     const queue = [...sessionIds];
@@ -258,16 +248,14 @@ export function createWebhookProcessor(deps: {
     const failedSessions = new Set(failed.map((f) => f.sessionId));
     const released = sessionIds.filter((id) => !failedSessions.has(id));
     // Marked applied and let go in one statement, so the next claimant never sees one without the
-    // other; the lease keeps the last event applied (see claim). The same statement says whether
-    // those sessions have events past the last one read (stored meanwhile, or beyond this round's
-    // share; its snapshot predates its own update, hence by seq): that answer spares a claim that
-    // would find nothing.
+    // other. The same statement says whether those sessions have events past the last one read
+    // (stored meanwhile, or beyond this round's share; its snapshot predates its own update, hence
+    // by seq): that answer spares a claim that would find nothing.
     const [marked] = await sql.$queryRawUnsafe<{ pending: boolean }[]>(
       `WITH done AS (UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, error = NULL WHERE id = ANY($1::uuid[])),
        released AS (
-         UPDATE webhook_session_leases l SET "claimedUntil" = NULL, "claimToken" = NULL, "appliedThrough" = GREATEST(l."appliedThrough", s.after)
-         FROM unnest($2::uuid[], $4::bigint[]) AS s(id, after)
-         WHERE l."sessionId" = s.id AND l."claimToken" = $3::uuid)
+         UPDATE webhook_session_leases SET "claimedUntil" = NULL, "claimToken" = NULL
+         WHERE "sessionId" = ANY($2::uuid[]) AND "claimToken" = $3::uuid)
        SELECT EXISTS (
          SELECT 1 FROM unnest($2::uuid[], $4::bigint[]) AS s(id, after)
          CROSS JOIN LATERAL (
@@ -285,9 +273,9 @@ export function createWebhookProcessor(deps: {
 
   /**
    * Sessions this process stored events for (notifyStored) that the current round may not have
-   * seen: an event committed before a round's claim (which reads the events too) is found by it.
-   * Once the round is done and none is left here, the drain stops without one more claim to find
-   * nothing.
+   * seen: an event committed before a round's claim is found by it, and one of a claimed session
+   * committed before its events are read is read. Once the round is done and none is left here, the
+   * drain stops without one more claim to find nothing.
    */
   let unseen = new Set<string>();
   let draining = false;

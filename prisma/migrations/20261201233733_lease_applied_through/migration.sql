@@ -1,2 +1,0 @@
--- AlterTable
-ALTER TABLE "webhook_session_leases" ADD COLUMN     "appliedThrough" BIGINT NOT NULL DEFAULT 0;
