@@ -249,8 +249,10 @@ export function createWebhookProcessor(deps: {
     const released = sessionIds.filter((id) => !failedSessions.has(id));
     // Marked applied and let go in one statement, so the next claimant never sees one without the
     // other. The same statement says whether those sessions have events past the last one read
-    // (stored meanwhile, or beyond this round's share; its snapshot predates its own update, hence
-    // by seq): that answer spares a claim that would find nothing.
+    // (beyond this round's share, or stored meanwhile by another process; its snapshot predates its
+    // own update, hence by seq): that answer spares a claim that would find nothing. A batch that
+    // commits after a later seq (the group commit writes batches in parallel) is not seen here; this
+    // process's own are counted in `unseen`, another's are found by its poll.
     const [marked] = await sql.$queryRawUnsafe<{ pending: boolean }[]>(
       `WITH done AS (UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, error = NULL WHERE id = ANY($1::uuid[])),
        released AS (
