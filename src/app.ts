@@ -220,7 +220,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
       limiter,
       rateLimits: config.rateLimits,
       prisma: db.prisma,
-      read: db.read,
+      sql: db.sql,
       pubsub: pubsub.pubsub,
       clock,
       logger,

@@ -3,7 +3,8 @@
  */
 import type { Clock } from './lib/clock.ts';
 import type { SecretBox } from './lib/crypto.ts';
-import type { Prisma, SqlRead } from './lib/database.ts';
+import type { Prisma } from './lib/database.ts';
+import type { PlainSql } from './lib/plain-sql.ts';
 import type { Logger } from './lib/logger.ts';
 import type { AppPubSub } from './lib/pubsub.ts';
 import type { WasenderClient } from './provider/wasender-client.ts';
@@ -31,8 +32,8 @@ import { createOutboxWorker, DEFAULT_OUTBOX_SETTINGS, type OutboxSettings, type 
 
 export interface ServiceDeps {
   prisma: Prisma;
-  /** Reads straight through the driver, for many rows at once. */
-  read: SqlRead;
+  /** The same database in plain SQL, for the hot paths: webhook ingest and apply, the inbox's pages. */
+  sql: PlainSql;
   pubsub: AppPubSub;
   clock: Clock;
   logger: Logger;
@@ -88,18 +89,19 @@ export function createServices(deps: ServiceDeps): Services {
   const sessionCounters = createSessionCounters(deps);
   const webhookProcessor = createWebhookProcessor({
     prisma: deps.prisma,
+    sql: deps.sql,
     logger: deps.logger,
     applySession: createWebhookApplier({ sessions, inbox }),
     prunePendingStatuses: (retentionMs) => inbox.prunePendingStatuses(retentionMs),
     processing: deps.webhookProcessing,
   });
   const webhooks = createWebhookService({
-    prisma: deps.prisma,
+    sql: deps.sql,
     sessions,
     pubsub: deps.pubsub,
     logger: deps.logger,
     now: () => deps.clock.now(),
-    onStored: () => webhookProcessor.kick(),
+    onStored: (sessionId) => webhookProcessor.notifyStored(sessionId),
   });
   const auth = createAuthService(deps);
   const outboxSettings = { ...DEFAULT_OUTBOX_SETTINGS, ...deps.outbox };

@@ -5,6 +5,7 @@
  */
 import { uuidv7 } from './uuid.ts';
 import { SQL_UTC_NOW } from './database.ts';
+import type { RawExecutor } from './plain-sql.ts';
 
 /** A column filled per row: its PostgreSQL type, and optionally the type it is cast to on insert (enums). */
 export interface BulkColumn<Row> {
@@ -13,9 +14,6 @@ export interface BulkColumn<Row> {
   value: (row: Row) => unknown;
 }
 
-interface Executor {
-  $queryRawUnsafe<T>(query: string, ...values: unknown[]): Promise<T>;
-}
 
 export interface BulkInsert<Row> {
   table: string;
@@ -57,7 +55,7 @@ export function bulkInsertSql<Row>(opts: BulkInsert<Row>, params: unknown[]): st
     ${opts.returning ? `RETURNING ${opts.returning.map(quote).join(', ')}` : ''}`;
 }
 
-export async function bulkInsert<Row, Returned = never>(db: Executor, opts: BulkInsert<Row>): Promise<Returned[]> {
+export async function bulkInsert<Row, Returned = never>(db: Pick<RawExecutor, '$queryRawUnsafe'>, opts: BulkInsert<Row>): Promise<Returned[]> {
   if (opts.rows.length === 0) return [];
   const params: unknown[] = [];
   const sql = bulkInsertSql(opts, params);

@@ -10,6 +10,7 @@ import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@p
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { pglitePlainSql, pgPlainSql, type PlainSql } from './plain-sql.ts';
 
 export type Prisma = PrismaClient;
 
@@ -50,41 +51,11 @@ export function pgliteAdapterFactory(db: PGlite): SqlMigrationAwareDriverAdapter
   );
 }
 
-/**
- * A read statement straight through the driver, its rows as Prisma's models carry them (a
- * `timestamp(3)` as the UTC instant it stores, `bigint` as BigInt, JSON parsed). For reads of many
- * rows where Prisma's own handling of each value costs more than the statement (the inbox's pages).
- * On the embedded database it waits for any transaction in progress, as Prisma's statements do.
- */
-export type SqlRead = <T>(sql: string, values: unknown[]) => Promise<T[]>;
-
-/** `2026-11-25 10:00:00.123` (PostgreSQL's ISO output of a timestamp without time zone) as UTC. */
-const utcTimestamp = (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
-const TIMESTAMP_OID = 1114;
-const INT8_OID = 20;
-const PG_PARSERS: Record<number, (value: string) => unknown> = { [TIMESTAMP_OID]: utcTimestamp, [INT8_OID]: BigInt };
-const pgTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => PG_PARSERS[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
-
-/*
- * Reads run as prepared statements, so PostgreSQL plans each once per connection rather than on every
- * call (the inbox's page: 0.2 of its 0.25 ms of backend CPU). Each connection keeps every statement
- * it prepared, and a statement's text follows the columns a document selects, so only the first
- * PREPARED_READS texts are prepared; any further one runs unnamed, planned each time.
- */
-const PREPARED_READS = 64;
-const preparedNames = new Map<string, string>();
-function preparedName(sql: string): string | undefined {
-  let name = preparedNames.get(sql);
-  if (name === undefined && preparedNames.size < PREPARED_READS) preparedNames.set(sql, (name = `read-${preparedNames.size}`));
-  return name;
-}
-
 export interface Database {
   kind: 'pglite' | 'postgres';
   prisma: PrismaClient;
-  read: SqlRead;
+  /** Plain SQL on the same connections, for the hot paths (see plain-sql.ts). */
+  sql: PlainSql;
   /** Runs the migration engine with an adapter factory for this database. */
   withMigrationAdapter<T>(fn: (factory: SqlMigrationAwareDriverAdapterFactory) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness checks. */
@@ -125,7 +96,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return {
       kind: 'postgres',
       prisma,
-      read: async <T>(sql: string, values: unknown[]) => (await pool.query({ name: preparedName(sql), text: sql, values, types: pgTypes })).rows as T[],
+      sql: pgPlainSql(pool, pg.types),
       async withMigrationAdapter(fn) {
         // A pool of one, closed afterwards: Prisma's advisory lock belongs to a connection, and the
         // wasm engine releases it only when that connection closes.
@@ -153,7 +124,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
-    read: async <T>(sql: string, values: unknown[]) => (await db.query<T>(sql, values, { parsers: PG_PARSERS })).rows,
+    sql: pglitePlainSql(db),
     withMigrationAdapter: (fn) => fn(pgliteAdapterFactory(db)),
     ping: async () => {
       if (closed) throw new Error('database closed');

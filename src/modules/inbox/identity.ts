@@ -7,13 +7,14 @@
  * under the lid is merged into the phone one.
  */
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
+import type { RawExecutor } from '../../lib/plain-sql.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { phoneFromJid, type InboundMessage } from '../../provider/webhook-events.ts';
 import type { WasenderClient } from '../../provider/wasender-client.ts';
 import type { SessionService } from '../sessions/session.service.ts';
 import { recomputeTurns } from '../monitoring/response-turns.ts';
 
-type Executor = Pick<Prisma, '$queryRawUnsafe' | '$executeRawUnsafe'>;
+type Executor = RawExecutor;
 
 /** Provider answers kept per process (a lid's phone never changes); enough for a busy account's contacts. */
 const LOOKUP_CACHE_LIMIT = 50_000;

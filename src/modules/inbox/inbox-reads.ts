@@ -8,7 +8,7 @@
  * PGlite costs more than finding it). Prisma's relation loading built the JSON of every chat and
  * its last message in the database and parsed it again here, which was most of the first screen's cost.
  */
-import type { SqlRead } from '../../lib/database.ts';
+import type { PlainSql } from '../../lib/plain-sql.ts';
 import type { Prisma as PrismaTypes } from '../../generated/prisma/client.ts';
 import type { MessageDirection, MessageKind, MessageStatus } from '../../generated/prisma/enums.ts';
 
@@ -98,11 +98,11 @@ export interface InboxReads {
  * Straight through the driver: Prisma's raw queries handle every value of every row on their way
  * (about 2 ms for a first screen's 100 chats, ten times the statement's own cost).
  */
-export function createInboxReads({ read }: { read: SqlRead }): InboxReads {
-  return { chatPages: (sessionIds, page) => chatPages(read, sessionIds, page), messagesById: (ids) => messagesById(read, ids) };
+export function createInboxReads({ sql }: { sql: PlainSql }): InboxReads {
+  return { chatPages: (sessionIds, page) => chatPages(sql, sessionIds, page), messagesById: (ids) => messagesById(sql, ids) };
 }
 
-async function chatPages(read: SqlRead, sessionIds: string[], page: ChatPageQuery): Promise<Map<string, PageChat[]>> {
+async function chatPages(sql: PlainSql, sessionIds: string[], page: ChatPageQuery): Promise<Map<string, PageChat[]>> {
   const backward = page.take < 0;
   const conditions = ['c."sessionId" = s.id'];
   if (page.unreadOnly) conditions.push('c."unreadCount" > 0');
@@ -111,7 +111,7 @@ async function chatPages(read: SqlRead, sessionIds: string[], page: ChatPageQuer
   const order = backward ? BACKWARD : FORWARD;
   const chatColumns = [...new Set([...CHAT_KEYS, ...page.chatColumns])];
   const messageColumns = page.lastMessageColumns && [...new Set<MessageColumn>(['id', ...page.lastMessageColumns])];
-  const rows = await read<Record<string, unknown>>(
+  const rows = await sql.read<Record<string, unknown>>(
     `SELECT c.*${messageColumns ? `, ${columns('m', messageColumns, LAST)}` : ''} FROM unnest($1::uuid[]) AS s(id)
        CROSS JOIN LATERAL (
          SELECT ${columns('c', chatColumns)} FROM chats c${cursorRow}
@@ -142,7 +142,7 @@ async function chatPages(read: SqlRead, sessionIds: string[], page: ChatPageQuer
   return pages;
 }
 
-async function messagesById(read: SqlRead, ids: string[]): Promise<Map<string, MessageRow>> {
-  const rows = await read<MessageRow>(`SELECT ${columns('m', MESSAGE_COLUMNS)} FROM messages m WHERE m.id = ANY($1::uuid[])`, [ids]);
+async function messagesById(sql: PlainSql, ids: string[]): Promise<Map<string, MessageRow>> {
+  const rows = await sql.read<MessageRow>(`SELECT ${columns('m', MESSAGE_COLUMNS)} FROM messages m WHERE m.id = ANY($1::uuid[])`, [ids]);
   return new Map(rows.map((m) => [m.id, m]));
 }

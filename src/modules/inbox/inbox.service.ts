@@ -6,6 +6,7 @@
 import type { Clock } from '../../lib/clock.ts';
 import { bulkInsert, bulkInsertSql } from '../../lib/bulk-insert.ts';
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
+import type { PlainSql, RawExecutor } from '../../lib/plain-sql.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { AppPubSub, MessageEvent } from '../../lib/pubsub.ts';
@@ -108,6 +109,8 @@ function contentOf(m: InboundMessage): object | undefined {
 
 export function createInboxService(deps: {
   prisma: Prisma;
+  /** Plain SQL for what webhooks apply in bulk (messages, delivery statuses). */
+  sql: PlainSql;
   pubsub: AppPubSub;
   clock: Clock;
   logger: Logger;
@@ -251,8 +254,7 @@ export function createInboxService(deps: {
     });
     if (unique.length === 0) return;
 
-    const result = await prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MESSAGE_SEQ_LOCK})`;
+    const result = await deps.sql.transaction(async (tx) => {
       const merged = await mergeLidPairs(tx, sessionId, pairs, { rememberLids: false });
       // Contacts for 1:1 senders (groups: the participant), then chats: one statement with the lids
       // remembered and whether delivery statuses wait for these messages.
@@ -391,7 +393,7 @@ export function createInboxService(deps: {
       await recomputeTurns(tx, inserted.map((m) => ({ chatId: m.chatId, since: m.timestamp })));
       const touched = [...new Set(inserted.map((m) => m.chatId))].map((id) => ({ id, sessionId }));
       return { inserted, touched, merged };
-    });
+    }, { advisoryLock: MESSAGE_SEQ_LOCK });
     for (const id of result.merged.deletedChatIds) publishChatDeleted({ id, sessionId });
     for (const m of result.inserted) publishMessage(m.direction === 'INBOUND' ? 'received' : 'updated', m);
     const touchedIds = new Set(result.touched.map((c) => c.id));
@@ -403,7 +405,7 @@ export function createInboxService(deps: {
    * Delivery statuses that came before their messages, applied to the messages just inserted (in the
    * inserting transaction, so each is published once, already carrying its status).
    */
-  async function takePendingStatuses(tx: Pick<Prisma, '$executeRawUnsafe'>, sessionId: string, providerMessageIds: string[]) {
+  async function takePendingStatuses(tx: Pick<RawExecutor, '$executeRawUnsafe'>, sessionId: string, providerMessageIds: string[]) {
     await tx.$executeRawUnsafe(
       `WITH taken AS (
          DELETE FROM pending_message_statuses
@@ -450,7 +452,7 @@ export function createInboxService(deps: {
         if (!seen || STATUS_RANK[status] > STATUS_RANK[seen]) furthest.set(id, status);
       }
       if (furthest.size === 0) return;
-      const updated = await prisma.$queryRawUnsafe<{ id: string; chatId: string; seq: bigint | number | string }[]>(
+      const updated = await deps.sql.$queryRawUnsafe<{ id: string; chatId: string; seq: bigint | number | string }[]>(
         `WITH u AS (SELECT * FROM unnest($2::text[], $3::text[]) AS u(pid, status)),
          kept AS (
            INSERT INTO pending_message_statuses ("sessionId", "providerMessageId", status, "receivedAt")

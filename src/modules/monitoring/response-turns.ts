@@ -14,7 +14,7 @@
  * transaction, under the inbox's message lock. Nothing else changes a message's chat, time or
  * direction.
  */
-import type { Prisma } from '../../lib/database.ts';
+import type { RawExecutor } from '../../lib/plain-sql.ts';
 
 export interface ChatChange {
   chatId: string;
@@ -22,7 +22,7 @@ export interface ChatChange {
   since: Date | null;
 }
 
-type Db = Pick<Prisma, '$executeRawUnsafe'>;
+type Db = Pick<RawExecutor, '$executeRawUnsafe'>;
 
 /** The turn columns of the inbound messages the changes can affect, computed again. */
 export async function recomputeTurns(db: Db, changes: ChatChange[]): Promise<void> {

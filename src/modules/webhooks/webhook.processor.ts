@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
+import type { PlainSql } from '../../lib/plain-sql.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { coalescedRunner } from '../../lib/coalesced-run.ts';
 
@@ -57,17 +58,21 @@ const EVENTS_PER_SESSION = 500;
 /** Sessions of a round applied at once. */
 const PARALLEL_SESSIONS = 4;
 /** Stale pending statuses are looked for at most this often (and at least once per retention). */
+/** How soon a session noticed while another process held it is looked at again. */
+const HELD_RECHECK_MS = 50;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 export function createWebhookProcessor(deps: {
   prisma: Prisma;
+  /** Plain SQL for the statements of every round (claim, read, mark applied). */
+  sql: PlainSql;
   logger: Logger;
   applySession: (sessionId: string, events: StoredWebhook[]) => Promise<SessionOutcome>;
   /** Drops delivery statuses kept longer than the retention for messages that never came. */
   prunePendingStatuses: (retentionMs: number) => Promise<number>;
   processing?: Partial<WebhookProcessing>;
 }) {
-  const { prisma, logger } = deps;
+  const { prisma, sql, logger } = deps;
   const settings = { ...DEFAULT_WEBHOOK_PROCESSING, ...deps.processing };
   let poller: NodeJS.Timeout | null = null;
   const retryTimers = new Set<NodeJS.Timeout>();
@@ -77,7 +82,7 @@ export function createWebhookProcessor(deps: {
   /** Takes up to SESSIONS_PER_ROUND sessions with pending events, oldest first; returns their ids. */
   async function claimSessions(token: string): Promise<string[]> {
     // A session gets its lease row the first time it has work; that insert is the claim itself.
-    const rows = await prisma.$queryRawUnsafe<{ sessionId: string }[]>(
+    const rows = await sql.$queryRawUnsafe<{ sessionId: string }[]>(
       `WITH pending AS (
          SELECT "sessionId", min(seq) AS first FROM webhook_events
          WHERE "processedAt" IS NULL AND "sessionId" IS NOT NULL
@@ -114,10 +119,10 @@ export function createWebhookProcessor(deps: {
    * The claimed sessions' next events, in order. Read after the claim, in a fresh snapshot: it sees
    * everything the previous claimant marked applied before it let the session go.
    */
-  async function eventsOf(sessionIds: string[]): Promise<Map<string, StoredWebhook[]>> {
-    const rows = await prisma.$queryRawUnsafe<(StoredWebhook & { sessionId: string })[]>(
+  async function eventsOf(sessionIds: string[]): Promise<{ bySession: Map<string, StoredWebhook[]>; lastSeq: Map<string, string> }> {
+    const rows = await sql.$queryRawUnsafe<(StoredWebhook & { sessionId: string; seq: string })[]>(
       // receivedAt holds UTC: the epoch of the bare timestamp is right whatever the connection's zone.
-      `SELECT e.id, e."sessionId", e.event, e.payload, e.attempts,
+      `SELECT e.id, e."sessionId", e.event, e.payload, e.attempts, e.seq,
               (extract(epoch FROM e."receivedAt") * 1000)::float8 AS "receivedAtMs"
        FROM unnest($1::uuid[]) AS s(id)
        CROSS JOIN LATERAL (
@@ -129,20 +134,25 @@ export function createWebhookProcessor(deps: {
       EVENTS_PER_SESSION,
     );
     const bySession = new Map<string, StoredWebhook[]>();
-    for (const row of rows) {
+    const lastSeq = new Map<string, string>();
+    for (const { seq, ...row } of rows) {
       const list = bySession.get(row.sessionId) ?? [];
       list.push(row);
       bySession.set(row.sessionId, list);
+      lastSeq.set(row.sessionId, seq);
     }
-    return bySession;
+    return { bySession, lastSeq };
   }
 
   function retryDelayMs(attempts: number) {
     return Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.max(0, attempts - 1));
   }
 
-  /** The session's failed event: held back (the session waits) until its retry, or parked. */
-  async function recordFailure(sessionId: string, event: StoredWebhook, failure: NonNullable<SessionOutcome['failure']>, token: string) {
+  /**
+   * The session's failed event: held back (the session waits) until its retry, or parked. Resolves
+   * to true when parked: the session is let go, and its next events can be applied now.
+   */
+  async function recordFailure(sessionId: string, event: StoredWebhook, failure: NonNullable<SessionOutcome['failure']>, token: string): Promise<boolean> {
     const attempts = event.attempts + 1;
     const reason = failure.error.message.slice(0, 2000);
     const context = { sessionId, webhookEventId: event.id, event: event.event, attempts, err: failure.error };
@@ -171,7 +181,7 @@ export function createWebhookProcessor(deps: {
           : []),
         release([sessionId], token),
       ]);
-      return;
+      return true;
     }
     const delayMs = retryDelayMs(attempts);
     logger.warn({ ...context, retryInMs: delayMs }, 'webhook event failed; the session waits for its retry');
@@ -187,6 +197,7 @@ export function createWebhookProcessor(deps: {
       token,
     );
     scheduleKick(delayMs);
+    return false;
   }
 
   /** Lets the sessions go, if this claim still holds them. */
@@ -199,23 +210,28 @@ export function createWebhookProcessor(deps: {
     );
   }
 
-  /** One round: claim sessions, apply each one's events in order, record the outcome. */
+  /**
+   * One round: claim sessions, apply each one's events in order, record the outcome. Resolves to
+   * whether work may be left: a claimed session still has events, or the claim took all it could.
+   */
   async function round(): Promise<boolean> {
     const token = randomUUID();
     const sessionIds = await claimSessions(token);
+    claimedInRound = new Set(sessionIds);
     if (sessionIds.length === 0) return false;
     try {
-      await applyClaimed(sessionIds, token);
+      return (await applyClaimed(sessionIds, token)) || sessionIds.length === SESSIONS_PER_ROUND;
     } catch (error) {
       // Let the sessions go now rather than when the lease runs out; what was applied is applied again.
       await release(sessionIds, token).catch(() => {});
       throw error;
     }
-    return true;
   }
 
-  async function applyClaimed(sessionIds: string[], token: string) {
-    const events = await eventsOf(sessionIds);
+  /** Applies the claimed sessions' events; resolves to whether any session let go has events left. */
+  async function applyClaimed(sessionIds: string[], token: string): Promise<boolean> {
+    for (const id of sessionIds) unseen.delete(id);
+    const { bySession: events, lastSeq } = await eventsOf(sessionIds);
     const applied: string[] = [];
     const failed: { sessionId: string; event: StoredWebhook; failure: NonNullable<SessionOutcome['failure']> }[] = [];
     const queue = [...sessionIds];
@@ -233,20 +249,59 @@ export function createWebhookProcessor(deps: {
       }),
     );
     const failedSessions = new Set(failed.map((f) => f.sessionId));
-    // Marked applied and let go in one statement, so the next claimant never sees one without the other.
-    await prisma.$executeRawUnsafe(
-      `WITH done AS (UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, error = NULL WHERE id = ANY($1::uuid[]))
-       UPDATE webhook_session_leases SET "claimedUntil" = NULL, "claimToken" = NULL
-       WHERE "sessionId" = ANY($2::uuid[]) AND "claimToken" = $3::uuid`,
+    const released = sessionIds.filter((id) => !failedSessions.has(id));
+    // Marked applied and let go in one statement, so the next claimant never sees one without the
+    // other. The same statement says whether those sessions have events past the last one read
+    // (beyond this round's share, or stored meanwhile by another process; its snapshot predates its
+    // own update, hence by seq): that answer spares a claim that would find nothing. A batch that
+    // commits after a later seq (the group commit writes batches in parallel) is not seen here; this
+    // process's own are counted in `unseen`, another's are found by its poll.
+    const [marked] = await sql.$queryRawUnsafe<{ pending: boolean }[]>(
+      `WITH done AS (UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, error = NULL WHERE id = ANY($1::uuid[])),
+       released AS (
+         UPDATE webhook_session_leases SET "claimedUntil" = NULL, "claimToken" = NULL
+         WHERE "sessionId" = ANY($2::uuid[]) AND "claimToken" = $3::uuid)
+       SELECT EXISTS (
+         SELECT 1 FROM unnest($2::uuid[], $4::bigint[]) AS s(id, after)
+         CROSS JOIN LATERAL (
+           SELECT 1 FROM webhook_events w
+           WHERE w."processedAt" IS NULL AND w."sessionId" = s.id AND w.seq > s.after LIMIT 1) left_over) AS pending`,
       applied,
-      sessionIds.filter((id) => !failedSessions.has(id)),
+      released,
       token,
+      released.map((id) => lastSeq.get(id) ?? '0'),
     );
-    for (const f of failed) await recordFailure(f.sessionId, f.event, f.failure, token);
+    let pending = marked?.pending ?? true;
+    for (const f of failed) if (await recordFailure(f.sessionId, f.event, f.failure, token)) pending = true;
+    return pending;
   }
 
+  /**
+   * Sessions this process stored events for (notifyStored) that the current round may not have
+   * seen: an event committed before a round's claim is found by it, and one of a claimed session
+   * committed before its events are read is read. Once the round is done and none is left here, the
+   * drain stops without one more claim to find nothing.
+   */
+  let unseen = new Set<string>();
+  let claimedInRound = new Set<string>();
+  let draining = false;
+
   async function drain() {
-    while (!stopped && (await round()));
+    draining = true;
+    try {
+      while (!stopped) {
+        const noticed = unseen;
+        unseen = new Set();
+        if ((await round()) || unseen.size > 0) continue;
+        // A session noticed here but held by another process: that holder's look for events left
+        // runs in a snapshot, and an event committed while it let the session go is seen by
+        // neither, so look once more shortly rather than at the next poll.
+        if ([...noticed].some((id) => !claimedInRound.has(id))) scheduleKick(HELD_RECHECK_MS);
+        return;
+      }
+    } finally {
+      draining = false;
+    }
   }
 
   async function pruneIfDue() {
@@ -279,6 +334,11 @@ export function createWebhookProcessor(deps: {
 
   return {
     kick,
+    /** Events of the session were stored in this process: applied by the drain under way, or by a new one. */
+    notifyStored(sessionId: string) {
+      unseen.add(sessionId);
+      if (!draining) kick();
+    },
     /** Resolves when nothing is being applied right now (tests, shutdown). */
     idle: runner.idle,
     /** Drops delivery statuses whose messages never came within the retention. */

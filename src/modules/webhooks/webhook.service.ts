@@ -5,7 +5,7 @@
 import { createBatcher } from '../../lib/batcher.ts';
 import { bulkInsert } from '../../lib/bulk-insert.ts';
 import { safeEqual, sha256Hex } from '../../lib/crypto.ts';
-import type { Prisma } from '../../lib/database.ts';
+import type { PlainSql } from '../../lib/plain-sql.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { parseWebhookEnvelope, webhookDedupeKey, WebhookPayloadError } from '../../provider/webhook-events.ts';
 import type { SessionService } from '../sessions/session.service.ts';
@@ -82,15 +82,16 @@ const STORED_KEYS_MAX = 20_000;
 const STORED_KEYS_MS = 10 * 60_000;
 
 export function createWebhookService(deps: {
-  prisma: Prisma;
+  /** Plain SQL: the group commit is the hot statement of ingest. */
+  sql: PlainSql;
   sessions: SessionService;
   pubsub: AppPubSub;
   logger: Logger;
   now: () => number;
   /** Called after events are stored, to start applying them. */
-  onStored: () => void;
+  onStored: (sessionId: string) => void;
 }) {
-  const { prisma, logger } = deps;
+  const { sql, logger } = deps;
   type Found = { id: string; webhookSecret: string } | null;
   // Keyed `key:<hash>` (by API key) and `secret:<hash>` (by webhook secret).
   const sessionCache = new Map<string, { value: Found; at: number }>();
@@ -173,7 +174,7 @@ export function createWebhookService(deps: {
     async write(items) {
       // Within one batch the same event may appear twice (received + upsert racing): insert it once.
       const unique = [...new Map(items.map((i) => [i.dedupeKey, i])).values()];
-      const rows = await bulkInsert<StoredEvent, { dedupeKey: string }>(prisma, {
+      const rows = await bulkInsert<StoredEvent, { dedupeKey: string }>(sql, {
         table: 'webhook_events',
         rows: unique,
         columns: {
@@ -227,7 +228,7 @@ export function createWebhookService(deps: {
       });
       // Stored now (by this write or an earlier one): its next copies need no round trip.
       rememberStored(dedupeKey);
-      if (!duplicate) deps.onStored();
+      if (!duplicate) deps.onStored(session.id);
       return {
         status: 200,
         body: { received: true, duplicate },
