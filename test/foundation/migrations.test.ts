@@ -12,7 +12,7 @@ const SCHEMA = path.resolve(import.meta.dirname, '../../prisma/schema.prisma');
 const opened: { db: Database; test: TestDatabase }[] = [];
 
 async function freshDatabase() {
-  const test = await createTestDatabase();
+  const test = await createTestDatabase({ empty: true });
   const db = await openDatabase({ databaseUrl: test.url, dataDir: 'memory://' });
   opened.push({ db, test });
   return db;
