@@ -11,7 +11,7 @@ import { createYogaServer, type YogaServer } from './graphql/yoga.ts';
 import { attachGraphqlWs } from './http/graphql-ws.ts';
 import { sendJson } from './http/respond.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
-import { openDatabase, type Database } from './lib/database.ts';
+import { openDatabase, type Database, type EmbeddedStart } from './lib/database.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { requestIdFrom, runWithRequestContext } from './lib/request-context.ts';
 import { deployMigrations } from './lib/migrations.ts';
@@ -58,6 +58,8 @@ export interface AppDeps {
   outbox?: Partial<OutboxSettings>;
   /** How often the embedded database is vacuumed and analyzed (tests make it short). */
   embeddedMaintenanceMs?: number;
+  /** How a new embedded database starts (tests: from one migrated once per run). */
+  embeddedStart?: EmbeddedStart;
 }
 
 export interface RunningApp {
@@ -110,7 +112,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
 
   async function start(): Promise<RunningApp> {
     if (running) return running;
-    const db = await openDatabase({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir });
+    const db = await openDatabase({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir, embeddedStart: deps.embeddedStart });
     onStop('connections', () => db.close());
     const applied = await db.withMigrationAdapter((factory) => deployMigrations(factory, MIGRATIONS_DIR));
     if (applied.length) logger.info({ applied }, 'migrations applied');

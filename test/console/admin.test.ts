@@ -7,7 +7,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
+import { filePages, launchBrowser, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
 import { ApiTokens, ViewerQuery } from '../access/documents.ts';
 import { serveSandbox } from '../../src/sandbox/serve.ts';
 import { CreateSession, ProviderSettings } from '../sessions/documents.ts';
@@ -22,7 +22,8 @@ afterAll(async () => {
 
 describe('the console: admin', () => {
   let app: TestApp;
-  const pages: ConsolePage[] = [];
+  const pages = filePages(() => browser);
+  const open = pages.open;
   /** Values the admin screen showed, by token name. */
   const shown = new Map<string, string>();
   beforeAll(async () => {
@@ -36,15 +37,9 @@ describe('the console: admin', () => {
     // A cold start (database, browser) on a busy machine.
   }, 120_000);
   afterAll(async () => {
-    await Promise.all(pages.map((p) => p.close()));
+    await pages.closeAll();
     await app?.stop();
   });
-
-  async function open(viewport?: { width: number; height: number }) {
-    const opened = await openPage(browser, viewport ? { viewport } : {});
-    pages.push(opened);
-    return opened;
-  }
 
   async function openAdmin(page: Page) {
     await signIn(page, app);

@@ -7,7 +7,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
+import { filePages, launchBrowser, overflowsSideways, PHONE, screenshot, signIn } from '../helpers/browser.ts';
 import { connectedSession, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { sandboxSends } from '../helpers/sandbox.ts';
 import { SessionHealth } from '../monitoring/documents.ts';
@@ -25,7 +25,7 @@ describe('the console: bulk send and health', () => {
   let browser: Browser;
   let session: ConnectedSession;
   let jobUrl: string;
-  const pages: ConsolePage[] = [];
+  const pages = filePages(() => browser);
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp({ manualClock: true }), launchBrowser()]);
     session = await connectedSession(app, 'Promotions', { accountProtection: true });
@@ -35,14 +35,13 @@ describe('the console: bulk send and health', () => {
     // A cold start (database, browser) on a busy machine.
   }, 120_000);
   afterAll(async () => {
-    await Promise.all(pages.map((p) => p.close()));
+    await pages.closeAll();
     await browser?.close();
     await app?.stop();
   });
 
   async function open(viewport?: { width: number; height: number }) {
-    const opened = await openPage(browser, viewport ? { viewport } : {});
-    pages.push(opened);
+    const opened = await pages.open(viewport);
     await signIn(opened.page, app);
     return opened;
   }

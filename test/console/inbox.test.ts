@@ -6,7 +6,7 @@
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
+import { filePages, launchBrowser, overflowsSideways, PHONE, screenshot, signIn } from '../helpers/browser.ts';
 import { devToken } from '../helpers/http.ts';
 import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { CreateApiToken } from '../access/documents.ts';
@@ -17,23 +17,18 @@ describe('the console: inbox', () => {
   let app: TestApp;
   let browser: Browser;
   let session: ConnectedSession;
-  const pages: ConsolePage[] = [];
+  const pages = filePages(() => browser);
+  const open = pages.open;
   beforeAll(async () => {
     [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
     session = await connectedSession(app, 'Shop');
     // A cold start (database, browser) on a busy machine.
   }, 120_000);
   afterAll(async () => {
-    await Promise.all(pages.map((p) => p.close()));
+    await pages.closeAll();
     await browser?.close();
     await app?.stop();
   });
-
-  async function open(viewport?: { width: number; height: number }) {
-    const opened = await openPage(browser, viewport ? { viewport } : {});
-    pages.push(opened);
-    return opened;
-  }
 
   async function chatOf(phone: string) {
     const { session: s } = await app.data(Chats, { id: session.id, first: 100 });

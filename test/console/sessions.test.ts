@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { launchBrowser, openPage, overflowsSideways, PHONE, screenshot, type ConsolePage } from '../helpers/browser.ts';
+import { filePages, launchBrowser, overflowsSideways, PHONE, screenshot } from '../helpers/browser.ts';
 import { control } from '../helpers/sandbox.ts';
 import { graphql } from '../generated/index.ts';
 import { DisconnectSession, UpdateSession } from '../sessions/documents.ts';
@@ -67,14 +67,14 @@ afterAll(async () => {
 describe('the console: sign-in and sessions', () => {
   let app: TestApp;
   let token: string;
-  const pages: ConsolePage[] = [];
+  const pages = filePages(() => browser);
   beforeAll(async () => {
     app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 45_000 }, env: { NODE_ENV: 'development', ADMIN_TOKEN: '' } });
     token = app.running.adminToken!.value;
     // A cold start on a busy machine.
   }, 120_000);
   afterAll(async () => {
-    await Promise.all(pages.map((p) => p.close()));
+    await pages.closeAll();
     await app?.stop();
   });
 
@@ -86,8 +86,7 @@ describe('the console: sign-in and sessions', () => {
 
   /** A page of the console, signed in by itself with the development token. */
   async function open(viewport?: { width: number; height: number }) {
-    const opened = await openPage(browser, viewport ? { viewport } : {});
-    pages.push(opened);
+    const opened = await pages.open(viewport);
     await opened.page.goto(`${app.url}/console`);
     await opened.page.getByRole('heading', { name: 'Sessions', level: 1 }).waitFor();
     return opened;

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createTestDatabase, embeddedStart, usingPostgres, type TestDatabase } from './database.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -70,6 +70,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     sandbox: { webhookRetry: { attempts: 8, baseDelayMs: 100 }, ...opts.sandbox },
     provider: { backoff: { baseMs: 20, maxMs: 200 }, ...opts.provider },
     ...(clock ? { clock } : {}),
+    ...(usingPostgres ? {} : { embeddedStart: await embeddedStart() }),
   });
   let running: RunningApp;
   try {

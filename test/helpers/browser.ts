@@ -55,6 +55,22 @@ export async function openPage(browser: Browser, opts: { viewport?: { width: num
   return { page, problems, close: () => context.close() };
 }
 
+/**
+ * The pages a test file opens, each in its own context, closed together at the end (`closeAll` in
+ * an afterAll). `browser` is read at each open, as files launch it in a beforeAll.
+ */
+export function filePages(browser: () => Browser) {
+  const pages: ConsolePage[] = [];
+  return {
+    async open(viewport?: { width: number; height: number }): Promise<ConsolePage> {
+      const opened = await openPage(browser(), viewport ? { viewport } : {});
+      pages.push(opened);
+      return opened;
+    },
+    closeAll: () => Promise.all(pages.splice(0).map((p) => p.close())).then(() => {}),
+  };
+}
+
 /** Opens the console and signs in through its form with the test app's admin token. */
 export async function signIn(page: Page, app: TestApp, token = ADMIN_TOKEN) {
   await page.goto(`${app.url}/console`);

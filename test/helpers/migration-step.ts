@@ -25,7 +25,7 @@ export async function beforeMigration(suffix: string): Promise<MigrationStep> {
   const name = names.find((n) => n.endsWith(suffix));
   if (!name) throw new Error(`no migration ends with ${suffix}`);
   const dir = await mkdtemp(path.join(tmpdir(), 'wg-migration-step-'));
-  const test = await createTestDatabase();
+  const test = await createTestDatabase({ empty: true });
   const db = await openDatabase({ databaseUrl: test.url, dataDir: 'memory://' });
   const close = async () => {
     await db.close();
