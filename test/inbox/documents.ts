@@ -172,22 +172,10 @@ export const ChatPageFields = graphql(`
     unreadCount
     lastMessageAt
     lastMessage {
+      # Through an inline fragment and a named one: a page reads the columns both select.
       ... on Message {
-        id
-        direction
-        kind
-        status
-        text
-        content
-        fromJid
-        senderName
-        senderPhone
-        timestamp
-        providerMessageId
+        ...MessageFields
         replyToProviderMessageId
-        editedAt
-        deletedAt
-        cursor
       }
     }
   }
