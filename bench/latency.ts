@@ -3,10 +3,11 @@
  * `messageReceived`, customers' messages arriving through the real path (the sandbox's inbound
  * control posts the provider's three signed webhooks per message to our route) at a fixed rate;
  * from each message's arrival to its frame at each client. Baseline: a bare `ws` server sending
- * frames of the same size at the same rate to the same clients. Servers and clients run in
- * processes of their own; this process paces the messages.
+ * frames of the same size at the same rate to the same clients. Servers, the provider sandbox and
+ * clients run in processes of their own; this process paces the messages.
  */
 import http from 'node:http';
+import type { BenchProvider } from './support/bench-provider.ts';
 import { startChild, type ChildServer } from './support/child.ts';
 import { attempt, percentile, type BenchResult, type Outcome } from './support/result.ts';
 import { requirePostgres, withDatabase } from './support/services.ts';
@@ -25,6 +26,8 @@ export interface LatencyServer {
   url: string;
   sessionId?: string;
   providerSessionId?: string;
+  /** The provider the app calls, whose control endpoints fake the customers' messages. */
+  provider?: BenchProvider;
   child: ChildServer<ServerCommand, ServerReply>;
 }
 
@@ -32,7 +35,7 @@ export async function startLatencyServer(options: ServerOptions): Promise<Latenc
   const child = startChild<ServerCommand, ServerReply>(new URL('./latency/server.ts', import.meta.url), [JSON.stringify(options)]);
   try {
     const ready = await child.receive('ready');
-    return { url: ready.url, sessionId: ready.sessionId, providerSessionId: ready.providerSessionId, child };
+    return { url: ready.url, sessionId: ready.sessionId, providerSessionId: ready.providerSessionId, provider: ready.provider, child };
   } catch (error) {
     await child.stop();
     throw error;
@@ -113,9 +116,9 @@ function post(url: string, body: string, headers: Record<string, string> = {}): 
 /** One message arrives: at the provider for the app (which posts its webhooks to us), at /send for the bare server. */
 export function arrive(server: LatencyServer, n: number): Promise<number> {
   const text = textFor(now(), n);
-  if (!server.providerSessionId) return post(`${server.url}/send`, text);
+  if (!server.providerSessionId || !server.provider) return post(`${server.url}/send`, text);
   const from = `+2557110${String(10_000 + (n % 20)).slice(-5)}`;
-  return post(`${server.url}/sandbox/control/sessions/${server.providerSessionId}/inbound`, JSON.stringify({ from, text }), { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` });
+  return post(`${server.provider.controlUrl}/sessions/${server.providerSessionId}/inbound`, JSON.stringify({ from, text }), { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` });
 }
 
 /** Messages at a fixed rate for `seconds` (open loop: a slow answer does not slow the pace). */

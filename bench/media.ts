@@ -46,9 +46,9 @@ async function viewsPerSecond(url: string): Promise<number> {
 }
 
 export async function mediaBenchmarks(): Promise<BenchResult[]> {
-  const { instance, running, session } = await startBenchApp();
+  const { instance, running, session, provider } = await startBenchApp();
   try {
-    await sandboxControl(running, session.providerSessionId, 'inbound', { from: '+255700000901', media: { kind: 'image', mimetype: 'image/jpeg', base64: PHOTO.toString('base64') } });
+    await sandboxControl(provider, session.providerSessionId, 'inbound', { from: '+255700000901', media: { kind: 'image', mimetype: 'image/jpeg', base64: PHOTO.toString('base64') } });
     const query = `query($id: ID!) { session(id: $id) { chats(first: 1) { nodes { messages(first: 1) { nodes { providerMessageId media { url } } } } } } }`;
     let message: { providerMessageId: string; media: { url: string } } | undefined;
     for (let i = 0; i < 400 && !message; i++) {

@@ -44,7 +44,7 @@ async function deployment(processes: 1 | 2, rate: number, messages: number): Pro
     const env = { ENCRYPTION_KEY: randomBytes(32).toString('hex') };
     const first = await startLatencyServer({ mode: 'app', databaseUrl, redisUrl: benchRedisUrl, env });
     // The second process takes the first's public URL: nothing is re-registered at the provider.
-    const second = processes === 2 ? await attempt('second process', () => startLatencyServer({ mode: 'replica', databaseUrl, redisUrl: benchRedisUrl, env: { ...env, PUBLIC_URL: first.url } })) : null;
+    const second = processes === 2 ? await attempt('second process', () => startLatencyServer({ mode: 'replica', databaseUrl, redisUrl: benchRedisUrl, env: { ...env, PUBLIC_URL: first.url }, provider: first.provider })) : null;
     try {
       if (second && !second.ok) throw new Error(second.error);
       const listening = second?.ok ? second.value : first;

@@ -1,26 +1,29 @@
 /**
  * `npx tsx bench/latency/probe.ts [postgres|embedded] [messages]`: inbound messages through the
  * sandbox one after another, in-process: the time and CPU each costs on the way in (three signed
- * webhooks, stored) and until it is published. For profiling (PROBE_PROFILE=<file>) and checking a
- * change quickly; not part of `npm run bench`.
+ * webhooks, stored) and until it is published. The provider sandbox runs in a process of its own,
+ * as in the latency suite (PROBE_PROVIDER=built-in: inside this one, its work counted as ours).
+ * For profiling (PROBE_PROFILE=<file>) and checking a change quickly; not part of `npm run bench`.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { statementCount, statementReport, statements } from '../support/statement-log.ts';
 import { sandboxControl, startBenchApp } from '../support/bench-app.ts';
+import { startProviderProcess } from '../support/bench-provider.ts';
 import { withDatabase } from '../support/services.ts';
 import { now } from './protocol.ts';
 
 const [database = 'embedded', count = '200'] = process.argv.slice(2);
 
 async function probe(databaseUrl: string | null) {
-  const { instance, running, session } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
+  const own = process.env.PROBE_PROVIDER === 'built-in' ? null : await startProviderProcess();
+  const { instance, running, session, provider } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {}, own?.provider);
   const published = new Map<string, number>();
   void (async () => {
     for await (const event of running.pubsub.pubsub.subscribe('messageReceived', session.id)) published.set(event.id, now());
   })();
-  const send = (n: number) => sandboxControl(running, session.providerSessionId, 'inbound', { from: `+2557110${String(10_000 + (n % 20)).slice(-5)}`, text: `${now()}|${n}|hello` });
+  const send = (n: number) => sandboxControl(provider, session.providerSessionId, 'inbound', { from: `+2557110${String(10_000 + (n % 20)).slice(-5)}`, text: `${now()}|${n}|hello` });
   for (let n = 0; n < 20; n++) await send(n);
   const inspector = process.env.PROBE_PROFILE ? new Session() : null;
   if (inspector) {
@@ -49,6 +52,7 @@ async function probe(databaseUrl: string | null) {
   if (process.env.PROBE_SQL) for (const line of statementReport(total, 'message')) console.log(line);
   console.log(`${(statementCount() / total).toFixed(1)} statements per message`);
   await instance.stop();
+  await own?.stop();
 }
 
 if (database === 'postgres') await withDatabase('probe', probe);

@@ -1,4 +1,5 @@
 /** What the latency benchmark says to its server and client processes over IPC. */
+import type { BenchProvider } from '../support/bench-provider.ts';
 export { BENCH_ADMIN_TOKEN } from '../support/bench-app.ts';
 
 /**
@@ -11,11 +12,13 @@ export interface ServerOptions {
   redisUrl?: string;
   /** The deployment's shared settings (a replica takes the first process's key). */
   env?: Record<string, string>;
+  /** The provider sandbox the deployment calls (a replica takes the first process's); the app starts one in a process of its own when unset. */
+  provider?: BenchProvider;
 }
 
 export type ServerCommand = { type: 'memory' } | { type: 'trace' } | { type: 'stop' };
 export type ServerReply =
-  | { type: 'ready'; url: string; sessionId?: string; providerSessionId?: string }
+  | { type: 'ready'; url: string; sessionId?: string; providerSessionId?: string; provider?: BenchProvider }
   | { type: 'memory'; heapUsed: number; rss: number }
   /** Milliseconds from each message's arrival to its publication (the ingest and apply half of the path). */
   | { type: 'trace'; published: number[] }

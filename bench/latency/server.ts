@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startBenchApp, startBenchInstance } from '../support/bench-app.ts';
+import { startProviderProcess } from '../support/bench-provider.ts';
 import { heapAfterGc, reportStopped } from '../support/child.ts';
 import { now, type ServerCommand, type ServerOptions, type ServerReply } from './protocol.ts';
 
@@ -51,12 +52,17 @@ if (options.mode === 'bare') {
 } else {
   const env = { ...options.env, ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}), ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) };
   if (options.mode === 'replica') {
-    const { instance, running } = await startBenchInstance(env);
+    const { instance, running } = await startBenchInstance(env, options.provider);
     stop = () => instance.stop();
     reply({ type: 'ready', url: running.url });
   } else {
-    const { instance, running, session } = await startBenchApp(env);
-    stop = () => instance.stop();
+    // The provider elsewhere, as in production: its three webhooks per message are not our CPU.
+    const own = options.provider ? null : await startProviderProcess();
+    const { instance, running, session, provider } = await startBenchApp(env, options.provider ?? own!.provider);
+    stop = async () => {
+      await instance.stop();
+      await own?.stop();
+    };
     // When each message was published, against the arrival its text carries.
     const publishedAt = new Map<string, number>();
     void (async () => {
@@ -68,6 +74,6 @@ if (options.mode === 'bare') {
       const rows = await running.db.prisma.message.findMany({ where: { id: { in: [...published.keys()] } }, select: { id: true, text: true } });
       return rows.map((r) => published.get(r.id)! - Number(r.text!.split('|')[0])).filter(Number.isFinite);
     };
-    reply({ type: 'ready', url: running.url, sessionId: session.globalId, providerSessionId: session.providerSessionId });
+    reply({ type: 'ready', url: running.url, sessionId: session.globalId, providerSessionId: session.providerSessionId, provider });
   }
 }

@@ -79,8 +79,8 @@ async function bare() {
 }
 
 async function app() {
-  const { instance, running, session } = await startBenchApp();
-  await sandboxControl(running, session.providerSessionId, 'inbound', { from: '255711000900', text: 'Hello from the benchmark' });
+  const { instance, running, session, provider } = await startBenchApp();
+  await sandboxControl(provider, session.providerSessionId, 'inbound', { from: '255711000900', text: 'Hello from the benchmark' });
   const sessionId = session.id;
   const sessionGlobalId = session.globalId;
   let message = null;
