@@ -216,17 +216,21 @@ async function messageFeed(ctx: Context, args: { sessionId?: string | null; chat
 
 type FeedItem = MessageEvent | Message;
 
-async function resolveFeedItem(ctx: Context, query: object, item: FeedItem) {
-  // Replayed rows are complete already; live events carry only ids.
+/*
+ * Replayed rows are complete already; live events carry only ids. A live event is read once for
+ * every subscriber of its subscription, by our own statement (the columns every Message field
+ * reads; relations load themselves), not Prisma's per-query work.
+ */
+async function resolveFeedItem(ctx: Context, item: FeedItem): Promise<Message | MessageRow> {
   if ('timestamp' in item) return item;
-  const message = await ctx.prisma.message.findUnique({ ...query, where: { id: item.id } });
+  const message = (await ctx.services.inboxReads.messagesById([item.id])).get(item.id);
   if (!message) throw new NotFoundError('Message');
   return message;
 }
 
 builder.subscriptionFields((t) => ({
-  messageReceived: t.prismaField({
-    type: 'Message',
+  messageReceived: t.field({
+    type: MessageRef,
     description:
       'Inbound messages. With `after` (a Message.cursor): first every stored inbound message after it, in order, then live ones; none twice, none skipped.',
     authScopes: { authenticated: true },
@@ -253,10 +257,10 @@ builder.subscriptionFields((t) => ({
         after: afterSeq,
       });
     },
-    resolve: (query, item: FeedItem, _args, ctx) => resolveFeedItem(ctx, query, item),
+    resolve: (item: FeedItem, _args, ctx) => resolveFeedItem(ctx, item),
   }),
-  messageUpdated: t.prismaField({
-    type: 'Message',
+  messageUpdated: t.field({
+    type: MessageRef,
     description: 'Changes to messages (delivery status, edits, deletions, reactions) and our own outgoing messages.',
     authScopes: { authenticated: true },
     args: { sessionId: t.arg.id({ required: false }), chatId: t.arg.id({ required: false }) },
@@ -268,7 +272,7 @@ builder.subscriptionFields((t) => ({
           ? ctx.pubsub.subscribe('messageUpdated', sessionId)
           : filterEvents(ctx.pubsub.subscribe('anyMessageUpdated'), (e) => canSeeSession(viewer, e.sessionId));
     },
-    resolve: (query, item: MessageEvent, _args, ctx) => resolveFeedItem(ctx, query, item),
+    resolve: (item: MessageEvent, _args, ctx) => resolveFeedItem(ctx, item),
   }),
   chatUpdated: t.prismaField({
     type: 'Chat',
