@@ -219,11 +219,12 @@ type FeedItem = MessageEvent | Message;
 /*
  * Replayed rows are complete already; live events carry only ids. A live event is read once for
  * every subscriber of its subscription, by our own statement (the columns every Message field
- * reads; relations load themselves), not Prisma's per-query work.
+ * reads; relations load themselves), not Prisma's per-query work; a message this process has just
+ * received is answered from its inserted row.
  */
-async function resolveFeedItem(ctx: Context, item: FeedItem): Promise<Message | MessageRow> {
+async function resolveFeedItem(ctx: Context, item: FeedItem, received: boolean): Promise<Message | MessageRow> {
   if ('timestamp' in item) return item;
-  const message = (await ctx.services.inboxReads.messagesById([item.id])).get(item.id);
+  const message = (received ? ctx.services.inbox.justReceived(item.id) : undefined) ?? (await ctx.services.inboxReads.messagesById([item.id])).get(item.id);
   if (!message) throw new NotFoundError('Message');
   return message;
 }
@@ -257,7 +258,7 @@ builder.subscriptionFields((t) => ({
         after: afterSeq,
       });
     },
-    resolve: (item: FeedItem, _args, ctx) => resolveFeedItem(ctx, item),
+    resolve: (item: FeedItem, _args, ctx) => resolveFeedItem(ctx, item, true),
   }),
   messageUpdated: t.field({
     type: MessageRef,
@@ -272,7 +273,7 @@ builder.subscriptionFields((t) => ({
           ? ctx.pubsub.subscribe('messageUpdated', sessionId)
           : filterEvents(ctx.pubsub.subscribe('anyMessageUpdated'), (e) => canSeeSession(viewer, e.sessionId));
     },
-    resolve: (item: MessageEvent, _args, ctx) => resolveFeedItem(ctx, item),
+    resolve: (item: MessageEvent, _args, ctx) => resolveFeedItem(ctx, item, false),
   }),
   chatUpdated: t.prismaField({
     type: 'Chat',

@@ -20,6 +20,8 @@ import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf
 import { linkOwnEcho, OwnSendNotLinkedYet } from '../outbox/outbox.link.ts';
 import { deliverySeconds, deliverySecondsSql } from '../monitoring/delivery-seconds.ts';
 import { recomputeTurns } from '../monitoring/response-turns.ts';
+import { MESSAGE_COLUMNS, type MessageRow } from './inbox-reads.ts';
+import { createJustReceived } from './just-received.ts';
 
 /** Serialises message inserts (see above); any constant shared by all processes. */
 export const MESSAGE_SEQ_LOCK = 7_301_001;
@@ -119,6 +121,7 @@ export function createInboxService(deps: {
 }) {
   const { prisma, pubsub, logger } = deps;
   const identities = createIdentityResolver(deps);
+  const justReceived = createJustReceived();
 
   function publishMessage(topic: 'received' | 'updated', m: Pick<Message, 'id' | 'sessionId' | 'chatId' | 'seq'>) {
     const event: MessageEvent = { id: m.id, sessionId: m.sessionId, chatId: m.chatId, seq: m.seq.toString() };
@@ -127,6 +130,7 @@ export function createInboxService(deps: {
       pubsub.publish('chatMessageReceived', m.chatId, event);
       pubsub.publish('anyMessageReceived', event);
     } else {
+      justReceived.forget(m.id);
       pubsub.publish('messageUpdated', m.sessionId, event);
       pubsub.publish('chatMessageUpdated', m.chatId, event);
       pubsub.publish('anyMessageUpdated', event);
@@ -363,13 +367,14 @@ export function createInboxService(deps: {
             timestamp: { type: 'timestamp(3)', value: (m) => new Date(m.timestampMs).toISOString() },
           },
           conflictOn: ['sessionId', 'providerMessageId'],
-          returning: ['id', 'seq', 'chatId', 'direction', 'timestamp'],
+          // What the live feed reads of a new message (MESSAGE_COLUMNS), so it need not read it back.
+          returning: [...new Set(['chatId', ...MESSAGE_COLUMNS])],
         },
         messageParams,
       );
       const newer = `(c."lastMessageAt" IS NULL OR l."timestamp" >= c."lastMessageAt")`;
       const inserted = (
-        await tx.$queryRawUnsafe<{ id: string; seq: bigint | number | string; chatId: string; direction: 'INBOUND' | 'OUTBOUND'; timestamp: Date | string }[]>(
+        await tx.$queryRawUnsafe<(Omit<MessageRow, 'seq'> & { seq: bigint | number | string; chatId: string })[]>(
           `WITH inserted AS (${messagesSql}),
            latest AS (
              SELECT DISTINCT ON ("chatId") "chatId", id, seq, "timestamp", direction,
@@ -383,19 +388,24 @@ export function createInboxService(deps: {
                "unreadCount" = CASE WHEN ${newer} AND l.direction = 'OUTBOUND' THEN 0 ELSE c."unreadCount" + l.inbound END,
                "updatedAt" = ${SQL_UTC_NOW}
              FROM latest l WHERE c.id = l."chatId")
-           SELECT id, seq, "chatId", direction, "timestamp" FROM inserted`,
+           SELECT * FROM inserted`,
           ...messageParams,
         )
       )
-        .map((r) => ({ id: r.id, sessionId, chatId: r.chatId, direction: r.direction, seq: BigInt(r.seq), timestamp: new Date(r.timestamp) }))
+        .map(({ chatId, ...r }) => ({ id: r.id, sessionId, chatId, direction: r.direction, seq: BigInt(r.seq), timestamp: new Date(r.timestamp), row: { ...r, seq: BigInt(r.seq) } }))
         .sort((a, b) => (a.seq < b.seq ? -1 : 1));
-      if (inserted.length && pending) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
+      const pendingTaken = inserted.length > 0 && pending;
+      if (pendingTaken) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
       await recomputeTurns(tx, inserted.map((m) => ({ chatId: m.chatId, since: m.timestamp })));
       const touched = [...new Set(inserted.map((m) => m.chatId))].map((id) => ({ id, sessionId }));
-      return { inserted, touched, merged };
+      return { inserted, touched, merged, pendingTaken };
     }, { advisoryLock: MESSAGE_SEQ_LOCK });
     for (const id of result.merged.deletedChatIds) publishChatDeleted({ id, sessionId });
-    for (const m of result.inserted) publishMessage(m.direction === 'INBOUND' ? 'received' : 'updated', m);
+    for (const m of result.inserted) {
+      // A delivery status taken in the same transaction changed the row after it was returned.
+      if (m.direction === 'INBOUND' && !result.pendingTaken) justReceived.keep(m.row);
+      publishMessage(m.direction === 'INBOUND' ? 'received' : 'updated', m);
+    }
     const touchedIds = new Set(result.touched.map((c) => c.id));
     for (const id of result.merged.updatedChatIds) if (!touchedIds.has(id)) publishChat({ id, sessionId });
     for (const chat of result.touched) publishChat(chat);
@@ -439,6 +449,8 @@ export function createInboxService(deps: {
     applyReaction,
     publishMessage,
     publishChat,
+    /** An inbound message this process inserted a moment ago, as the live feed reads it; undefined when not kept. */
+    justReceived: (id: string) => justReceived.get(id),
 
     /**
      * Delivery statuses of many messages in one statement. Statuses only move forward, so of several
