@@ -11,8 +11,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    // One migrated database per run that every test database starts from.
-    globalSetup: ['test/global-setup.ts'],
+    // One migrated database per run that every test database starts from; one Chromium per run
+    // for the console's files, launched when the first of them asks.
+    globalSetup: ['test/global-setup.ts', 'test/browser-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
