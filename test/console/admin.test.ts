@@ -4,25 +4,19 @@
  * copied, never again), signed in with, rotated with an overlap and revoked (a page signed in with
  * it is signed out). What a token may not do is not offered.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { filePages, launchBrowser, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
+import { fileBrowser, filePages, openPage, overflowsSideways, PHONE, screenshot, signIn, type ConsolePage } from '../helpers/browser.ts';
 import { ApiTokens, ViewerQuery } from '../access/documents.ts';
 import { serveSandbox } from '../../src/sandbox/serve.ts';
 import { CreateSession, ProviderSettings } from '../sessions/documents.ts';
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = fileBrowser();
 
 describe('the console: admin', () => {
   let app: TestApp;
-  const pages = filePages(() => browser);
+  const pages = filePages(browser);
   const open = pages.open;
   /** Values the admin screen showed, by token name. */
   const shown = new Map<string, string>();
@@ -210,7 +204,7 @@ describe('the console: the provider token, against a provider of its own (not th
   });
 
   it('verifies a token with the provider before storing it: a wrong one is refused and nothing changes; a good one shows by its hint', async () => {
-    opened = await openPage(browser);
+    opened = await openPage(browser());
     const { page, problems } = opened;
     await signIn(page, app);
     await page.getByRole('link', { name: 'Admin' }).click();

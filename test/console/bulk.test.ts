@@ -4,10 +4,10 @@
  * out with live progress to 100 %, paused and resumed from the screen on the injected clock
  * (account protection paces one message per 5 s); the session's health figures are the API's.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { filePages, launchBrowser, overflowsSideways, PHONE, screenshot, signIn } from '../helpers/browser.ts';
+import { fileBrowser, filePages, overflowsSideways, PHONE, screenshot, signIn } from '../helpers/browser.ts';
 import { connectedSession, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { sandboxSends } from '../helpers/sandbox.ts';
 import { SessionHealth } from '../monitoring/documents.ts';
@@ -22,12 +22,11 @@ const GOOD = WITH_A_BAD_ROW.replace('0788 100,Chausiku', `${PREFIX}3,Chausiku`);
 
 describe('the console: bulk send and health', () => {
   let app: TestApp;
-  let browser: Browser;
   let session: ConnectedSession;
   let jobUrl: string;
-  const pages = filePages(() => browser);
+  const pages = filePages(fileBrowser());
   beforeAll(async () => {
-    [app, browser] = await Promise.all([startTestApp({ manualClock: true }), launchBrowser()]);
+    app = await startTestApp({ manualClock: true });
     session = await connectedSession(app, 'Promotions', { accountProtection: true });
     // The injected clock stood still since the app started: catch up with the browser's, so times
     // the page shows (the estimated finish) read sensibly.
@@ -36,7 +35,6 @@ describe('the console: bulk send and health', () => {
   }, 120_000);
   afterAll(async () => {
     await pages.closeAll();
-    await browser?.close();
     await app?.stop();
   });
 

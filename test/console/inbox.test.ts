@@ -3,10 +3,10 @@
  * sandbox's inbound control), chats and messages appear live, opening a chat reads it, history pages
  * back as it is scrolled up, and a dropped connection resumes from the last message seen.
  */
-import type { Browser, Page, WebSocketRoute } from 'playwright-core';
+import type { Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { filePages, launchBrowser, overflowsSideways, PHONE, screenshot, signIn } from '../helpers/browser.ts';
+import { fileBrowser, filePages, overflowsSideways, PHONE, screenshot, signIn } from '../helpers/browser.ts';
 import { devToken } from '../helpers/http.ts';
 import { connectedSession, inbound, settled, type ConnectedSession } from '../helpers/inbox.ts';
 import { CreateApiToken } from '../access/documents.ts';
@@ -15,18 +15,16 @@ import { CreateSession } from '../sessions/documents.ts';
 
 describe('the console: inbox', () => {
   let app: TestApp;
-  let browser: Browser;
   let session: ConnectedSession;
-  const pages = filePages(() => browser);
+  const pages = filePages(fileBrowser());
   const open = pages.open;
   beforeAll(async () => {
-    [app, browser] = await Promise.all([startTestApp(), launchBrowser()]);
+    app = await startTestApp();
     session = await connectedSession(app, 'Shop');
     // A cold start (database, browser) on a busy machine.
   }, 120_000);
   afterAll(async () => {
     await pages.closeAll();
-    await browser?.close();
     await app?.stop();
   });
 

@@ -4,11 +4,11 @@
  * own assets only, cached by content, and the development token only for this machine.
  */
 import jsqr from 'jsqr';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { filePages, launchBrowser, overflowsSideways, PHONE, screenshot } from '../helpers/browser.ts';
+import { fileBrowser, filePages, overflowsSideways, PHONE, screenshot } from '../helpers/browser.ts';
 import { control } from '../helpers/sandbox.ts';
 import { graphql } from '../generated/index.ts';
 import { DisconnectSession, UpdateSession } from '../sessions/documents.ts';
@@ -54,20 +54,14 @@ async function decodeQr(page: Page): Promise<string | null> {
   return jsQR(pixels, image.width, image.height, { inversionAttempts: 'dontInvert' })?.data ?? null;
 }
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = fileBrowser();
 
 // One app for the file, as `npm start` runs in development: no ADMIN_TOKEN, so a token is generated
 // and pages opened on this machine are signed in with it.
 describe('the console: sign-in and sessions', () => {
   let app: TestApp;
   let token: string;
-  const pages = filePages(() => browser);
+  const pages = filePages(browser);
   beforeAll(async () => {
     app = await startTestApp({ manualClock: true, sandbox: { qrRotateMs: 45_000 }, env: { NODE_ENV: 'development', ADMIN_TOKEN: '' } });
     token = app.running.adminToken!.value;

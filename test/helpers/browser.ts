@@ -1,36 +1,38 @@
 /**
- * Debian's Chromium driven by playwright-core, for the console's tests: one browser per test file,
- * a fresh context (profile, session storage) per page, and a screenshot of each screen in
+ * Debian's Chromium driven by playwright-core, for the console's tests: one browser per run
+ * (test/browser-setup.ts launches it when a file first asks), each file connected to it, a fresh
+ * context (profile, session storage) per page, and a screenshot of each screen in
  * test-results/console (not committed) to look at.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { ADMIN_TOKEN, type TestApp } from './app.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-results/console');
 
-// The machine has no network: nothing of Chromium's own may try to reach out.
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** Chromium with a fresh profile (playwright gives each launch its own --user-data-dir). */
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The console's browser tests need Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does when it is missing).`);
-  }
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+/**
+ * The run's Chromium for this test file: connected in a beforeAll, disconnected in an afterAll
+ * (which closes the contexts the file opened). Read the returned function inside tests and hooks.
+ */
+export function fileBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    const res = await fetch(inject('browserLauncherUrl'));
+    const answer = await res.text();
+    if (!res.ok) throw new Error(answer);
+    browser = await chromium.connect(answer);
+    // A cold start on a busy machine.
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('the browser is connected in a beforeAll: read it inside a test or hook');
+    return browser;
+  };
 }
 
 export interface ConsolePage {
@@ -57,7 +59,7 @@ export async function openPage(browser: Browser, opts: { viewport?: { width: num
 
 /**
  * The pages a test file opens, each in its own context, closed together at the end (`closeAll` in
- * an afterAll). `browser` is read at each open, as files launch it in a beforeAll.
+ * an afterAll). `browser` is read at each open (`fileBrowser()` connects it in a beforeAll).
  */
 export function filePages(browser: () => Browser) {
   const pages: ConsolePage[] = [];

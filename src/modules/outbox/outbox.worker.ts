@@ -289,7 +289,8 @@ export function createOutboxWorker(deps: {
     const [row] = await prisma.$queryRawUnsafe<{ atMs: number | null }[]>(
       `SELECT (extract(epoch FROM min(f."nextSendAt")) * 1000)::float8 AS "atMs" FROM outbox_session_states f
        JOIN whatsapp_sessions s ON s.id = f."sessionId" AND s.status = 'CONNECTED'
-       WHERE EXISTS (${queuedSql('f."sessionId"')})`,
+       WHERE (f."claimedUntil" IS NULL OR f."claimedUntil" < ${SQL_UTC_NOW})
+         AND EXISTS (${queuedSql('f."sessionId"')})`,
     );
     const at = row?.atMs === null || row?.atMs === undefined ? null : Number(row.atMs);
     if (at === null || stopped) return;
