@@ -13,6 +13,7 @@ import { createAbuseLimits, type AbuseLimits } from './modules/auth/abuse-limits
 import type { RateLimiter } from './lib/rate-limiter.ts';
 import { createInboxService, type InboxService } from './modules/inbox/inbox.service.ts';
 import { createInboxReads, type InboxReads } from './modules/inbox/inbox-reads.ts';
+import { createSessionReads, type SessionReads } from './modules/sessions/session-reads.ts';
 import { createMonitoringService, type MonitoringService } from './modules/monitoring/monitoring.service.ts';
 import { createSessionCounters, type SessionCounters } from './modules/monitoring/session-counters.ts';
 import { createMediaService, DEFAULT_MEDIA_OPTIONS, type MediaOptions, type MediaService } from './modules/media/media.service.ts';
@@ -71,6 +72,8 @@ export interface Services {
   inbox: InboxService;
   /** The inbox's pages for many parents at once (chats of sessions, messages by id). */
   inboxReads: InboxReads;
+  /** The sessions connection's pages. */
+  sessionReads: SessionReads;
   media: MediaService;
   webhooks: WebhookService;
   webhookProcessor: WebhookProcessor;
@@ -126,6 +129,7 @@ export function createServices(deps: ServiceDeps): Services {
     webhookSync: createWebhookSync(deps),
     inbox,
     inboxReads: createInboxReads(deps),
+    sessionReads: createSessionReads(deps),
     media: createMediaService({ ...deps, auth, sessions, options: deps.media ?? DEFAULT_MEDIA_OPTIONS }),
     webhooks,
     webhookProcessor,

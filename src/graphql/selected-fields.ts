@@ -3,7 +3,7 @@
  * themselves and read only the columns asked for. Fragments are flattened and directives ignored,
  * so the answer is never less than what runs (at most a little more).
  */
-import { Kind, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, type FieldNode, type FragmentDefinitionNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
 type Fragments = Record<string, FragmentDefinitionNode>;
 
@@ -37,4 +37,30 @@ export function selectedNames(sets: readonly SelectionSetNode[], fragments: Frag
 /** The selection sets of the field being resolved (one per occurrence in the document). */
 export function ownSelections(fieldNodes: readonly FieldNode[]): SelectionSetNode[] {
   return fieldNodes.flatMap((f) => (f.selectionSet ? [f.selectionSet] : []));
+}
+
+/** The selection sets of a connection's nodes, under `edges { node }` and `nodes`. */
+export function connectionNodes(connection: readonly SelectionSetNode[], fragments: Fragments): SelectionSetNode[] {
+  return [...childSelections(childSelections(connection, fragments, 'edges'), fragments, 'node'), ...childSelections(connection, fragments, 'nodes')];
+}
+
+/** The columns behind the selected fields `names`, by each field's columns (fields not in `map` read none). */
+export function columnsOf<C>(names: Set<string>, map: Record<string, C[]>): C[] {
+  return [...names].flatMap((n) => map[n] ?? []);
+}
+
+/**
+ * What `compute` makes of the field being resolved, computed once per field of a document (its
+ * syntax does not change): the same for every parent of a request, and every request of the document.
+ */
+export function perSelection<T>(compute: (info: GraphQLResolveInfo) => T): (info: GraphQLResolveInfo) => T {
+  const byField = new WeakMap<FieldNode, T>();
+  return (info) => {
+    const single = info.fieldNodes.length === 1 ? info.fieldNodes[0]! : null;
+    const cached = single && byField.get(single);
+    if (cached) return cached;
+    const value = compute(info);
+    if (single) byField.set(single, value);
+    return value;
+  };
 }

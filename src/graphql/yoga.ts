@@ -20,6 +20,7 @@ import { isLoopbackRequest } from '../lib/loopback.ts';
 import type { Services } from '../services.ts';
 import { refusedOperation, useOperationMetrics } from './operation-metrics.ts';
 import { armorPlugins, usePageSizeLimit } from './armor.ts';
+import { useCompiledQueries } from './compiled-queries.ts';
 import { GRAPHIQL_DEFAULT_DOCUMENT, GRAPHIQL_DEFAULT_VARIABLES } from './graphiql-document.ts';
 
 export interface YogaDeps {
@@ -152,6 +153,7 @@ export function createYogaServer(deps: YogaDeps) {
       useRequireViewer(deps.metrics),
       useOperationMetrics(deps.metrics, (e) => toCodedError(e)?.extensions.code as string | undefined),
       usePageSizeLimit(),
+      useCompiledQueries(logger),
       ...(deps.graphiql ? [] : [useNoIntrospection()]),
     ],
     context: async (initial): Promise<Context> => {

@@ -10,6 +10,7 @@
  */
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
+import { packedReads } from './pglite-packed-reads.ts';
 
 /** What the raw-SQL helpers need: Prisma's client and transactions have it, and so does PlainSql. */
 export interface RawExecutor {
@@ -115,10 +116,11 @@ export function pglitePlainSql(db: PGlite): PlainSql {
       return (await q.query(text, values, options)).affectedRows ?? 0;
     },
   });
+  const packed = packedReads(db, MODEL_PARSERS);
   return {
     ...on(db),
     async read<T>(text: string, values: unknown[]) {
-      return (await db.query<T>(text, values, { parsers: MODEL_PARSERS })).rows;
+      return (await packed<T>(text, values)) ?? (await db.query<T>(text, values, { parsers: MODEL_PARSERS })).rows;
     },
     transaction(fn, opts = {}) {
       return db.transaction(async (tx) => {

@@ -1,6 +1,6 @@
 import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
 import { builder } from '../../graphql/builder.ts';
-import { parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
+import { cursorUuid, parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
 import { BadUserInputError, NotFoundError } from '../../lib/errors.ts';
 import { filterEvents, type MessageEvent } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
@@ -11,10 +11,8 @@ import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
 import { publicContent } from '../media/media-content.ts';
 import { requestBatch } from '../../lib/request-batch.ts';
-import { isUuid } from '../../lib/uuid.ts';
 import type { ChatColumn, ChatPageQuery, MessageColumn, MessageRow, PageChat } from './inbox-reads.ts';
-import { childSelections, ownSelections, selectedNames } from '../../graphql/selected-fields.ts';
-import type { FieldNode, GraphQLResolveInfo } from 'graphql';
+import { childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -120,34 +118,17 @@ const MESSAGE_FIELD_COLUMNS: Record<string, MessageColumn[]> = {
   senderPhone: ['senderPhone'], timestamp: ['timestamp'], providerMessageId: ['providerMessageId'], replyToProviderMessageId: ['replyToProviderId'],
   editedAt: ['editedAt'], deletedAt: ['deletedAt'], cursor: ['seq'],
 };
-const columnsOf = <C>(names: Set<string>, map: Record<string, C[]>) => [...names].flatMap((n) => map[n] ?? []);
-
 type PageColumns = Pick<ChatPageQuery, 'chatColumns' | 'lastMessageColumns'>;
-/** Per field of the document (its syntax does not change): the same for each session of a request, and each request. */
-const pageColumnsByField = new WeakMap<FieldNode, PageColumns>();
 
 /** The columns a chats connection's selection reads, of its chats and their last messages. */
-function pageColumns(info: GraphQLResolveInfo): PageColumns {
-  const single = info.fieldNodes.length === 1 ? info.fieldNodes[0]! : null;
-  const cached = single && pageColumnsByField.get(single);
-  if (cached) return cached;
-  const connection = ownSelections(info.fieldNodes);
-  const nodes = [...childSelections(childSelections(connection, info.fragments, 'edges'), info.fragments, 'node'), ...childSelections(connection, info.fragments, 'nodes')];
+const pageColumns = perSelection((info): PageColumns => {
+  const nodes = connectionNodes(ownSelections(info.fieldNodes), info.fragments);
   const lastMessage = childSelections(nodes, info.fragments, 'lastMessage');
-  const columns: PageColumns = {
+  return {
     chatColumns: columnsOf(selectedNames(nodes, info.fragments), CHAT_FIELD_COLUMNS),
     lastMessageColumns: lastMessage.length > 0 ? columnsOf(selectedNames(lastMessage, info.fragments), MESSAGE_FIELD_COLUMNS) : null,
   };
-  if (single) pageColumnsByField.set(single, columns);
-  return columns;
-}
-
-/** The chat id a connection's cursor carries, or BAD_USER_INPUT: it goes into SQL as a uuid. */
-function cursorChatId(cursor: { id?: unknown } | undefined, args: { after?: string | null }): string | null {
-  if (!cursor) return null;
-  if (isUuid(cursor.id)) return cursor.id;
-  throw new BadUserInputError({ [args.after != null ? 'after' : 'before']: 'is not a cursor of this connection' });
-}
+});
 
 builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
   t.connection(
@@ -158,7 +139,7 @@ builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
       resolve: async (session, args, ctx, info) => {
         const { take, cursor } = chatConnection.getQuery(args, ctx, () => null);
         const columns = pageColumns(info);
-        const page: ChatPageQuery = { take: take!, cursor: cursorChatId(cursor, args), unreadOnly: args.unreadOnly === true, ...columns };
+        const page: ChatPageQuery = { take: take!, cursor: cursorUuid(cursor, args), unreadOnly: args.unreadOnly === true, ...columns };
         const group = `${page.take}:${page.cursor}:${page.unreadOnly}:${columns.chatColumns.join()}:${columns.lastMessageColumns?.join()}`;
         const chats = await loadChatPage(ctx, session.id, page, group);
         return chatConnection.resolve(chats as never[], args, ctx, session);

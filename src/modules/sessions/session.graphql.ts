@@ -1,6 +1,9 @@
+import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
 import QRCode from 'qrcode';
 import { builder } from '../../graphql/builder.ts';
-import { parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
+import { cursorUuid, parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
+import { columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
+import type { SessionColumn } from './session-reads.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { filterEvents, type PubSubChannels } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
@@ -151,25 +154,40 @@ export function sessionFeed<K extends SessionFeedTopic, Arg>(t: { arg: { id: (o:
   };
 }
 
-function visibleSessions(viewer: Viewer | null) {
-  return viewer?.sessionIds ? { id: { in: [...viewer.sessionIds] } } : {};
-}
+/*
+ * The columns each field of WhatsAppSession reads, for a page that reads only what its request
+ * selects. Fields not listed read none of ours: fields with a Prisma `select` and relations load what
+ * they need themselves (by the row's id). A field added above with a plain resolver belongs here.
+ */
+const SESSION_FIELD_COLUMNS: Record<string, SessionColumn[]> = {
+  name: ['name'], phoneNumber: ['phoneNumber'], status: ['status'], availableActions: ['status'], accountProtection: ['accountProtection'],
+  logMessages: ['logMessages'], autoReadMessages: ['autoReadMessages'], autoRejectCalls: ['autoRejectCalls'], webhookUrl: ['webhookUrl'],
+  providerSessionId: ['providerSessionId'], lastConnectedAt: ['lastConnectedAt'], createdAt: ['createdAt'], updatedAt: ['updatedAt'],
+};
+const sessionColumns = perSelection((info) =>
+  columnsOf(selectedNames(connectionNodes(ownSelections(info.fieldNodes), info.fragments), info.fragments), SESSION_FIELD_COLUMNS),
+);
+const sessionConnection = prismaConnectionHelpers(builder, WhatsAppSessionRef, { cursor: 'id' });
 
 builder.queryFields((t) => ({
-  sessions: t.prismaConnection(
+  // Read with a statement of our own (session-reads.ts), with the cursors, page sizes and page info of Pothos' Prisma connections.
+  sessions: t.connection(
     {
-    type: 'WhatsAppSession',
-    cursor: 'id',
-    description: 'Sessions you may see, oldest first.',
-    authScopes: { authenticated: true },
-    args: { status: t.arg({ type: SessionStatusEnum, required: false, description: 'Only sessions in this status.' }) },
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.whatsAppSession.findMany({
-        ...query,
-        where: { ...visibleSessions(ctx.viewer), ...(args.status ? { status: args.status } : {}) },
-        orderBy: { id: 'asc' },
-        relationLoadStrategy: 'join',
-      }),
+      type: WhatsAppSessionRef,
+      description: 'Sessions you may see, oldest first.',
+      authScopes: { authenticated: true },
+      args: { status: t.arg({ type: SessionStatusEnum, required: false, description: 'Only sessions in this status.' }) },
+      resolve: async (root, args, ctx, info) => {
+        const { take, cursor } = sessionConnection.getQuery(args, ctx, () => null);
+        const sessions = await ctx.services.sessionReads.sessionPage({
+          take: take!,
+          cursor: cursorUuid(cursor, args),
+          visible: ctx.viewer?.sessionIds ?? null,
+          status: args.status ?? null,
+          columns: sessionColumns(info),
+        });
+        return sessionConnection.resolve(sessions as never[], args, ctx, root);
+      },
     },
     { name: 'WhatsAppSessionConnection' },
     { name: 'WhatsAppSessionEdge' },

@@ -1,0 +1,47 @@
+/**
+ * Queries run compiled (graphql-jit): each document is compiled once into a function that resolves
+ * and completes its fields without graphql-js' per-field interpretation (argument coercion, field
+ * lookups, a path and an info object for every field of every row), which was most of the inbox's
+ * first screen once its rows came from our own statements.
+ *
+ * Only queries whose root fields read through our own statements (COMPILED_ROOTS) run compiled:
+ * Pothos' Prisma plugin finds the relations a `prismaField` preloaded by the resolve info's path,
+ * which graphql-jit's info does not match, so under those each relation would fall back to a query
+ * of its own. Mutations and subscriptions keep the standard executor.
+ */
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type FragmentDefinitionNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Logger } from '../lib/logger.ts';
+import { selectedNames } from './selected-fields.ts';
+
+/** Root query fields whose rows come from our own statements or from no database at all. */
+const COMPILED_ROOTS = new Set(['sessions', 'viewer', '__typename']);
+
+/** Per document and operation name (a parsed document is reused across requests). */
+const verdicts = new WeakMap<DocumentNode, Map<string | null | undefined, boolean>>();
+
+function compiles(args: ExecutionArgs): boolean {
+  let byName = verdicts.get(args.document);
+  if (!byName) verdicts.set(args.document, (byName = new Map()));
+  let verdict = byName.get(args.operationName);
+  if (verdict === undefined) {
+    const operation = getOperationAST(args.document, args.operationName);
+    const fragments: Record<string, FragmentDefinitionNode> = {};
+    for (const definition of args.document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+    verdict = operation?.operation === 'query' && [...selectedNames([operation.selectionSet], fragments)].every((name) => COMPILED_ROOTS.has(name));
+    byName.set(args.operationName, verdict);
+  }
+  return verdict;
+}
+
+export function useCompiledQueries(logger: Logger): Plugin {
+  return useGraphQlJit(
+    {},
+    {
+      enableIf: compiles,
+      // A document the compiler refuses is answered with its errors (validation has passed, so this is not expected).
+      onError: (result) => logger.warn({ errors: result.errors?.map((e) => e.message) }, 'query not compiled'),
+    },
+  ) as Plugin;
+}
