@@ -148,7 +148,7 @@ export async function queryBenchmarks(): Promise<BenchResult[]> {
   const load: Load = {
     connections: Number(process.env.BENCH_QUERY_CONNECTIONS ?? 8),
     warmUpMs: 1_000,
-    durationMs: Number(process.env.BENCH_QUERY_SECONDS ?? 5) * 1000,
+    durationMs: Number(process.env.BENCH_QUERY_SECONDS ?? 3) * 1000,
   };
   const bare = startChild<QueryCommand, QueryReply>(new URL('./query/server.ts', import.meta.url), ['bare'], SERVER_ENV);
   try {

@@ -66,7 +66,7 @@ async function deployment(processes: 1 | 2, rate: number, messages: number): Pro
 
 export async function scaleBenchmarks(): Promise<BenchResult[]> {
   const rate = Number(process.env.BENCH_SCALE_RATE ?? 50);
-  const messages = Number(process.env.BENCH_SCALE_MESSAGES ?? 500);
+  const messages = Number(process.env.BENCH_SCALE_MESSAGES ?? 300);
   const postgres = await attempt('PostgreSQL', requirePostgres);
   const single: Outcome<Figures> = postgres.ok ? await attempt('one process', () => deployment(1, rate, messages)) : postgres;
   const two: Outcome<Figures> = postgres.ok ? await attempt('two processes', () => deployment(2, rate, messages)) : postgres;
