@@ -24,8 +24,7 @@ export function fileBrowser(): () => Browser {
     const answer = await res.text();
     if (!res.ok) throw new Error(answer);
     browser = await chromium.connect(answer);
-    // A cold start on a busy machine.
-  }, 120_000);
+  }, 120_000); // the first file to ask waits for Chromium's cold start, on a busy machine
   afterAll(async () => {
     await browser?.close();
   });
