@@ -80,6 +80,14 @@ export class PglitePrepared {
       throw error;
     }
     if (!inTransaction) await this.db.syncToFs();
-    return parse.parseResults(messages, this.db.parsers, options)[0] as Results<T>;
+    return parse.parseResults(messages, this.parsersWith(options.parsers))[0] as Results<T>;
+  }
+
+  private readonly merged = new WeakMap<object, Record<number, (text: string) => unknown>>();
+  /** PGlite's parsers with the caller's over them, merged once (parseResults merges them on every call). */
+  private parsersWith(own: Record<number, (text: string) => unknown>) {
+    let parsers = this.merged.get(own);
+    if (!parsers) this.merged.set(own, (parsers = { ...this.db.parsers, ...own }));
+    return parsers;
   }
 }
