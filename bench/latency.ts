@@ -47,41 +47,74 @@ export interface Subscribers {
   reset(): Promise<void>;
   frames(): Promise<{ frames: number; open: number }>;
   report(): Promise<{ latencies: number[]; frames: number; open: number; closes: Record<string, number> }>;
+  /** Closes the subscribers (and, from connectSubscribers, their processes). */
   stop(): Promise<void>;
 }
 
-/** `count` subscribers (of `sessionId` over graphql-ws, or bare sockets) spread over `processes` processes. */
-export async function connectSubscribers(url: string, sessionId: string | undefined, count: number, processes: number): Promise<Subscribers> {
+/** Client processes, started once and connected to one server after another. */
+export interface ClientProcesses {
+  /** `count` subscribers (of `sessionId` over graphql-ws, or bare sockets) spread over the processes; resolves once `settled` does. */
+  connect(url: string, sessionId: string | undefined, count: number, settled: () => Promise<void>): Promise<Subscribers>;
+  stop(): Promise<void>;
+}
+
+export function startClientProcesses(processes: number): ClientProcesses {
   const children = Array.from({ length: processes }, () => startChild<ClientCommand, ClientReply>(new URL('./latency/clients.ts', import.meta.url), []));
   const all = <T>(fn: (c: ChildServer<ClientCommand, ClientReply>, i: number) => Promise<T>) => Promise.all(children.map(fn));
-  try {
-    await all((c, i) => c.request({ type: 'connect', url, sessionId, count: Math.floor(count / processes) + (i < count % processes ? 1 : 0) }, 'connected'));
-  } catch (error) {
-    await all((c) => c.stop());
-    throw error;
-  }
-  // Let every subscription start on the server before anything is sent.
-  await new Promise((r) => setTimeout(r, 1_000));
   return {
-    count,
-    reset: () => all((c) => c.request({ type: 'reset' }, 'reset')).then(() => {}),
-    async frames() {
-      const counts = await all((c) => c.request({ type: 'count' }, 'count'));
-      return { frames: counts.reduce((a, c) => a + c.frames, 0), open: counts.reduce((a, c) => a + c.open, 0) };
-    },
-    async report() {
-      const reports = await all((c) => c.request({ type: 'report' }, 'report'));
-      const closes: Record<string, number> = {};
-      for (const r of reports) for (const [code, n] of Object.entries(r.closes)) closes[code] = (closes[code] ?? 0) + n;
+    async connect(url, sessionId, count, settled) {
+      try {
+        await all((c, i) => c.request({ type: 'connect', url, sessionId, count: Math.floor(count / processes) + (i < count % processes ? 1 : 0) }, 'connected'));
+      } catch (error) {
+        await all((c) => c.request({ type: 'disconnect' }, 'disconnected')).catch(() => {});
+        throw error;
+      }
+      await settled();
       return {
-        latencies: reports.flatMap((r) => r.latencies).sort((a, b) => a - b),
-        frames: reports.reduce((a, r) => a + r.frames, 0),
-        open: reports.reduce((a, r) => a + r.open, 0),
-        closes,
+        count,
+        reset: () => all((c) => c.request({ type: 'reset' }, 'reset')).then(() => {}),
+        async frames() {
+          const counts = await all((c) => c.request({ type: 'count' }, 'count'));
+          return { frames: counts.reduce((a, c) => a + c.frames, 0), open: counts.reduce((a, c) => a + c.open, 0) };
+        },
+        async report() {
+          const reports = await all((c) => c.request({ type: 'report' }, 'report'));
+          const closes: Record<string, number> = {};
+          for (const r of reports) for (const [code, n] of Object.entries(r.closes)) closes[code] = (closes[code] ?? 0) + n;
+          return {
+            latencies: reports.flatMap((r) => r.latencies).sort((a, b) => a - b),
+            frames: reports.reduce((a, r) => a + r.frames, 0),
+            open: reports.reduce((a, r) => a + r.open, 0),
+            closes,
+          };
+        },
+        stop: () => all((c) => c.request({ type: 'disconnect' }, 'disconnected')).then(() => {}),
       };
     },
     stop: () => all((c) => c.stop()).then(() => {}),
   };
+}
+
+/** `count` subscribers (of `sessionId` over graphql-ws, or bare sockets) spread over `processes` processes of their own. */
+export async function connectSubscribers(url: string, sessionId: string | undefined, count: number, processes: number): Promise<Subscribers> {
+  const clients = startClientProcesses(processes);
+  try {
+    // Let every subscription start on the server before anything is sent.
+    const subscribers = await clients.connect(url, sessionId, count, () => new Promise((r) => setTimeout(r, 1_000)));
+    return { ...subscribers, stop: () => subscribers.stop().then(() => clients.stop()) };
+  } catch (error) {
+    await clients.stop();
+    throw error;
+  }
+}
+
+/** Until the server has every subscriber listening (bare: connected), so nothing is sent before. */
+async function everyoneListening(server: LatencyServer, count: number): Promise<void> {
+  const deadline = now() + 30_000;
+  while ((await server.child.request({ type: 'listening' }, 'listening')).subscribers < count) {
+    if (now() > deadline) throw new Error(`not every one of ${count} subscribers is listening after 30 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export interface RateRun {
@@ -159,13 +192,13 @@ async function serverMemory(server: LatencyServer) {
   return { heapMb: m.heapUsed / 2 ** 20, rssMb: m.rss / 2 ** 20 };
 }
 
-/** Rates measured on one server with one set of subscribers, each rate on its own. */
-async function onServer(options: ServerOptions, rates: number[], load: { subscribers: number; processes: number; seconds: number }, overload?: number) {
+/** Rates measured on one server with one set of subscribers (in the suite's client processes), each rate on its own. */
+async function onServer(options: ServerOptions, clients: ClientProcesses, rates: number[], load: { subscribers: number; seconds: number }, overload?: number) {
   const server = await startLatencyServer(options);
   const runs: Outcome<RateRun>[] = [];
   let overloaded: Outcome<RateRun & { memoryBefore: { heapMb: number; rssMb: number }; memoryAfter: { heapMb: number; rssMb: number } }> | null = null;
   try {
-    const subscribers = await connectSubscribers(server.url, server.sessionId, load.subscribers, load.processes);
+    const subscribers = await clients.connect(server.url, server.sessionId, load.subscribers, () => everyoneListening(server, load.subscribers));
     try {
       // Warm the path up (JIT, pools, the first chats) before measuring.
       await atRate(server, subscribers, 10, 1, 2_000);
@@ -241,18 +274,28 @@ export function latencyResults(label: string, rates: number[], bare: Outcome<Rat
 }
 
 export async function latencyBenchmarks(): Promise<BenchResult[]> {
+  // One set of client processes for every server, started while the first server starts.
+  const clients = startClientProcesses(latencyLoad().processes);
+  try {
+    return await latencyOn(clients);
+  } finally {
+    await clients.stop();
+  }
+}
+
+async function latencyOn(clients: ClientProcesses): Promise<BenchResult[]> {
   const load = latencyLoad();
   const rates = (process.env.BENCH_LATENCY_RATES ?? '20,50').split(',').map(Number);
   const overload = Number(process.env.BENCH_LATENCY_OVERLOAD_RATE ?? 200);
   // BENCH_LATENCY_DATABASES=postgres or =embedded: one of the two (for profiling one path).
   const databases = (process.env.BENCH_LATENCY_DATABASES ?? 'postgres,embedded').split(',');
-  const bare = await attempt('bare ws', () => onServer({ mode: 'bare' }, rates, load));
+  const bare = await attempt('bare ws', () => onServer({ mode: 'bare' }, clients, rates, load));
   const bareRuns = bare.ok ? bare.value.runs : rates.map(() => bare);
   const results: BenchResult[] = [];
   const postgres = await attempt('PostgreSQL', requirePostgres);
-  const onPostgres = !databases.includes('postgres') ? { ok: false as const, error: 'not asked for' } : postgres.ok ? await attempt('app on PostgreSQL', () => withDatabase('latency', (url) => onServer({ mode: 'app', databaseUrl: url }, rates, load, overload))) : postgres;
+  const onPostgres = !databases.includes('postgres') ? { ok: false as const, error: 'not asked for' } : postgres.ok ? await attempt('app on PostgreSQL', () => withDatabase('latency', (url) => onServer({ mode: 'app', databaseUrl: url }, clients, rates, load, overload))) : postgres;
   results.push(...latencyResults('on PostgreSQL', rates, bareRuns, onPostgres.ok ? onPostgres.value.runs : rates.map(() => onPostgres), load.subscribers));
-  const embedded = databases.includes('embedded') ? await attempt('app on the embedded database', () => onServer({ mode: 'app' }, rates, load)) : { ok: false as const, error: 'not asked for' };
+  const embedded = databases.includes('embedded') ? await attempt('app on the embedded database', () => onServer({ mode: 'app' }, clients, rates, load)) : { ok: false as const, error: 'not asked for' };
   results.push(...latencyResults('on the embedded database', rates, bareRuns, embedded.ok ? embedded.value.runs : rates.map(() => embedded), load.subscribers));
   const over = onPostgres.ok ? onPostgres.value.overloaded : null;
   if (over) {

@@ -55,6 +55,17 @@ process.on('message', async (command: ClientCommand) => {
     reply({ type: 'count', frames, open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length });
   } else if (command.type === 'report') {
     reply({ type: 'report', latencies, frames, open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length, closes });
+  } else if (command.type === 'disconnect') {
+    // Gone without a trace: their closes are not this server's to count.
+    for (const socket of sockets.splice(0)) {
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.terminate();
+    }
+    latencies = [];
+    frames = 0;
+    for (const code of Object.keys(closes)) delete closes[code];
+    reply({ type: 'disconnected' });
   } else if (command.type === 'stop') {
     for (const socket of sockets) socket.terminate();
     reportStopped();

@@ -16,12 +16,14 @@ export interface ServerOptions {
   provider?: BenchProvider;
 }
 
-export type ServerCommand = { type: 'memory' } | { type: 'trace' } | { type: 'stop' };
+export type ServerCommand = { type: 'memory' } | { type: 'trace' } | { type: 'listening' } | { type: 'stop' };
 export type ServerReply =
   | { type: 'ready'; url: string; sessionId?: string; providerSessionId?: string; provider?: BenchProvider }
   | { type: 'memory'; heapUsed: number; rss: number }
   /** Milliseconds from each message's arrival to its publication (the ingest and apply half of the path). */
   | { type: 'trace'; published: number[] }
+  /** Subscribers whose subscription is listening to events (bare: sockets connected). */
+  | { type: 'listening'; subscribers: number }
   | { type: 'stopped' };
 
 export type ClientCommand =
@@ -29,12 +31,15 @@ export type ClientCommand =
   | { type: 'reset' }
   | { type: 'count' }
   | { type: 'report' }
+  /** Closes every socket; the process stays for the next server. */
+  | { type: 'disconnect' }
   | { type: 'stop' };
 export type ClientReply =
   | { type: 'connected' }
   | { type: 'reset' }
   | { type: 'count'; frames: number; open: number }
   | { type: 'report'; latencies: number[]; frames: number; open: number; closes: Record<string, number> }
+  | { type: 'disconnected' }
   | { type: 'stopped' };
 
 /** The subscription every client holds: what an agent's inbox listens to. */

@@ -18,9 +18,11 @@ process.on('message', (command: ServerCommand) => {
     const heapUsed = heapAfterGc();
     reply({ type: 'memory', heapUsed, rss: process.memoryUsage().rss });
   } else if (command.type === 'trace') void trace().then((published) => reply({ type: 'trace', published }));
+  else if (command.type === 'listening') reply({ type: 'listening', subscribers: listening() });
   else if (command.type === 'stop') void stop().then(() => reportStopped());
 });
 let trace: () => Promise<number[]> = async () => [];
+let listening: () => number;
 
 if (options.mode === 'bare') {
   const sockets = new Set<WebSocket>();
@@ -38,6 +40,7 @@ if (options.mode === 'bare') {
     });
   });
   const wss = new WebSocketServer({ server });
+  listening = () => sockets.size;
   wss.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -53,12 +56,14 @@ if (options.mode === 'bare') {
   const env = { ...options.env, ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}), ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) };
   if (options.mode === 'replica') {
     const { instance, running } = await startBenchInstance(env, options.provider);
+    listening = () => running.liveStats().listening;
     stop = () => instance.stop();
     reply({ type: 'ready', url: running.url });
   } else {
     // The provider elsewhere, as in production: its three webhooks per message are not our CPU.
     const own = options.provider ? null : await startProviderProcess();
     const { instance, running, session, provider } = await startBenchApp(env, options.provider ?? own!.provider);
+    listening = () => running.liveStats().listening;
     stop = async () => {
       await instance.stop();
       await own?.stop();

@@ -5,6 +5,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { PglitePrepared } from '../../src/lib/pglite-prepared.ts';
 
 export const statements = new Map<string, { n: number; ms: number }>();
 
@@ -34,6 +35,13 @@ const timed =
     }
   } as unknown as F;
 PGlite.prototype.query = timed(PGlite.prototype.query);
+// Prepared statements (plain SQL's) bypass `query`: timed where they run; null means `query` runs it.
+const runPrepared = PglitePrepared.prototype.run;
+PglitePrepared.prototype.run = function (this: PglitePrepared, ...args: Parameters<typeof runPrepared>) {
+  const started = performance.now();
+  const running = runPrepared.apply(this, args);
+  return running && running.finally(() => record(args[0], performance.now() - started));
+} as typeof runPrepared;
 const transaction = PGlite.prototype.transaction;
 PGlite.prototype.transaction = function (this: PGlite, fn) {
   return transaction.call(this, (tx) => {

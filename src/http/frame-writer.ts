@@ -4,6 +4,10 @@
  *   corks and uncorks the TCP socket around each frame, so a burst of events to a thousand
  *   subscribers was a `writev` per frame per subscriber: most of the fan-out's CPU time, in the
  *   kernel. The socket stays corked until the loop's check phase (one setImmediate for all).
+ * - Sockets are uncorked FLUSH_SOCKETS_PER_TURN at a time, each batch in its own turn: a `writev` to a
+ *   loopback or LAN socket costs ~10–20 µs of kernel time, so one event to a thousand subscribers
+ *   held the loop for 20–50 ms, and the webhooks, database answers and timers of the next messages
+ *   waited behind it (the live inbox's arrival → frame latency). Between batches they run.
  * - A `next` message is written as its parts: the subscriber's own start (frame header and
  *   `{"id":…,"payload":`), the payload every subscriber shares, and the closing brace, so nothing
  *   is copied or allocated per subscriber and event (copies were most of the remaining CPU, in
@@ -35,10 +39,23 @@ function batchWrites(raw: Duplex): void {
   }
 }
 
+/** About a millisecond of `writev` calls: the longest the loop waits on a fan-out at a time. */
+const FLUSH_SOCKETS_PER_TURN = 64;
+
+/** Uncorks the oldest corked sockets; the rest in the next turn, after the I/O that came meanwhile. */
 function flush() {
   flushScheduled = false;
-  for (const raw of corked) raw.uncork();
-  corked.clear();
+  let left = FLUSH_SOCKETS_PER_TURN;
+  // A socket written again after its uncork is corked anew behind the others: its frames keep their order.
+  for (const raw of corked) {
+    if (left-- === 0) break;
+    corked.delete(raw);
+    raw.uncork();
+  }
+  if (corked.size > 0) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
 }
 
 /** An unmasked, final text frame's header (RFC 6455 §5.2) for `length` bytes of payload. */

@@ -6,11 +6,13 @@
  * do where it matters (`timestamp` columns, which hold UTC, as Dates; bigints as strings, read with
  * BigInt; jsonb parsed), so helpers written for Prisma's raw queries run on either unchanged; `read`
  * gives rows as Prisma's models carry them (bigints as BigInt). On the embedded database every
- * statement waits for a transaction in progress, as Prisma's do.
+ * statement waits for a transaction in progress, as Prisma's do, and statements with parameters
+ * run prepared (pglite-prepared.ts).
  */
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { packedReads } from './pglite-packed-reads.ts';
+import { PglitePrepared } from './pglite-prepared.ts';
 
 /** What the raw-SQL helpers need: Prisma's client and transactions have it, and so does PlainSql. */
 export interface RawExecutor {
@@ -108,24 +110,28 @@ export function pgPlainSql(pool: pg.Pool, pgTypes: typeof pg.types): PlainSql {
 
 export function pglitePlainSql(db: PGlite): PlainSql {
   const options = { parsers: { [INT8]: (text: string) => text, [TIMESTAMP]: utcTimestamp } };
-  const on = (q: PGlite | Transaction): RawExecutor => ({
-    async $queryRawUnsafe<T>(text: string, ...values: unknown[]) {
-      return (await q.query(text, values, options)).rows as T;
-    },
-    async $executeRawUnsafe(text: string, ...values: unknown[]) {
-      return (await q.query(text, values, options)).affectedRows ?? 0;
-    },
-  });
+  const prepared = new PglitePrepared(db);
+  const on = (q: PGlite | Transaction, inTransaction: boolean): RawExecutor => {
+    const query = <T>(text: string, values: unknown[]) => prepared.run<T>(text, values, options, inTransaction) ?? q.query<T>(text, values, options);
+    return {
+      async $queryRawUnsafe<T>(text: string, ...values: unknown[]) {
+        return (await query(text, values)).rows as T;
+      },
+      async $executeRawUnsafe(text: string, ...values: unknown[]) {
+        return (await query(text, values)).affectedRows ?? 0;
+      },
+    };
+  };
   const packed = packedReads(db, MODEL_PARSERS);
   return {
-    ...on(db),
+    ...on(db, false),
     async read<T>(text: string, values: unknown[]) {
       return (await packed<T>(text, values)) ?? (await db.query<T>(text, values, { parsers: MODEL_PARSERS })).rows;
     },
     transaction(fn, opts = {}) {
       return db.transaction(async (tx) => {
         if (opts.advisoryLock !== undefined) await tx.query(lockSql(opts.advisoryLock));
-        return fn(on(tx));
+        return fn(on(tx, true));
       });
     },
   };
