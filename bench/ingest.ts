@@ -5,20 +5,19 @@
  *   senders; a webhook counts when it is answered 2xx (it is then stored), and the run also
  *   times how long until every one has become an inbox message.
  */
-import http from 'node:http';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { startChild } from './support/child.ts';
-import { attempt, compared, type BenchResult } from './support/result.ts';
+import { attempt, compared, type BenchResult, type Outcome } from './support/result.ts';
 import { requirePostgres, withDatabase } from './support/services.ts';
-import type { IngestCommand, IngestReply } from './ingest/protocol.ts';
-import { post, upsert } from './ingest/webhooks.ts';
+import { databaseBackendCpuMs } from './support/backend-cpu.ts';
+import { perItem, productRun } from './ingest/product-run.ts';
+import { upsert } from './ingest/webhooks.ts';
 
 const BASELINE_TABLE = `CREATE TABLE bench_rows (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), key text UNIQUE NOT NULL, payload jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`;
 const BASELINE_INSERT = 'INSERT INTO bench_rows (key, payload) VALUES ($1, $2)';
 
-/** Rows per second from `connections` clients inserting one row per statement. */
-async function plainInserts(url: string, rows: number, connections: number): Promise<number> {
+/** Rows per second from `connections` clients inserting one row per statement, and the CPU per row of PostgreSQL and of the clients. */
+async function plainInserts(url: string, rows: number, connections: number): Promise<{ rowsPerSecond: number; backendCpuMsPerRow: number | null; clientCpuMsPerRow: number }> {
   const setup = new pg.Client({ connectionString: url });
   await setup.connect();
   await setup.query(BASELINE_TABLE);
@@ -30,6 +29,8 @@ async function plainInserts(url: string, rows: number, connections: number): Pro
     }),
   );
   let next = 0;
+  const backendBefore = await databaseBackendCpuMs(url);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     clients.map(async (c) => {
@@ -37,8 +38,10 @@ async function plainInserts(url: string, rows: number, connections: number): Pro
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(clientBefore);
+  const backendAfter = await databaseBackendCpuMs(url);
   await Promise.all([...clients, setup].map((c) => c.end()));
-  return rows / seconds;
+  return { rowsPerSecond: rows / seconds, backendCpuMsPerRow: perItem(backendBefore, backendAfter, rows), clientCpuMsPerRow: (client.user + client.system) / 1000 / rows };
 }
 
 /** The same on the embedded database: one connection is all it has. */
@@ -55,38 +58,7 @@ async function plainEmbeddedInserts(rows: number): Promise<number> {
   }
 }
 
-/** Webhooks answered 2xx per second, and how fast they were all applied to the inbox. */
-async function webhooks(databaseUrl: string | null, count: number, concurrency: number) {
-  const child = startChild<IngestCommand, IngestReply>(new URL('./ingest/server.ts', import.meta.url), databaseUrl ? [databaseUrl] : []);
-  try {
-    const app = await child.receive('ready');
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-    let next = 0;
-    let failed = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        for (let i = next++; i < count; i = next++) {
-          const status = await post(agent, `${app.url}/api/whatsapp/webhook`, { 'x-webhook-signature': app.webhookSecret }, JSON.stringify({ ...upsert(i), sessionId: app.apiKey }));
-          if (status < 200 || status > 299) failed++;
-        }
-      }),
-    );
-    const acknowledged = performance.now();
-    agent.destroy();
-    if (failed) throw new Error(`${failed} webhooks were refused`);
-    for (;;) {
-      const { messages } = await child.request({ type: 'count' }, 'count');
-      if (messages >= count) break;
-      if (performance.now() - acknowledged > 300_000) throw new Error(`only ${messages} of ${count} messages were applied`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const applied = performance.now();
-    return { acknowledgedPerSecond: count / ((acknowledged - started) / 1000), appliedPerSecond: count / ((applied - started) / 1000) };
-  } finally {
-    await child.stop();
-  }
-}
+const ms = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(2)} ms`);
 
 export async function ingestBenchmarks(): Promise<BenchResult[]> {
   const count = Number(process.env.BENCH_INGEST_WEBHOOKS ?? 20_000);
@@ -94,8 +66,9 @@ export async function ingestBenchmarks(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const postgres = await attempt('PostgreSQL', requirePostgres);
   // Separate databases: the product migrates its own from empty.
-  const baseline = postgres.ok ? await attempt('single-row inserts', () => withDatabase('ingest', (url) => plainInserts(url, count, 10))) : postgres;
-  const product = postgres.ok ? await attempt('webhooks on PostgreSQL', () => withDatabase('ingest', (url) => webhooks(url, count, 64))) : postgres;
+  const baselineRun = postgres.ok ? await attempt('single-row inserts', () => withDatabase('ingest', (url) => plainInserts(url, count, 10))) : postgres;
+  const baseline: Outcome<number> = baselineRun.ok ? { ok: true, value: baselineRun.value.rowsPerSecond } : baselineRun;
+  const product = postgres.ok ? await attempt('webhooks on PostgreSQL', () => withDatabase('ingest', (url) => productRun(url, count, 64))) : postgres;
   results.push({
     ...compared(
       {
@@ -108,19 +81,32 @@ export async function ingestBenchmarks(): Promise<BenchResult[]> {
       baseline,
       product.ok ? { ok: true, value: product.value.acknowledgedPerSecond } : product,
     ),
-    note: product.ok ? `all applied to the inbox at ${Math.round(product.value.appliedPerSecond).toLocaleString('en')} messages/s` : undefined,
-    figures: product.ok ? { appliedPerSecond: product.value.appliedPerSecond } : undefined,
+    note: product.ok
+      ? `all applied to the inbox at ${Math.round(product.value.appliedPerSecond).toLocaleString('en')} messages/s; CPU per webhook: server ${ms(product.value.atApplied.server)}, PostgreSQL ${ms(product.value.atApplied.backend)}, senders ${ms(product.value.atApplied.senders)} (baseline per row: PostgreSQL ${ms(baselineRun.ok ? baselineRun.value.backendCpuMsPerRow : null)}, clients ${ms(baselineRun.ok ? baselineRun.value.clientCpuMsPerRow : null)})`
+      : undefined,
+    figures: product.ok
+      ? {
+          appliedPerSecond: product.value.appliedPerSecond,
+          serverCpuMsPerWebhook: product.value.atApplied.server,
+          backendCpuMsPerWebhook: product.value.atApplied.backend,
+          sendersCpuMsPerWebhook: product.value.atApplied.senders,
+          baselineBackendCpuMsPerRow: baselineRun.ok ? baselineRun.value.backendCpuMsPerRow : null,
+          baselineClientCpuMsPerRow: baselineRun.ok ? baselineRun.value.clientCpuMsPerRow : null,
+        }
+      : undefined,
   });
   const embeddedBaseline = await attempt('single-row inserts on the embedded database', () => plainEmbeddedInserts(embeddedCount));
-  const embedded = await attempt('webhooks on the embedded database', () => webhooks(null, embeddedCount, 64));
+  const embedded = await attempt('webhooks on the embedded database', () => productRun(null, embeddedCount, 64));
   results.push({
     ...compared(
       { name: `webhook ingest on the embedded database: ${embeddedCount} messages.upsert`, unit: 'webhooks/s' },
       embeddedBaseline,
       embedded.ok ? { ok: true, value: embedded.value.acknowledgedPerSecond } : embedded,
     ),
-    note: embedded.ok ? `all applied at ${Math.round(embedded.value.appliedPerSecond).toLocaleString('en')} messages/s; baseline: one connection inserting single rows in-process` : undefined,
-    figures: embedded.ok ? { appliedPerSecond: embedded.value.appliedPerSecond } : undefined,
+    note: embedded.ok
+      ? `all applied at ${Math.round(embedded.value.appliedPerSecond).toLocaleString('en')} messages/s; server CPU per webhook ${ms(embedded.value.atApplied.server)}; baseline: one connection inserting single rows in-process`
+      : undefined,
+    figures: embedded.ok ? { appliedPerSecond: embedded.value.appliedPerSecond, serverCpuMsPerWebhook: embedded.value.atApplied.server } : undefined,
   });
   return results;
 }

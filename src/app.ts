@@ -10,6 +10,7 @@ import { buildSchema } from './graphql/schema.ts';
 import { createYogaServer, type YogaServer } from './graphql/yoga.ts';
 import { attachGraphqlWs } from './http/graphql-ws.ts';
 import { sendJson } from './http/respond.ts';
+import { pathnameOf } from './http/request-path.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { openDatabase, type Database, type EmbeddedStart } from './lib/database.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
@@ -283,7 +284,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     let metricsUrl = `${url}${METRICS_PATH}`;
     if (config.metrics.port !== null) {
       const metricsServer = createServer((req, res) => {
-        const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+        const pathname = pathnameOf(req.url);
         if (pathname !== METRICS_PATH) return sendJson(res, 404, { error: 'not found' });
         serveMetrics(req, res).catch((error: unknown) => {
           logger.error({ err: error }, 'metrics request failed');
@@ -331,7 +332,7 @@ export function buildApp(config: AppConfig, deps: AppDeps = {}) {
     const consoleOptions = { devToken: () => (!config.production && adminToken?.generated ? adminToken.value : null), rebuildOnChange: !config.production };
 
     async function route(req: IncomingMessage, res: ServerResponse) {
-      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const pathname = pathnameOf(req.url);
       if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (!ready) {
         res.setHeader('connection', 'close');

@@ -9,6 +9,9 @@ const { instance, running, session } = await startBenchApp(databaseUrl ? { DATAB
 process.on('message', (command: IngestCommand) => {
   if (command.type === 'count') {
     void running.db.prisma.message.count({ where: { sessionId: session.id } }).then((messages) => reply({ type: 'count', messages }));
+  } else if (command.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    reply({ type: 'cpu', ms: (user + system) / 1000 });
   } else if (command.type === 'stop') void instance.stop().then(() => reportStopped());
 });
 reply({ type: 'ready', url: running.url, apiKey: session.apiKey, webhookSecret: session.webhookSecret, sessionId: session.id });

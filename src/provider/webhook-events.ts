@@ -529,11 +529,15 @@ export function normalizeWebhookEvent(envelope: WebhookEnvelope): NormalizedWebh
  * status; anything else is keyed by its content, so an identical redelivery dedupes.
  */
 export function webhookDedupeKey(envelope: WebhookEnvelope): string {
-  const items = normalizeWebhookEvent(envelope);
   if (MESSAGE_EVENTS.has(envelope.event)) {
-    const ids = items.flatMap((i) => (i.type === 'message' ? [i.message.id] : [])).sort();
+    // The ids of the messages normalizeWebhookEvent reads (those with a key holding an id and a
+    // remoteJid), without reading the rest of each message: this runs before every 2xx.
+    const ids = messagesOf(envelope.data)
+      .flatMap((m) => (isObj(m) ? (readKey(m.key)?.id ?? []) : []))
+      .sort();
     if (ids.length) return `message:${ids.join(',')}`;
   }
+  const items = normalizeWebhookEvent(envelope);
   if (envelope.event === 'message.sent' && items[0]?.type === 'message.sent') return `sent:${items[0].key.id}:${items[0].success ? 'ok' : 'failed'}`;
   if (envelope.event === 'messages.update' && items.length === 1 && items[0]?.type === 'message.status') {
     return `status:${items[0].key.id}:${items[0].status}`;

@@ -4,7 +4,7 @@
  */
 import { createBatcher } from '../../lib/batcher.ts';
 import { bulkInsert } from '../../lib/bulk-insert.ts';
-import { safeEqual, sha256Hex } from '../../lib/crypto.ts';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { PlainSql } from '../../lib/plain-sql.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { parseWebhookEnvelope, webhookDedupeKey, WebhookPayloadError } from '../../provider/webhook-events.ts';
@@ -62,7 +62,12 @@ function withoutApiKey(body: Record<string, unknown>): Record<string, unknown> {
  * webhook carrying many (or very long) message ids still fits the unique index.
  */
 function storedDedupeKey(sessionId: string, logicalKey: string): string {
-  return sha256Hex(`${sessionId}:${logicalKey}`);
+  return hash('sha256', `${sessionId}:${logicalKey}`, 'hex');
+}
+
+/** What a signature is compared by: digests of equal length, so the comparison takes the same time whatever the secret. */
+function digestOf(value: string): Buffer {
+  return hash('sha256', value, 'buffer');
 }
 
 /**
@@ -70,6 +75,8 @@ function storedDedupeKey(sessionId: string, logicalKey: string): string {
  * session's key or secret being issued, rotated or retired (in any process) drops its entry at once.
  */
 const SESSION_CACHE_MS = 10_000;
+/** API keys whose look-up hash is remembered (a keyed hash per webhook was a visible cost). */
+const KEY_HASHES_MAX = 10_000;
 
 /**
  * The provider sends each message three times (`messages.received`, `messages-personal.received`,
@@ -92,9 +99,13 @@ export function createWebhookService(deps: {
   onStored: (sessionId: string) => void;
 }) {
   const { sql, logger } = deps;
-  type Found = { id: string; webhookSecret: string } | null;
+  type Session = { id: string; webhookSecret: string };
+  /** A looked-up session, with its secret's digest to check signatures against. */
+  type Found = { id: string; secretDigest: Buffer } | null;
   // Keyed `key:<hash>` (by API key) and `secret:<hash>` (by webhook secret).
   const sessionCache = new Map<string, { value: Found; at: number }>();
+  // The look-up hash is a pure function of the key: remembered, it needs no invalidation.
+  const keyHashes = new Map<string, string>();
   const stopFollowing = followEvents(
     deps.pubsub,
     ['sessionCredentialsChanged'],
@@ -108,18 +119,29 @@ export function createWebhookService(deps: {
     },
   );
 
-  async function cached(cacheKey: string, lookUp: () => Promise<Found>): Promise<Found> {
+  async function cached(cacheKey: string, lookUp: () => Promise<Session | null>): Promise<Found> {
     const hit = sessionCache.get(cacheKey);
     if (hit && deps.now() - hit.at < SESSION_CACHE_MS) return hit.value;
-    const value = await lookUp();
+    const session = await lookUp();
+    const value = session && { id: session.id, secretDigest: digestOf(session.webhookSecret) };
     if (sessionCache.size > 10_000) sessionCache.clear();
     sessionCache.set(cacheKey, { value, at: deps.now() });
     return value;
   }
 
+  function apiKeyHashOf(apiKey: string): string {
+    let keyHash = keyHashes.get(apiKey);
+    if (keyHash === undefined) {
+      keyHash = deps.sessions.apiKeyHashOf(apiKey);
+      if (keyHashes.size >= KEY_HASHES_MAX) keyHashes.clear();
+      keyHashes.set(apiKey, keyHash);
+    }
+    return keyHash;
+  }
+
   function sessionByApiKey(apiKey: string) {
-    const hash = deps.sessions.apiKeyHashOf(apiKey);
-    return cached(`key:${hash}`, () => deps.sessions.findByApiKeyHash(hash));
+    const keyHash = apiKeyHashOf(apiKey);
+    return cached(`key:${keyHash}`, () => deps.sessions.findByApiKeyHash(keyHash));
   }
 
   /**
@@ -146,7 +168,7 @@ export function createWebhookService(deps: {
       logger.warn({ event: envelope.event, withSessionId: envelope.sessionKey !== null }, 'webhook refused: unknown session');
       return { status: 401, body: { error: 'Unknown session' }, outcome: 'unknown_session', event: envelope.event };
     }
-    if (!signature || !safeEqual(signature, session.webhookSecret)) {
+    if (!signature || !timingSafeEqual(digestOf(signature), session.secretDigest)) {
       logger.warn({ sessionId: session.id, event: envelope.event }, 'webhook refused: bad signature');
       return { status: 401, body: { error: 'Invalid webhook signature' }, outcome: 'bad_signature', event: envelope.event, sessionId: session.id };
     }
