@@ -12,6 +12,7 @@ import { liveAfterReplay } from './live-feed.ts';
 import { publicContent } from '../media/media-content.ts';
 import { requestBatch } from '../../lib/request-batch.ts';
 import type { ChatColumn, ChatPageQuery, MessageColumn, MessageRow, PageChat } from './inbox-reads.ts';
+import { ownProperty } from '../../graphql/own-property.ts';
 import { childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
@@ -30,7 +31,8 @@ export const MessageKindEnum = builder.enumType('MessageKind', {
 /*
  * The inbox's types always select their own columns (never a message's raw payload) and read them
  * with plain resolvers: a field exposed in select mode would look up its selection for every row,
- * which was most of the first screen's cost. Relations still select what their query asks for.
+ * which was most of the first screen's cost. Those that read their own property are marked so that
+ * they run as none (own-property.ts). Relations still select what their query asks for.
  */
 export const MessageRef = builder.prismaNode('Message', {
   id: { field: 'id' },
@@ -42,24 +44,24 @@ export const MessageRef = builder.prismaNode('Message', {
   fields: (t) => ({
     chat: t.relation('chat', { description: 'The conversation it belongs to.' }),
     session: t.relation('session', { description: 'The session it came in or went out through.' }),
-    direction: t.field({ type: MessageDirectionEnum, description: 'In or out.', resolve: (m) => m.direction }),
-    kind: t.field({ type: MessageKindEnum, description: 'What it carries.', resolve: (m) => m.kind }),
-    status: t.field({ type: MessageStatusEnum, description: 'Delivery status.', resolve: (m) => m.status }),
-    text: t.string({ nullable: true, description: 'Body, caption or poll question.', resolve: (m) => m.text }),
+    direction: t.field({ type: MessageDirectionEnum, description: 'In or out.', resolve: (m) => m.direction, ...ownProperty('direction') }),
+    kind: t.field({ type: MessageKindEnum, description: 'What it carries.', resolve: (m) => m.kind, ...ownProperty('kind') }),
+    status: t.field({ type: MessageStatusEnum, description: 'Delivery status.', resolve: (m) => m.status, ...ownProperty('status') }),
+    text: t.string({ nullable: true, description: 'Body, caption or poll question.', resolve: (m) => m.text, ...ownProperty('text') }),
     content: t.field({
       type: 'JSON',
       nullable: true,
       description: 'Media metadata, location, contact card or poll (by kind), and reactions. Media is fetched through `media.url`.',
       resolve: (m) => publicContent(m.content),
     }),
-    fromJid: t.string({ description: 'The sender\'s WhatsApp id ("me" for our own messages).', resolve: (m) => m.fromJid }),
-    senderName: t.string({ nullable: true, description: 'The sender\'s WhatsApp display name.', resolve: (m) => m.senderName }),
-    senderPhone: t.string({ nullable: true, description: 'The sender\'s E.164 number where known.', resolve: (m) => m.senderPhone }),
-    timestamp: t.field({ type: 'DateTime', description: 'When it was sent.', resolve: (m) => m.timestamp }),
-    providerMessageId: t.string({ nullable: true, description: 'WhatsApp\'s id (key.id).', resolve: (m) => m.providerMessageId }),
+    fromJid: t.string({ description: 'The sender\'s WhatsApp id ("me" for our own messages).', resolve: (m) => m.fromJid, ...ownProperty('fromJid') }),
+    senderName: t.string({ nullable: true, description: 'The sender\'s WhatsApp display name.', resolve: (m) => m.senderName, ...ownProperty('senderName') }),
+    senderPhone: t.string({ nullable: true, description: 'The sender\'s E.164 number where known.', resolve: (m) => m.senderPhone, ...ownProperty('senderPhone') }),
+    timestamp: t.field({ type: 'DateTime', description: 'When it was sent.', resolve: (m) => m.timestamp, ...ownProperty('timestamp') }),
+    providerMessageId: t.string({ nullable: true, description: 'WhatsApp\'s id (key.id).', resolve: (m) => m.providerMessageId, ...ownProperty('providerMessageId') }),
     replyToProviderMessageId: t.string({ nullable: true, description: 'The WhatsApp id of the message it quotes.', resolve: (m) => m.replyToProviderId }),
-    editedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was last edited.', resolve: (m) => m.editedAt }),
-    deletedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was deleted for everyone.', resolve: (m) => m.deletedAt }),
+    editedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was last edited.', resolve: (m) => m.editedAt, ...ownProperty('editedAt') }),
+    deletedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was deleted for everyone.', resolve: (m) => m.deletedAt, ...ownProperty('deletedAt') }),
     cursor: t.string({ description: 'Opaque and ordered: resume messageReceived from here.', resolve: (m) => encodeMessageCursor(m.seq) }),
   }),
 });
@@ -70,12 +72,12 @@ export const ChatRef = builder.prismaNode('Chat', {
   description: 'A conversation with one WhatsApp user, group or channel.',
   fields: (t) => ({
     session: t.relation('session', { description: 'The session it belongs to.' }),
-    remoteJid: t.string({ description: 'The other side\'s WhatsApp id.', resolve: (c) => c.remoteJid }),
-    phoneNumber: t.string({ nullable: true, description: 'E.164 where known (an @lid chat may not know it).', resolve: (c) => c.phoneNumber }),
-    name: t.string({ nullable: true, description: 'Saved name, group subject or display name.', resolve: (c) => c.name }),
-    isGroup: t.boolean({ description: 'A group chat.', resolve: (c) => c.isGroup }),
-    unreadCount: t.int({ description: 'Inbound messages not yet read.', resolve: (c) => c.unreadCount }),
-    lastMessageAt: t.field({ type: 'DateTime', nullable: true, description: 'When the latest message was sent.', resolve: (c) => c.lastMessageAt }),
+    remoteJid: t.string({ description: 'The other side\'s WhatsApp id.', resolve: (c) => c.remoteJid, ...ownProperty('remoteJid') }),
+    phoneNumber: t.string({ nullable: true, description: 'E.164 where known (an @lid chat may not know it).', resolve: (c) => c.phoneNumber, ...ownProperty('phoneNumber') }),
+    name: t.string({ nullable: true, description: 'Saved name, group subject or display name.', resolve: (c) => c.name, ...ownProperty('name') }),
+    isGroup: t.boolean({ description: 'A group chat.', resolve: (c) => c.isGroup, ...ownProperty('isGroup') }),
+    unreadCount: t.int({ description: 'Inbound messages not yet read.', resolve: (c) => c.unreadCount, ...ownProperty('unreadCount') }),
+    lastMessageAt: t.field({ type: 'DateTime', nullable: true, description: 'When the latest message was sent.', resolve: (c) => c.lastMessageAt, ...ownProperty('lastMessageAt') }),
     lastMessage: t.field({
       type: MessageRef,
       nullable: true,
