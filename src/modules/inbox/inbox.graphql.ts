@@ -6,14 +6,15 @@ import { filterEvents, type MessageEvent } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import type { Message } from '../../generated/prisma/client.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
-import { sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
+import { readSessionPagesWith, sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
 import { publicContent } from '../media/media-content.ts';
 import { requestBatch } from '../../lib/request-batch.ts';
 import type { ChatColumn, ChatPageQuery, MessageColumn, MessageRow, PageChat } from './inbox-reads.ts';
 import { ownProperty } from '../../graphql/own-property.ts';
-import { childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
+import { childFields, childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames, type FieldSyntax } from '../../graphql/selected-fields.ts';
+import { getArgumentValues, type GraphQLObjectType } from 'graphql';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -132,19 +133,68 @@ const pageColumns = perSelection((info): PageColumns => {
   };
 });
 
+interface ChatsArgs {
+  first?: number | null;
+  last?: number | null;
+  after?: string | null;
+  before?: string | null;
+  unreadOnly?: boolean | null;
+}
+
+/** The page a `chats` field asks for, and the key of the pages that share its statement (same arguments and columns). */
+function chatPageOf(args: ChatsArgs, ctx: Context, field: FieldSyntax): { page: ChatPageQuery; group: string } {
+  const { take, cursor } = chatConnection.getQuery(args, ctx, () => null);
+  const columns = pageColumns(field);
+  const page: ChatPageQuery = { take: take!, cursor: cursorUuid(cursor, args), unreadOnly: args.unreadOnly === true, ...columns };
+  return { page, group: `${page.take}:${page.cursor}:${page.unreadOnly}:${columns.chatColumns.join()}:${columns.lastMessageColumns?.join()}` };
+}
+
+/** Chat pages read with their request's sessions (below), by page group and session id. */
+const pagesReadWithSessions = new WeakMap<Context, Map<string, Map<string, PageChat[]>>>();
+
+/** The `chats` field beneath a sessions connection's nodes when it is there once (one name, one page), else null. */
+const chatsBeneathSessions = perSelection((info) => {
+  const fields = childFields(connectionNodes(ownSelections(info.fieldNodes), info.fragments), info.fragments, 'chats');
+  return fields.length === 1 ? fields[0]! : null;
+});
+
+/*
+ * The inbox's first screen, `sessions { … chats { … lastMessage } }`, reads the sessions and each
+ * one's page of chats in one statement: the page its `chats` field asks for is worked out here,
+ * from the document and its variables, and each session's `chats` takes its page when its own
+ * arguments give the same page (else it reads as below). A page that cannot be worked out here (a
+ * bad cursor, say) is left to the field, which reports it where it belongs.
+ */
+readSessionPagesWith((ctx, info, sessionPage) => {
+  const chats = chatsBeneathSessions(info);
+  if (!chats) return null;
+  let nested: ReturnType<typeof chatPageOf>;
+  try {
+    const chatsField = (info.schema.getType('WhatsAppSession') as GraphQLObjectType).getFields().chats!;
+    nested = chatPageOf(getArgumentValues(chatsField, chats, info.variableValues) as ChatsArgs, ctx, { fieldNodes: [chats], fragments: info.fragments });
+  } catch {
+    return null;
+  }
+  return ctx.services.inboxReads.sessionsWithChatPages(sessionPage, nested.page).then(({ sessions, chatPages }) => {
+    let groups = pagesReadWithSessions.get(ctx);
+    if (!groups) pagesReadWithSessions.set(ctx, (groups = new Map()));
+    groups.set(nested.group, chatPages);
+    return sessions;
+  });
+});
+
 builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
   t.connection(
     {
       type: ChatRef,
       description: 'Conversations, most recent message first.',
       args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
-      resolve: async (session, args, ctx, info) => {
-        const { take, cursor } = chatConnection.getQuery(args, ctx, () => null);
-        const columns = pageColumns(info);
-        const page: ChatPageQuery = { take: take!, cursor: cursorUuid(cursor, args), unreadOnly: args.unreadOnly === true, ...columns };
-        const group = `${page.take}:${page.cursor}:${page.unreadOnly}:${columns.chatColumns.join()}:${columns.lastMessageColumns?.join()}`;
-        const chats = await loadChatPage(ctx, session.id, page, group);
-        return chatConnection.resolve(chats as never[], args, ctx, session);
+      // Synchronous when the page came with the sessions: no promise to settle for each session.
+      resolve: (session, args, ctx, info) => {
+        const { page, group } = chatPageOf(args, ctx, info);
+        const read = pagesReadWithSessions.get(ctx)?.get(group)?.get(session.id);
+        if (read) return chatConnection.resolve(read as never[], args, ctx, session);
+        return loadChatPage(ctx, session.id, page, group).then((chats) => chatConnection.resolve((chats ?? []) as never[], args, ctx, session));
       },
     },
     { name: 'ChatConnection' },

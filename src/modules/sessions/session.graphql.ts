@@ -4,13 +4,15 @@ import { builder } from '../../graphql/builder.ts';
 import { cursorUuid, parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
 import { ownProperty } from '../../graphql/own-property.ts';
 import { columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
-import type { SessionColumn } from './session-reads.ts';
+import type { SessionColumn, SessionPageQuery } from './session-reads.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { filterEvents, type PubSubChannels } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { availableActions } from './session.rules.ts';
 import { SessionLogType } from '../../generated/prisma/enums.ts';
+import type { WhatsAppSession } from '../../generated/prisma/client.ts';
+import type { GraphQLResolveInfo } from 'graphql';
 
 export const SessionStatusEnum = builder.enumType('SessionStatus', {
   description: 'Where a session is in its life cycle.',
@@ -172,6 +174,17 @@ const sessionColumns = perSelection((info) =>
 );
 const sessionConnection = prismaConnectionHelpers(builder, WhatsAppSessionRef, { cursor: 'id' });
 
+/**
+ * Reads the `sessions` page together with rows selected beneath it, in one statement, or answers
+ * null when the document selects nothing it reads that way. Set by the module whose rows those are
+ * (the inbox's chat pages): that module imports this one, not the other way round.
+ */
+export type SessionPageWithNested = (ctx: Context, info: GraphQLResolveInfo, page: SessionPageQuery) => Promise<WhatsAppSession[]> | null;
+let readWithNested: SessionPageWithNested = () => null;
+export function readSessionPagesWith(reader: SessionPageWithNested) {
+  readWithNested = reader;
+}
+
 builder.queryFields((t) => ({
   // Read with a statement of our own (session-reads.ts), with the cursors, page sizes and page info of Pothos' Prisma connections.
   sessions: t.connection(
@@ -182,13 +195,14 @@ builder.queryFields((t) => ({
       args: { status: t.arg({ type: SessionStatusEnum, required: false, description: 'Only sessions in this status.' }) },
       resolve: async (root, args, ctx, info) => {
         const { take, cursor } = sessionConnection.getQuery(args, ctx, () => null);
-        const sessions = await ctx.services.sessionReads.sessionPage({
+        const page: SessionPageQuery = {
           take: take!,
           cursor: cursorUuid(cursor, args),
           visible: ctx.viewer?.sessionIds ?? null,
           status: args.status ?? null,
           columns: sessionColumns(info),
-        });
+        };
+        const sessions = await (readWithNested(ctx, info, page) ?? ctx.services.sessionReads.sessionPage(page));
         return sessionConnection.resolve(sessions as never[], args, ctx, root);
       },
     },
