@@ -5,9 +5,11 @@
  * its CPU); one text value and `JSON.parse` cost about half as much. A statement is described once
  * (its columns and their types) and packed only when JSON gives each column as a row of the plain
  * read would: text, uuid, enums, booleans, int2/int4, json/jsonb as they are, int8 and `timestamp`
- * through the given parsers. Any other column type is read as usual.
+ * through the given parsers. Any other column type is read as usual. A packed statement runs
+ * prepared (pglite-prepared.ts): planned once, not on every call.
  */
 import type { PGlite } from '@electric-sql/pglite';
+import { preparedStatements } from './pglite-prepared.ts';
 
 const BOOL = 16;
 const INT8 = 20;
@@ -37,6 +39,7 @@ interface Packing {
 
 export function packedReads(db: PGlite, parsers: Record<number, (text: string) => unknown>) {
   const packings = new Map<string, Packing | null>();
+  const prepared = preparedStatements(db);
   const enums = new Set<number>();
 
   async function packingOf(sql: string): Promise<Packing | null> {
@@ -67,9 +70,9 @@ export function packedReads(db: PGlite, parsers: Record<number, (text: string) =
   return async function read<T>(sql: string, values: unknown[]): Promise<T[] | null> {
     const packing = await packingOf(sql);
     if (!packing) return null;
-    const { rows } = await db.query<{ rows: string }>(packing.sql, values);
+    const text = (await prepared(packing.sql, values)) ?? (await db.query<{ rows: string }>(packing.sql, values)).rows[0]!.rows;
     const { names, parsers: columnParsers } = packing;
-    return (JSON.parse(rows[0]!.rows) as unknown[][]).map((values) => {
+    return (JSON.parse(text) as unknown[][]).map((values) => {
       const row: Record<string, unknown> = {};
       for (let i = 0; i < names.length; i++) {
         const value = values[i];
