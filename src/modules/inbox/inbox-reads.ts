@@ -23,8 +23,6 @@ export interface ChatRow {
   unreadCount: number;
   lastMessageAt: Date | null;
   lastMessageId: string | null;
-  /** Its place in the inbox's order. */
-  lastMessageSeq: bigint | null;
 }
 
 /** A chat of a page: the columns its request selects, and its last message when that was read with it. */
@@ -52,8 +50,8 @@ export interface MessageRow {
 
 export type ChatColumn = keyof ChatRow;
 export type MessageColumn = keyof MessageRow;
-/** What every page's chat carries: its id, where it belongs, its place in the order, its last message's id. */
-const CHAT_KEYS: readonly ChatColumn[] = ['id', 'sessionId', 'lastMessageId', 'lastMessageSeq'];
+/** What every page's chat carries: its id, where it belongs, its last message's id. */
+const CHAT_KEYS: readonly ChatColumn[] = ['id', 'sessionId', 'lastMessageId'];
 /** Every column of a message a GraphQL Message reads (never the raw payload). */
 export const MESSAGE_COLUMNS: readonly MessageColumn[] = [
   'id', 'seq', 'direction', 'kind', 'status', 'text', 'content', 'fromJid', 'senderName', 'senderPhone', 'timestamp',
@@ -117,30 +115,36 @@ export function createInboxReads({ sql }: { sql: PlainSql }): InboxReads {
   };
 }
 
-/** What a page's statement reads: the chat's keys and the columns asked for, and its last message's id and columns. */
-function pageColumns(page: ChatPageQuery) {
-  return {
-    chatColumns: [...new Set([...CHAT_KEYS, ...page.chatColumns])],
-    messageColumns: page.lastMessageColumns && [...new Set<MessageColumn>(['id', ...page.lastMessageColumns])],
-  };
+/**
+ * What a page's statement reads: the chat's keys and the columns asked for, and its last message's
+ * id and columns; and which of the chat's it returns (`shipped`): not those a row gives otherwise
+ * (the last message's id beside the last message; the session's id beside the session's columns),
+ * each value returned costs its parsing (and on the embedded database its JSON).
+ */
+function pageColumns(page: ChatPageQuery, withSessions: boolean) {
+  const chatColumns = [...new Set([...CHAT_KEYS, ...page.chatColumns])];
+  const messageColumns = page.lastMessageColumns && [...new Set<MessageColumn>(['id', ...page.lastMessageColumns])];
+  const given = new Set<ChatColumn>([...(messageColumns ? ['lastMessageId' as const] : []), ...(withSessions ? ['sessionId' as const] : [])]);
+  return { chatColumns, messageColumns, shipped: chatColumns.filter((c) => !given.has(c)) };
 }
+type PageColumns = ReturnType<typeof pageColumns>;
 
 /**
  * The chats of the session `s.id` (of the statement around it) on the page, as a `LATERAL`
  * subquery `c` with the last message `m` joined after it; its values pushed onto `values`.
  */
-function chatPageSql(page: ChatPageQuery, values: unknown[]): { select: string; lateral: string; join: string; order: string } {
+function chatPageSql(page: ChatPageQuery, { chatColumns, messageColumns, shipped }: PageColumns, values: unknown[]) {
   const backward = page.take < 0;
-  const { chatColumns, messageColumns } = pageColumns(page);
   const conditions = ['c."sessionId" = s.id'];
   if (page.unreadOnly) conditions.push('c."unreadCount" > 0');
   if (page.cursor !== null) conditions.push(`(${backward ? BEFORE_CURSOR : AFTER_CURSOR})`);
   const cursorRow = page.cursor !== null ? `, (SELECT "lastMessageSeq" AS seq, id FROM chats WHERE id = $${values.push(page.cursor)}::uuid AND "sessionId" = s.id) k` : '';
   const order = backward ? BACKWARD : FORWARD;
   return {
-    select: `c.*${messageColumns ? `, ${columns('m', messageColumns, LAST)}` : ''}`,
+    select: `${columns('c', shipped)}${messageColumns ? `, ${columns('m', messageColumns, LAST)}` : ''}`,
+    // Its place in the order is read for the order of the statement around it, not returned.
     lateral: `(
-         SELECT ${columns('c', chatColumns)} FROM chats c${cursorRow}
+         SELECT c."lastMessageSeq", ${columns('c', chatColumns)} FROM chats c${cursorRow}
           WHERE ${conditions.join(' AND ')}
           ORDER BY ${order}
           LIMIT $${values.push(Math.abs(page.take))}
@@ -151,9 +155,10 @@ function chatPageSql(page: ChatPageQuery, values: unknown[]): { select: string; 
 }
 
 /** A row of a page's statement as the chat the types read, with its last message when the page reads it. */
-function chatOf(row: Record<string, unknown>, { chatColumns, messageColumns }: ReturnType<typeof pageColumns>): PageChat {
+function chatOf(row: Record<string, unknown>, { messageColumns, shipped }: PageColumns, sessionId: string | null): PageChat {
   const chat = {} as Record<string, unknown>;
-  for (const name of chatColumns) chat[name] = row[name];
+  for (const name of shipped) chat[name] = row[name];
+  if (sessionId !== null) chat.sessionId = sessionId;
   if (messageColumns) {
     let lastMessage: Record<string, unknown> | null = null;
     if (row[`${LAST}id`] !== null) {
@@ -161,6 +166,7 @@ function chatOf(row: Record<string, unknown>, { chatColumns, messageColumns }: R
       for (const name of messageColumns) lastMessage[name] = row[`${LAST}${name}`];
     }
     chat.lastMessage = lastMessage;
+    chat.lastMessageId = lastMessage ? lastMessage.id : null;
   }
   return chat as unknown as PageChat;
 }
@@ -173,7 +179,8 @@ function inInboxOrder(pages: Map<string, PageChat[]>, page: ChatPageQuery) {
 
 async function chatPages(sql: PlainSql, sessionIds: string[], page: ChatPageQuery): Promise<Map<string, PageChat[]>> {
   const values: unknown[] = [sessionIds];
-  const chats = chatPageSql(page, values);
+  const read = pageColumns(page, false);
+  const chats = chatPageSql(page, read, values);
   const rows = await sql.read<Record<string, unknown>>(
     `SELECT ${chats.select} FROM unnest($1::uuid[]) AS s(id)
        CROSS JOIN LATERAL ${chats.lateral}
@@ -182,8 +189,7 @@ async function chatPages(sql: PlainSql, sessionIds: string[], page: ChatPageQuer
     values,
   );
   const pages = new Map<string, PageChat[]>(sessionIds.map((id) => [id, []]));
-  const read = pageColumns(page);
-  for (const row of rows) pages.get(row.sessionId as string)!.push(chatOf(row, read));
+  for (const row of rows) pages.get(row.sessionId as string)!.push(chatOf(row, read, null));
   return inInboxOrder(pages, page);
 }
 
@@ -194,7 +200,8 @@ async function sessionsWithChatPages(sql: PlainSql, sessionPage: SessionPageQuer
   const values: unknown[] = [];
   const sessionColumnNames = sessionColumns(sessionPage);
   const sessionsSql = sessionPageSql(sessionPage, values);
-  const chats = chatPageSql(page, values);
+  const read = pageColumns(page, true);
+  const chats = chatPageSql(page, read, values);
   // A session without chats on the page is one row with no chat (LEFT JOIN ... ON true).
   const rows = await sql.read<Record<string, unknown>>(
     `SELECT ${columns('s', sessionColumnNames, SESSION)}, ${chats.select} FROM (${sessionsSql}) s
@@ -203,7 +210,6 @@ async function sessionsWithChatPages(sql: PlainSql, sessionPage: SessionPageQuer
       ORDER BY s.id, ${chats.order}`,
     values,
   );
-  const read = pageColumns(page);
   const sessions: WhatsAppSession[] = [];
   const pages = new Map<string, PageChat[]>();
   let chatsOfSession: PageChat[] = [];
@@ -215,7 +221,7 @@ async function sessionsWithChatPages(sql: PlainSql, sessionPage: SessionPageQuer
       sessions.push(session as unknown as WhatsAppSession);
       pages.set(sessionId, (chatsOfSession = []));
     }
-    if (row.id !== null) chatsOfSession.push(chatOf(row, read));
+    if (row.id !== null) chatsOfSession.push(chatOf(row, read, sessionId));
   }
   return { sessions, chatPages: inInboxOrder(pages, page) };
 }
