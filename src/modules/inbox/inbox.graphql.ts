@@ -11,6 +11,7 @@ import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
 import { publicContent } from '../media/media-content.ts';
 import { requestBatch } from '../../lib/request-batch.ts';
+import { pageConnection } from '../../graphql/page-connection.ts';
 import type { ChatColumn, ChatPageQuery, MessageColumn, MessageRow, PageChat } from './inbox-reads.ts';
 import { ownProperty } from '../../graphql/own-property.ts';
 import { childFields, childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames, type FieldSyntax } from '../../graphql/selected-fields.ts';
@@ -101,8 +102,8 @@ export const ChatRef = builder.prismaNode('Chat', {
 
 /*
  * A session's chats and each chat's last message are read with a statement of our own, batched
- * across every session of the request, with the cursors, page sizes and page info of Pothos' Prisma
- * connections. A chat loaded elsewhere finds its last message by id, batched the same way.
+ * across every session of the request, with the page sizes of Pothos' Prisma connections and their
+ * cursors and page info (page-connection.ts). A chat loaded elsewhere finds its last message by id, batched the same way.
  */
 const loadChatPage = requestBatch<Context, ChatPageQuery, string, PageChat[]>((ctx, page, sessionIds) => ctx.services.inboxReads.chatPages(sessionIds, page));
 const loadMessage = requestBatch<Context, null, string, MessageRow>((ctx, _none, ids) => ctx.services.inboxReads.messagesById(ids));
@@ -193,8 +194,8 @@ builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
       resolve: (session, args, ctx, info) => {
         const { page, group } = chatPageOf(args, ctx, info);
         const read = pagesReadWithSessions.get(ctx)?.get(group)?.get(session.id);
-        if (read) return chatConnection.resolve(read as never[], args, ctx, session);
-        return loadChatPage(ctx, session.id, page, group).then((chats) => chatConnection.resolve((chats ?? []) as never[], args, ctx, session));
+        if (read) return pageConnection(read, args, page.take) as never;
+        return loadChatPage(ctx, session.id, page, group).then((chats) => pageConnection(chats ?? [], args, page.take) as never);
       },
     },
     { name: 'ChatConnection' },

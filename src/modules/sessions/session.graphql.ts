@@ -3,6 +3,7 @@ import QRCode from 'qrcode';
 import { builder } from '../../graphql/builder.ts';
 import { cursorUuid, parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
 import { ownProperty } from '../../graphql/own-property.ts';
+import { pageConnection } from '../../graphql/page-connection.ts';
 import { columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
 import type { SessionColumn, SessionPageQuery } from './session-reads.ts';
 import { NotFoundError } from '../../lib/errors.ts';
@@ -186,7 +187,7 @@ export function readSessionPagesWith(reader: SessionPageWithNested) {
 }
 
 builder.queryFields((t) => ({
-  // Read with a statement of our own (session-reads.ts), with the cursors, page sizes and page info of Pothos' Prisma connections.
+  // Read with a statement of our own (session-reads.ts), with the page sizes of Pothos' Prisma connections and their cursors and page info (page-connection.ts).
   sessions: t.connection(
     {
       type: WhatsAppSessionRef,
@@ -203,7 +204,7 @@ builder.queryFields((t) => ({
           columns: sessionColumns(info),
         };
         const sessions = await (readWithNested(ctx, info, page) ?? ctx.services.sessionReads.sessionPage(page));
-        return sessionConnection.resolve(sessions as never[], args, ctx, root);
+        return pageConnection(sessions, args, page.take) as never;
       },
     },
     { name: 'WhatsAppSessionConnection' },
