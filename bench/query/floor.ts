@@ -20,7 +20,7 @@ const [database = 'embedded', rounds = '200'] = process.argv.slice(2);
 
 /** The inbox's statement as the app sends it, caught on its way to the driver. */
 let captured: { text: string; values: unknown[]; options?: unknown } | null = null;
-const isInbox = (text: string) => text.includes('CROSS JOIN LATERAL') && text.includes('FROM chats c');
+const isInbox = (text: string) => text.includes('JOIN LATERAL') && text.includes('FROM chats c');
 const pgQuery = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const config = args[0] as { text?: string; values?: unknown[] } | string;

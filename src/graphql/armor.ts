@@ -47,16 +47,35 @@ export function armorPlugins(): Plugin[] {
 /** Connections take at most this many per page (`first`/`last`). */
 export const MAX_PAGE_SIZE = 100;
 
+/** A `first`/`last` argument of a document: its literal value, or the variable that gives it. */
+type PageSizeArgument = { name: string; literal: number } | { name: string; variable: string };
+
+/** Per document (a parsed document is reused across requests): its page-size arguments, found once. */
+const pageSizeArguments = new WeakMap<DocumentNode, PageSizeArgument[]>();
+
+function pageSizeArgumentsOf(document: DocumentNode): PageSizeArgument[] {
+  let found = pageSizeArguments.get(document);
+  if (!found) {
+    const list: PageSizeArgument[] = [];
+    visit(document, {
+      Argument(node) {
+        if (node.name.value !== 'first' && node.name.value !== 'last') return;
+        if (node.value.kind === Kind.INT) list.push({ name: node.name.value, literal: Number(node.value.value) });
+        else if (node.value.kind === Kind.VARIABLE) list.push({ name: node.name.value, variable: node.value.name.value });
+      },
+    });
+    pageSizeArguments.set(document, (found = list));
+  }
+  return found;
+}
+
 /** Throws BAD_USER_INPUT when any `first`/`last` of the operation (literal or variable) is over MAX_PAGE_SIZE. */
 function assertPageSizes(document: DocumentNode, variableValues: unknown) {
   const variables = (variableValues ?? {}) as Record<string, unknown>;
-  visit(document, {
-    Argument(node) {
-      if (node.name.value !== 'first' && node.name.value !== 'last') return;
-      const value = node.value.kind === Kind.INT ? Number(node.value.value) : node.value.kind === Kind.VARIABLE ? variables[node.value.name.value] : null;
-      if (typeof value === 'number' && value > MAX_PAGE_SIZE) throw new BadUserInputError({ [node.name.value]: `must be at most ${MAX_PAGE_SIZE}` });
-    },
-  });
+  for (const argument of pageSizeArgumentsOf(document)) {
+    const value = 'literal' in argument ? argument.literal : variables[argument.variable];
+    if (typeof value === 'number' && value > MAX_PAGE_SIZE) throw new BadUserInputError({ [argument.name]: `must be at most ${MAX_PAGE_SIZE}` });
+  }
 }
 
 /** Refuses a page larger than MAX_PAGE_SIZE, rather than quietly answering a shorter page than asked for. */

@@ -12,6 +12,7 @@ import type { Context } from '../context.ts';
 import { canSeeSession } from '../modules/auth/viewer.ts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../lib/errors.ts';
 import { assertNodesVisible } from './node-access.ts';
+import { ownProperty } from './own-property.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -73,6 +74,10 @@ export const builder = new SchemaBuilder<{
     },
     clientMutationId: 'omit',
     cursorType: 'String',
+    // A connection's page info and edges and an edge's node are reads of their own property: no resolver runs for them.
+    pageInfoFieldOptions: ownProperty('pageInfo'),
+    edgesFieldOptions: ownProperty('edges'),
+    nodeFieldOptions: ownProperty('node'),
     nodesOnConnection: true,
   },
 });

@@ -20,11 +20,16 @@ function* fieldsOf(sets: readonly SelectionSetNode[], fragments: Fragments): Gen
   }
 }
 
+/** The fields named `name` within `sets` (under any alias). */
+export function childFields(sets: readonly SelectionSetNode[], fragments: Fragments, name: string): FieldNode[] {
+  const found: FieldNode[] = [];
+  for (const field of fieldsOf(sets, fragments)) if (field.name.value === name) found.push(field);
+  return found;
+}
+
 /** The selection sets of the fields named `name` within `sets` (under any alias). */
 export function childSelections(sets: readonly SelectionSetNode[], fragments: Fragments, name: string): SelectionSetNode[] {
-  const found: SelectionSetNode[] = [];
-  for (const field of fieldsOf(sets, fragments)) if (field.name.value === name && field.selectionSet) found.push(field.selectionSet);
-  return found;
+  return ownSelections(childFields(sets, fragments, name));
 }
 
 /** The names of the fields selected within `sets`. */
@@ -49,11 +54,14 @@ export function columnsOf<C>(names: Set<string>, map: Record<string, C[]>): C[] 
   return [...names].flatMap((n) => map[n] ?? []);
 }
 
+/** What a field's syntax is read from: its resolve info, or its node and the document's fragments. */
+export type FieldSyntax = Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>;
+
 /**
  * What `compute` makes of the field being resolved, computed once per field of a document (its
  * syntax does not change): the same for every parent of a request, and every request of the document.
  */
-export function perSelection<T>(compute: (info: GraphQLResolveInfo) => T): (info: GraphQLResolveInfo) => T {
+export function perSelection<T>(compute: (info: FieldSyntax) => T): (info: FieldSyntax) => T {
   const byField = new WeakMap<FieldNode, T>();
   return (info) => {
     const single = info.fieldNodes.length === 1 ? info.fieldNodes[0]! : null;

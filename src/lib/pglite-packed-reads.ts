@@ -5,9 +5,11 @@
  * its CPU); one text value and `JSON.parse` cost about half as much. A statement is described once
  * (its columns and their types) and packed only when JSON gives each column as a row of the plain
  * read would: text, uuid, enums, booleans, int2/int4, json/jsonb as they are, int8 and `timestamp`
- * through the given parsers. Any other column type is read as usual.
+ * through the given parsers. Any other column type is read as usual. A packed statement runs
+ * prepared (pglite-prepared.ts): planned once, not on every call.
  */
 import type { PGlite } from '@electric-sql/pglite';
+import type { PglitePrepared } from './pglite-prepared.ts';
 
 const BOOL = 16;
 const INT8 = 20;
@@ -25,6 +27,8 @@ const AS_IS = new Set([BOOL, INT2, INT4, TEXT, JSON_OID, VARCHAR, UUID, JSONB]);
 const PARSED = new Set([INT8, TIMESTAMP]);
 /** json_build_array takes at most 100 arguments. */
 const MAX_COLUMNS = 100;
+/** The packed statement answers one text column: nothing to parse. */
+const NO_PARSERS = { parsers: {} };
 /** Statements described and remembered; any further one is read as usual. */
 const MAX_STATEMENTS = 64;
 
@@ -35,7 +39,7 @@ interface Packing {
   parsers: (((text: string) => unknown) | undefined)[];
 }
 
-export function packedReads(db: PGlite, parsers: Record<number, (text: string) => unknown>) {
+export function packedReads(db: PGlite, prepared: PglitePrepared, parsers: Record<number, (text: string) => unknown>) {
   const packings = new Map<string, Packing | null>();
   const enums = new Set<number>();
 
@@ -67,9 +71,10 @@ export function packedReads(db: PGlite, parsers: Record<number, (text: string) =
   return async function read<T>(sql: string, values: unknown[]): Promise<T[] | null> {
     const packing = await packingOf(sql);
     if (!packing) return null;
-    const { rows } = await db.query<{ rows: string }>(packing.sql, values);
+    const packed = prepared.run<{ rows: string }>(packing.sql, values, NO_PARSERS, false) ?? db.query<{ rows: string }>(packing.sql, values);
+    const text = (await packed).rows[0]!.rows;
     const { names, parsers: columnParsers } = packing;
-    return (JSON.parse(rows[0]!.rows) as unknown[][]).map((values) => {
+    return (JSON.parse(text) as unknown[][]).map((values) => {
       const row: Record<string, unknown> = {};
       for (let i = 0; i < names.length; i++) {
         const value = values[i];

@@ -123,7 +123,7 @@ export function pglitePlainSql(db: PGlite): PlainSql {
       },
     };
   };
-  const packed = packedReads(db, MODEL_PARSERS);
+  const packed = packedReads(db, prepared, MODEL_PARSERS);
   return {
     ...on(db, false),
     async read<T>(text: string, values: unknown[]) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createApiTokenRow } from '../helpers/api-token.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
-import { ChatPage, ChatPageRelations, MarkChatRead, OneChat, SessionsWithChats } from './documents.ts';
+import { ChatPage, ChatPageRelations, MarkChatRead, OneChat, SessionsChatPage, SessionsWithChats } from './documents.ts';
 
 /** A session's chats as pages of its `chats` connection: the inbox's own statement, not Prisma's. */
 describe("a session's chats, page by page", () => {
@@ -105,6 +105,29 @@ describe("a session's chats, page by page", () => {
     expect(sessions.map((s) => s.id)).toEqual([other.id]);
     expect(sessions[0]!.chats.edges.map((e) => e.node.lastMessage?.text)).toEqual(['elsewhere']);
     expect((await app.execute(ChatPage, { id: front.id, first: 10 }, { token })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('reads every page the same under `sessions` (with the sessions, in one statement) as under `session(id:)`', async () => {
+    const empty = await connectedSession(app, 'No chats yet');
+    const all = await page({ first: 10 });
+    const cursors = all.edges.map((e) => e.cursor);
+    const elsewhere = (await page({ first: 1 }, other.id)).edges[0]!.cursor;
+    const pages = [
+      { first: 10 }, { first: 2 }, { first: 2, after: cursors[1] }, { last: 2 }, { last: 2, before: cursors[3] }, { last: 10 },
+      { first: 10, unreadOnly: true }, { last: 1, unreadOnly: true }, { first: 10, after: cursors[4] }, { last: 10, before: cursors[4] },
+      { first: 10, after: elsewhere }, { last: 10, before: elsewhere }, {},
+    ];
+    for (const vars of pages) {
+      const sessions = (await app.data(SessionsChatPage, vars)).sessions.edges.map((e) => e.node);
+      expect(sessions.map((s) => s.id)).toEqual([front.id, other.id, empty.id]);
+      for (const session of sessions) expect(session.chats, JSON.stringify(vars)).toEqual(await page(vars, session.id));
+    }
+    expect(phones((await app.data(SessionsChatPage, { first: 2 })).sessions.edges[0]!.node.chats)).toEqual(order.slice(0, 2));
+    for (const bad of [{ first: 2, after: 'garbage' }, { last: 2, before: Buffer.from('GPC:S:not-an-id').toString('base64') }]) {
+      const refused = await app.execute(SessionsChatPage, bad);
+      expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(refused.errors?.[0]?.path?.slice(-1)).toEqual(['chats']);
+    }
   });
 
   it('refuses a garbled or forged cursor as bad input', async () => {

@@ -207,6 +207,37 @@ export const ChatPage = graphql(`
   }
 `);
 
+/** The same page of every session's chats under `sessions`, where it is read with the sessions in one statement. */
+export const SessionsChatPage = graphql(`
+  query SessionsChatPage($first: Int, $after: String, $last: Int, $before: String, $unreadOnly: Boolean) {
+    sessions(first: 100) {
+      edges {
+        node {
+          id
+          chats(first: $first, after: $after, last: $last, before: $before, unreadOnly: $unreadOnly) {
+            edges {
+              cursor
+              node {
+                ...ChatPageFields
+              }
+            }
+            nodes {
+              id
+              title: name
+            }
+            pageInfo {
+              hasNextPage
+              hasPreviousPage
+              startCursor
+              endCursor
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
 /** One chat as `chat(id:)` reads it (Prisma's path), to compare with a page's. */
 export const OneChat = graphql(`
   query OneChat($id: ID!) {

@@ -120,4 +120,22 @@ describe('session rules', () => {
     expect(await app.running.db.prisma.providerSettings.count()).toBe(0);
     expect((await app.data(ProviderSettings)).providerSettings).toEqual(initial);
   });
+
+  it('pages the sessions oldest first, with the cursors clients keep (the Prisma plugin\'s: base64 of GPC:S:<row id>)', async () => {
+    const all = (await app.data(ListSessions, { first: 50 })).sessions;
+    expect(all.edges.length).toBeGreaterThan(2);
+    expect(all.pageInfo).toEqual({ hasNextPage: false, endCursor: all.edges.at(-1)!.cursor });
+    const rowId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1];
+    for (const { cursor, node } of all.edges) expect(Buffer.from(cursor, 'base64').toString()).toBe(`GPC:S:${rowId(node.id)}`);
+    const paged: string[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages <= all.edges.length; pages++) {
+      const page: typeof all = (await app.data(ListSessions, { first: 1, after })).sessions;
+      paged.push(...page.edges.map((e) => e.node.id));
+      expect(page.pageInfo.endCursor).toBe(page.edges[0]?.cursor ?? null);
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor!;
+    }
+    expect(paged).toEqual(all.edges.map((e) => e.node.id));
+  });
 });

@@ -9,7 +9,8 @@
  * its last message in the database and parsed it again here, which was most of the first screen's cost.
  */
 import type { PlainSql } from '../../lib/plain-sql.ts';
-import type { Prisma as PrismaTypes } from '../../generated/prisma/client.ts';
+import { sessionColumns, sessionPageSql, type SessionPageQuery } from '../sessions/session-reads.ts';
+import type { Prisma as PrismaTypes, WhatsAppSession } from '../../generated/prisma/client.ts';
 import type { MessageDirection, MessageKind, MessageStatus } from '../../generated/prisma/enums.ts';
 
 export interface ChatRow {
@@ -22,8 +23,6 @@ export interface ChatRow {
   unreadCount: number;
   lastMessageAt: Date | null;
   lastMessageId: string | null;
-  /** Its place in the inbox's order. */
-  lastMessageSeq: bigint | null;
 }
 
 /** A chat of a page: the columns its request selects, and its last message when that was read with it. */
@@ -51,8 +50,8 @@ export interface MessageRow {
 
 export type ChatColumn = keyof ChatRow;
 export type MessageColumn = keyof MessageRow;
-/** What every page's chat carries: its id, where it belongs, its place in the order, its last message's id. */
-const CHAT_KEYS: readonly ChatColumn[] = ['id', 'sessionId', 'lastMessageId', 'lastMessageSeq'];
+/** What every page's chat carries: its id, where it belongs, its last message's id. */
+const CHAT_KEYS: readonly ChatColumn[] = ['id', 'sessionId', 'lastMessageId'];
 /** Every column of a message a GraphQL Message reads (never the raw payload). */
 export const MESSAGE_COLUMNS: readonly MessageColumn[] = [
   'id', 'seq', 'direction', 'kind', 'status', 'text', 'content', 'fromJid', 'senderName', 'senderPhone', 'timestamp',
@@ -87,9 +86,19 @@ const BEFORE_CURSOR = `(k.seq IS NULL AND (c."lastMessageSeq" IS NOT NULL OR c.i
 const FORWARD = 'c."lastMessageSeq" DESC NULLS LAST, c.id DESC';
 const BACKWARD = 'c."lastMessageSeq" ASC NULLS FIRST, c.id ASC';
 
+/** A page of sessions, each with its page of chats: the inbox's first screen in one statement. */
+export interface SessionsWithChatPages {
+  /** The sessions' rows, oldest first, as `SessionReads.sessionPage` gives them. */
+  sessions: WhatsAppSession[];
+  /** Each session's page of chats, as `chatPages` gives it, by session id. */
+  chatPages: Map<string, PageChat[]>;
+}
+
 export interface InboxReads {
   /** Each session's page of chats with their last messages, in the inbox's order (a backward page too), by session id. */
   chatPages(sessionIds: string[], page: ChatPageQuery): Promise<Map<string, PageChat[]>>;
+  /** A page of sessions and each one's page of chats, in one statement (one round trip, one statement's fixed cost). */
+  sessionsWithChatPages(sessions: SessionPageQuery, chats: ChatPageQuery): Promise<SessionsWithChatPages>;
   /** Messages by id (those that exist). */
   messagesById(ids: string[]): Promise<Map<string, MessageRow>>;
 }
@@ -99,47 +108,122 @@ export interface InboxReads {
  * (about 2 ms for a first screen's 100 chats, ten times the statement's own cost).
  */
 export function createInboxReads({ sql }: { sql: PlainSql }): InboxReads {
-  return { chatPages: (sessionIds, page) => chatPages(sql, sessionIds, page), messagesById: (ids) => messagesById(sql, ids) };
+  return {
+    chatPages: (sessionIds, page) => chatPages(sql, sessionIds, page),
+    sessionsWithChatPages: (sessions, chats) => sessionsWithChatPages(sql, sessions, chats),
+    messagesById: (ids) => messagesById(sql, ids),
+  };
 }
 
-async function chatPages(sql: PlainSql, sessionIds: string[], page: ChatPageQuery): Promise<Map<string, PageChat[]>> {
+/**
+ * What a page's statement reads: the chat's keys and the columns asked for, and its last message's
+ * id and columns; and which of the chat's it returns (`shipped`): not those a row gives otherwise
+ * (the last message's id beside the last message; the session's id beside the session's columns),
+ * each value returned costs its parsing (and on the embedded database its JSON).
+ */
+function pageColumns(page: ChatPageQuery, withSessions: boolean) {
+  const chatColumns = [...new Set([...CHAT_KEYS, ...page.chatColumns])];
+  const messageColumns = page.lastMessageColumns && [...new Set<MessageColumn>(['id', ...page.lastMessageColumns])];
+  const given = new Set<ChatColumn>([...(messageColumns ? ['lastMessageId' as const] : []), ...(withSessions ? ['sessionId' as const] : [])]);
+  return { chatColumns, messageColumns, shipped: chatColumns.filter((c) => !given.has(c)) };
+}
+type PageColumns = ReturnType<typeof pageColumns>;
+
+/**
+ * The chats of the session `s.id` (of the statement around it) on the page, as a `LATERAL`
+ * subquery `c` with the last message `m` joined after it; its values pushed onto `values`.
+ */
+function chatPageSql(page: ChatPageQuery, { chatColumns, messageColumns, shipped }: PageColumns, values: unknown[]) {
   const backward = page.take < 0;
   const conditions = ['c."sessionId" = s.id'];
   if (page.unreadOnly) conditions.push('c."unreadCount" > 0');
   if (page.cursor !== null) conditions.push(`(${backward ? BEFORE_CURSOR : AFTER_CURSOR})`);
-  const cursorRow = page.cursor !== null ? `, (SELECT "lastMessageSeq" AS seq, id FROM chats WHERE id = $3::uuid AND "sessionId" = s.id) k` : '';
+  const cursorRow = page.cursor !== null ? `, (SELECT "lastMessageSeq" AS seq, id FROM chats WHERE id = $${values.push(page.cursor)}::uuid AND "sessionId" = s.id) k` : '';
   const order = backward ? BACKWARD : FORWARD;
-  const chatColumns = [...new Set([...CHAT_KEYS, ...page.chatColumns])];
-  const messageColumns = page.lastMessageColumns && [...new Set<MessageColumn>(['id', ...page.lastMessageColumns])];
-  const rows = await sql.read<Record<string, unknown>>(
-    `SELECT c.*${messageColumns ? `, ${columns('m', messageColumns, LAST)}` : ''} FROM unnest($1::uuid[]) AS s(id)
-       CROSS JOIN LATERAL (
-         SELECT ${columns('c', chatColumns)} FROM chats c${cursorRow}
+  return {
+    select: `${columns('c', shipped)}${messageColumns ? `, ${columns('m', messageColumns, LAST)}` : ''}`,
+    // Its place in the order is read for the order of the statement around it, not returned.
+    lateral: `(
+         SELECT c."lastMessageSeq", ${columns('c', chatColumns)} FROM chats c${cursorRow}
           WHERE ${conditions.join(' AND ')}
           ORDER BY ${order}
-          LIMIT $2
-       ) c
-       ${messageColumns ? 'LEFT JOIN messages m ON m.id = c."lastMessageId"' : ''}
-      ORDER BY c."sessionId", ${order}`,
-    [sessionIds, Math.abs(page.take), ...(page.cursor !== null ? [page.cursor] : [])],
+          LIMIT $${values.push(Math.abs(page.take))}
+       ) c`,
+    join: messageColumns ? 'LEFT JOIN messages m ON m.id = c."lastMessageId"' : '',
+    order,
+  };
+}
+
+/** A row of a page's statement as the chat the types read, with its last message when the page reads it. */
+function chatOf(row: Record<string, unknown>, { messageColumns, shipped }: PageColumns, sessionId: string | null): PageChat {
+  const chat = {} as Record<string, unknown>;
+  for (const name of shipped) chat[name] = row[name];
+  if (sessionId !== null) chat.sessionId = sessionId;
+  if (messageColumns) {
+    let lastMessage: Record<string, unknown> | null = null;
+    if (row[`${LAST}id`] !== null) {
+      lastMessage = {};
+      for (const name of messageColumns) lastMessage[name] = row[`${LAST}${name}`];
+    }
+    chat.lastMessage = lastMessage;
+    chat.lastMessageId = lastMessage ? lastMessage.id : null;
+  }
+  return chat as unknown as PageChat;
+}
+
+/** A backward page is read nearest the cursor first; a connection lists it in the inbox's order. */
+function inInboxOrder(pages: Map<string, PageChat[]>, page: ChatPageQuery) {
+  if (page.take < 0) for (const list of pages.values()) list.reverse();
+  return pages;
+}
+
+async function chatPages(sql: PlainSql, sessionIds: string[], page: ChatPageQuery): Promise<Map<string, PageChat[]>> {
+  const values: unknown[] = [sessionIds];
+  const read = pageColumns(page, false);
+  const chats = chatPageSql(page, read, values);
+  const rows = await sql.read<Record<string, unknown>>(
+    `SELECT ${chats.select} FROM unnest($1::uuid[]) AS s(id)
+       CROSS JOIN LATERAL ${chats.lateral}
+       ${chats.join}
+      ORDER BY c."sessionId", ${chats.order}`,
+    values,
   );
   const pages = new Map<string, PageChat[]>(sessionIds.map((id) => [id, []]));
+  for (const row of rows) pages.get(row.sessionId as string)!.push(chatOf(row, read, null));
+  return inInboxOrder(pages, page);
+}
+
+/** A session's columns beside its chats', named apart. */
+const SESSION = 'session.';
+
+async function sessionsWithChatPages(sql: PlainSql, sessionPage: SessionPageQuery, page: ChatPageQuery): Promise<SessionsWithChatPages> {
+  const values: unknown[] = [];
+  const sessionColumnNames = sessionColumns(sessionPage);
+  const sessionsSql = sessionPageSql(sessionPage, values);
+  const read = pageColumns(page, true);
+  const chats = chatPageSql(page, read, values);
+  // A session without chats on the page is one row with no chat (LEFT JOIN ... ON true).
+  const rows = await sql.read<Record<string, unknown>>(
+    `SELECT ${columns('s', sessionColumnNames, SESSION)}, ${chats.select} FROM (${sessionsSql}) s
+       LEFT JOIN LATERAL ${chats.lateral} ON true
+       ${chats.join}
+      ORDER BY s.id, ${chats.order}`,
+    values,
+  );
+  const sessions: WhatsAppSession[] = [];
+  const pages = new Map<string, PageChat[]>();
+  let chatsOfSession: PageChat[] = [];
   for (const row of rows) {
-    const chat = {} as Record<string, unknown>;
-    for (const name of chatColumns) chat[name] = row[name];
-    if (messageColumns) {
-      let lastMessage: Record<string, unknown> | null = null;
-      if (row[`${LAST}id`] !== null) {
-        lastMessage = {};
-        for (const name of messageColumns) lastMessage[name] = row[`${LAST}${name}`];
-      }
-      chat.lastMessage = lastMessage;
+    const sessionId = row[`${SESSION}id`] as string;
+    if (sessions.length === 0 || sessions[sessions.length - 1]!.id !== sessionId) {
+      const session = {} as Record<string, unknown>;
+      for (const name of sessionColumnNames) session[name] = row[`${SESSION}${name}`];
+      sessions.push(session as unknown as WhatsAppSession);
+      pages.set(sessionId, (chatsOfSession = []));
     }
-    pages.get(chat.sessionId as string)!.push(chat as unknown as PageChat);
+    if (row.id !== null) chatsOfSession.push(chatOf(row, read, sessionId));
   }
-  // A backward page is read nearest the cursor first; a connection lists it in the inbox's order.
-  if (backward) for (const list of pages.values()) list.reverse();
-  return pages;
+  return { sessions, chatPages: inInboxOrder(pages, page) };
 }
 
 async function messagesById(sql: PlainSql, ids: string[]): Promise<Map<string, MessageRow>> {

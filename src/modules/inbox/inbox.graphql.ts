@@ -6,13 +6,16 @@ import { filterEvents, type MessageEvent } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import type { Message } from '../../generated/prisma/client.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
-import { sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
+import { readSessionPagesWith, sessionFeed, sessionIdFrom } from '../sessions/session.graphql.ts';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.ts';
 import { liveAfterReplay } from './live-feed.ts';
 import { publicContent } from '../media/media-content.ts';
 import { requestBatch } from '../../lib/request-batch.ts';
+import { pageConnection } from '../../graphql/page-connection.ts';
 import type { ChatColumn, ChatPageQuery, MessageColumn, MessageRow, PageChat } from './inbox-reads.ts';
-import { childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
+import { ownProperty } from '../../graphql/own-property.ts';
+import { childFields, childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames, type FieldSyntax } from '../../graphql/selected-fields.ts';
+import { getArgumentValues, type GraphQLObjectType } from 'graphql';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -30,7 +33,8 @@ export const MessageKindEnum = builder.enumType('MessageKind', {
 /*
  * The inbox's types always select their own columns (never a message's raw payload) and read them
  * with plain resolvers: a field exposed in select mode would look up its selection for every row,
- * which was most of the first screen's cost. Relations still select what their query asks for.
+ * which was most of the first screen's cost. Those that read their own property are marked so that
+ * they run as none (own-property.ts). Relations still select what their query asks for.
  */
 export const MessageRef = builder.prismaNode('Message', {
   id: { field: 'id' },
@@ -42,24 +46,24 @@ export const MessageRef = builder.prismaNode('Message', {
   fields: (t) => ({
     chat: t.relation('chat', { description: 'The conversation it belongs to.' }),
     session: t.relation('session', { description: 'The session it came in or went out through.' }),
-    direction: t.field({ type: MessageDirectionEnum, description: 'In or out.', resolve: (m) => m.direction }),
-    kind: t.field({ type: MessageKindEnum, description: 'What it carries.', resolve: (m) => m.kind }),
-    status: t.field({ type: MessageStatusEnum, description: 'Delivery status.', resolve: (m) => m.status }),
-    text: t.string({ nullable: true, description: 'Body, caption or poll question.', resolve: (m) => m.text }),
+    direction: t.field({ type: MessageDirectionEnum, description: 'In or out.', resolve: (m) => m.direction, ...ownProperty('direction') }),
+    kind: t.field({ type: MessageKindEnum, description: 'What it carries.', resolve: (m) => m.kind, ...ownProperty('kind') }),
+    status: t.field({ type: MessageStatusEnum, description: 'Delivery status.', resolve: (m) => m.status, ...ownProperty('status') }),
+    text: t.string({ nullable: true, description: 'Body, caption or poll question.', resolve: (m) => m.text, ...ownProperty('text') }),
     content: t.field({
       type: 'JSON',
       nullable: true,
       description: 'Media metadata, location, contact card or poll (by kind), and reactions. Media is fetched through `media.url`.',
       resolve: (m) => publicContent(m.content),
     }),
-    fromJid: t.string({ description: 'The sender\'s WhatsApp id ("me" for our own messages).', resolve: (m) => m.fromJid }),
-    senderName: t.string({ nullable: true, description: 'The sender\'s WhatsApp display name.', resolve: (m) => m.senderName }),
-    senderPhone: t.string({ nullable: true, description: 'The sender\'s E.164 number where known.', resolve: (m) => m.senderPhone }),
-    timestamp: t.field({ type: 'DateTime', description: 'When it was sent.', resolve: (m) => m.timestamp }),
-    providerMessageId: t.string({ nullable: true, description: 'WhatsApp\'s id (key.id).', resolve: (m) => m.providerMessageId }),
+    fromJid: t.string({ description: 'The sender\'s WhatsApp id ("me" for our own messages).', resolve: (m) => m.fromJid, ...ownProperty('fromJid') }),
+    senderName: t.string({ nullable: true, description: 'The sender\'s WhatsApp display name.', resolve: (m) => m.senderName, ...ownProperty('senderName') }),
+    senderPhone: t.string({ nullable: true, description: 'The sender\'s E.164 number where known.', resolve: (m) => m.senderPhone, ...ownProperty('senderPhone') }),
+    timestamp: t.field({ type: 'DateTime', description: 'When it was sent.', resolve: (m) => m.timestamp, ...ownProperty('timestamp') }),
+    providerMessageId: t.string({ nullable: true, description: 'WhatsApp\'s id (key.id).', resolve: (m) => m.providerMessageId, ...ownProperty('providerMessageId') }),
     replyToProviderMessageId: t.string({ nullable: true, description: 'The WhatsApp id of the message it quotes.', resolve: (m) => m.replyToProviderId }),
-    editedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was last edited.', resolve: (m) => m.editedAt }),
-    deletedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was deleted for everyone.', resolve: (m) => m.deletedAt }),
+    editedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was last edited.', resolve: (m) => m.editedAt, ...ownProperty('editedAt') }),
+    deletedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was deleted for everyone.', resolve: (m) => m.deletedAt, ...ownProperty('deletedAt') }),
     cursor: t.string({ description: 'Opaque and ordered: resume messageReceived from here.', resolve: (m) => encodeMessageCursor(m.seq) }),
   }),
 });
@@ -70,12 +74,12 @@ export const ChatRef = builder.prismaNode('Chat', {
   description: 'A conversation with one WhatsApp user, group or channel.',
   fields: (t) => ({
     session: t.relation('session', { description: 'The session it belongs to.' }),
-    remoteJid: t.string({ description: 'The other side\'s WhatsApp id.', resolve: (c) => c.remoteJid }),
-    phoneNumber: t.string({ nullable: true, description: 'E.164 where known (an @lid chat may not know it).', resolve: (c) => c.phoneNumber }),
-    name: t.string({ nullable: true, description: 'Saved name, group subject or display name.', resolve: (c) => c.name }),
-    isGroup: t.boolean({ description: 'A group chat.', resolve: (c) => c.isGroup }),
-    unreadCount: t.int({ description: 'Inbound messages not yet read.', resolve: (c) => c.unreadCount }),
-    lastMessageAt: t.field({ type: 'DateTime', nullable: true, description: 'When the latest message was sent.', resolve: (c) => c.lastMessageAt }),
+    remoteJid: t.string({ description: 'The other side\'s WhatsApp id.', resolve: (c) => c.remoteJid, ...ownProperty('remoteJid') }),
+    phoneNumber: t.string({ nullable: true, description: 'E.164 where known (an @lid chat may not know it).', resolve: (c) => c.phoneNumber, ...ownProperty('phoneNumber') }),
+    name: t.string({ nullable: true, description: 'Saved name, group subject or display name.', resolve: (c) => c.name, ...ownProperty('name') }),
+    isGroup: t.boolean({ description: 'A group chat.', resolve: (c) => c.isGroup, ...ownProperty('isGroup') }),
+    unreadCount: t.int({ description: 'Inbound messages not yet read.', resolve: (c) => c.unreadCount, ...ownProperty('unreadCount') }),
+    lastMessageAt: t.field({ type: 'DateTime', nullable: true, description: 'When the latest message was sent.', resolve: (c) => c.lastMessageAt, ...ownProperty('lastMessageAt') }),
     lastMessage: t.field({
       type: MessageRef,
       nullable: true,
@@ -98,8 +102,8 @@ export const ChatRef = builder.prismaNode('Chat', {
 
 /*
  * A session's chats and each chat's last message are read with a statement of our own, batched
- * across every session of the request, with the cursors, page sizes and page info of Pothos' Prisma
- * connections. A chat loaded elsewhere finds its last message by id, batched the same way.
+ * across every session of the request, with the page sizes of Pothos' Prisma connections and their
+ * cursors and page info (page-connection.ts). A chat loaded elsewhere finds its last message by id, batched the same way.
  */
 const loadChatPage = requestBatch<Context, ChatPageQuery, string, PageChat[]>((ctx, page, sessionIds) => ctx.services.inboxReads.chatPages(sessionIds, page));
 const loadMessage = requestBatch<Context, null, string, MessageRow>((ctx, _none, ids) => ctx.services.inboxReads.messagesById(ids));
@@ -130,19 +134,68 @@ const pageColumns = perSelection((info): PageColumns => {
   };
 });
 
+interface ChatsArgs {
+  first?: number | null;
+  last?: number | null;
+  after?: string | null;
+  before?: string | null;
+  unreadOnly?: boolean | null;
+}
+
+/** The page a `chats` field asks for, and the key of the pages that share its statement (same arguments and columns). */
+function chatPageOf(args: ChatsArgs, ctx: Context, field: FieldSyntax): { page: ChatPageQuery; group: string } {
+  const { take, cursor } = chatConnection.getQuery(args, ctx, () => null);
+  const columns = pageColumns(field);
+  const page: ChatPageQuery = { take: take!, cursor: cursorUuid(cursor, args), unreadOnly: args.unreadOnly === true, ...columns };
+  return { page, group: `${page.take}:${page.cursor}:${page.unreadOnly}:${columns.chatColumns.join()}:${columns.lastMessageColumns?.join()}` };
+}
+
+/** Chat pages read with their request's sessions (below), by page group and session id. */
+const pagesReadWithSessions = new WeakMap<Context, Map<string, Map<string, PageChat[]>>>();
+
+/** The `chats` field beneath a sessions connection's nodes when it is there once (one name, one page), else null. */
+const chatsBeneathSessions = perSelection((info) => {
+  const fields = childFields(connectionNodes(ownSelections(info.fieldNodes), info.fragments), info.fragments, 'chats');
+  return fields.length === 1 ? fields[0]! : null;
+});
+
+/*
+ * The inbox's first screen, `sessions { … chats { … lastMessage } }`, reads the sessions and each
+ * one's page of chats in one statement: the page its `chats` field asks for is worked out here,
+ * from the document and its variables, and each session's `chats` takes its page when its own
+ * arguments give the same page (else it reads as below). A page that cannot be worked out here (a
+ * bad cursor, say) is left to the field, which reports it where it belongs.
+ */
+readSessionPagesWith((ctx, info, sessionPage) => {
+  const chats = chatsBeneathSessions(info);
+  if (!chats) return null;
+  let nested: ReturnType<typeof chatPageOf>;
+  try {
+    const chatsField = (info.schema.getType('WhatsAppSession') as GraphQLObjectType).getFields().chats!;
+    nested = chatPageOf(getArgumentValues(chatsField, chats, info.variableValues) as ChatsArgs, ctx, { fieldNodes: [chats], fragments: info.fragments });
+  } catch {
+    return null;
+  }
+  return ctx.services.inboxReads.sessionsWithChatPages(sessionPage, nested.page).then(({ sessions, chatPages }) => {
+    let groups = pagesReadWithSessions.get(ctx);
+    if (!groups) pagesReadWithSessions.set(ctx, (groups = new Map()));
+    groups.set(nested.group, chatPages);
+    return sessions;
+  });
+});
+
 builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
   t.connection(
     {
       type: ChatRef,
       description: 'Conversations, most recent message first.',
       args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
-      resolve: async (session, args, ctx, info) => {
-        const { take, cursor } = chatConnection.getQuery(args, ctx, () => null);
-        const columns = pageColumns(info);
-        const page: ChatPageQuery = { take: take!, cursor: cursorUuid(cursor, args), unreadOnly: args.unreadOnly === true, ...columns };
-        const group = `${page.take}:${page.cursor}:${page.unreadOnly}:${columns.chatColumns.join()}:${columns.lastMessageColumns?.join()}`;
-        const chats = await loadChatPage(ctx, session.id, page, group);
-        return chatConnection.resolve(chats as never[], args, ctx, session);
+      // Synchronous when the page came with the sessions: no promise to settle for each session.
+      resolve: (session, args, ctx, info) => {
+        const { page, group } = chatPageOf(args, ctx, info);
+        const read = pagesReadWithSessions.get(ctx)?.get(group)?.get(session.id);
+        if (read) return pageConnection(read, args, page.take) as never;
+        return loadChatPage(ctx, session.id, page, group).then((chats) => pageConnection(chats ?? [], args, page.take) as never);
       },
     },
     { name: 'ChatConnection' },

@@ -32,21 +32,31 @@ export function createSessionReads({ sql }: { sql: PlainSql }): SessionReads {
   return { sessionPage: (page) => sessionPage(sql, page) };
 }
 
-async function sessionPage(sql: PlainSql, page: SessionPageQuery): Promise<WhatsAppSession[]> {
+/**
+ * The page's statement, its values pushed onto `values` (a statement of its own, or a part of a
+ * larger one): its rows in the order read, nearest the cursor first for a backward page.
+ */
+export function sessionPageSql(page: SessionPageQuery, values: unknown[]): string {
   const backward = page.take < 0;
-  const values: unknown[] = [Math.abs(page.take)];
   const conditions: string[] = [];
   const param = (value: unknown) => `$${values.push(value)}`;
+  const limit = param(Math.abs(page.take));
   if (page.visible !== null) conditions.push(`s.id = ANY(${param(page.visible)}::uuid[])`);
   if (page.status !== null) conditions.push(`s.status = ${param(page.status)}::"SessionStatus"`);
   // Compared with the cursor row's id, as Prisma does: no such session, no rows.
   if (page.cursor !== null) conditions.push(`s.id ${backward ? '<' : '>'} (SELECT id FROM whatsapp_sessions WHERE id = ${param(page.cursor)}::uuid)`);
-  const columns = [...new Set<SessionColumn>(['id', ...page.columns])].map((c) => `s."${c}"`).join(', ');
-  const rows = await sql.read<WhatsAppSession>(
-    `SELECT ${columns} FROM whatsapp_sessions s${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''}
-      ORDER BY s.id ${backward ? 'DESC' : 'ASC'} LIMIT $1`,
-    values,
-  );
+  return `SELECT ${sessionColumns(page).map((c) => `s."${c}"`).join(', ')} FROM whatsapp_sessions s${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''}
+      ORDER BY s.id ${backward ? 'DESC' : 'ASC'} LIMIT ${limit}`;
+}
+
+/** The columns a page reads: its id and those asked for. */
+export function sessionColumns(page: SessionPageQuery): SessionColumn[] {
+  return [...new Set<SessionColumn>(['id', ...page.columns])];
+}
+
+async function sessionPage(sql: PlainSql, page: SessionPageQuery): Promise<WhatsAppSession[]> {
+  const values: unknown[] = [];
+  const rows = await sql.read<WhatsAppSession>(sessionPageSql(page, values), values);
   // A backward page is read nearest the cursor first; a connection lists it oldest first.
-  return backward ? rows.reverse() : rows;
+  return page.take < 0 ? rows.reverse() : rows;
 }

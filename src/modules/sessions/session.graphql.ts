@@ -2,14 +2,18 @@ import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
 import QRCode from 'qrcode';
 import { builder } from '../../graphql/builder.ts';
 import { cursorUuid, parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
+import { ownProperty } from '../../graphql/own-property.ts';
+import { pageConnection } from '../../graphql/page-connection.ts';
 import { columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
-import type { SessionColumn } from './session-reads.ts';
+import type { SessionColumn, SessionPageQuery } from './session-reads.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { filterEvents, type PubSubChannels } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { availableActions } from './session.rules.ts';
 import { SessionLogType } from '../../generated/prisma/enums.ts';
+import type { WhatsAppSession } from '../../generated/prisma/client.ts';
+import type { GraphQLResolveInfo } from 'graphql';
 
 export const SessionStatusEnum = builder.enumType('SessionStatus', {
   description: 'Where a session is in its life cycle.',
@@ -68,7 +72,10 @@ builder.prismaNode('SessionLog', {
 
 /*
  * Sessions always select their own columns (never a secret's ciphertext) and read them with plain
- * resolvers: a field exposed in select mode would look up its selection for every row.
+ * resolvers (a field exposed in select mode would look up its selection for every row), marked as
+ * reads of their own property so that they run as none (own-property.ts). No type-level auth scope:
+ * every field of a type with one runs it for every row, and no operation runs without a viewer
+ * (yoga.ts refuses it before execution), as for chats and messages.
  */
 export const WhatsAppSessionRef = builder.prismaNode('WhatsAppSession', {
   id: { field: 'id' },
@@ -77,21 +84,20 @@ export const WhatsAppSessionRef = builder.prismaNode('WhatsAppSession', {
     autoRejectCalls: true, webhookUrl: true, providerSessionId: true, lastConnectedAt: true, createdAt: true, updatedAt: true,
   },
   description: 'One WhatsApp number run through the provider.',
-  authScopes: { authenticated: true },
   fields: (t) => ({
-    name: t.string({ description: 'A name for people, e.g. "Sales".', resolve: (s) => s.name }),
-    phoneNumber: t.string({ description: 'E.164, e.g. "+255712345678".', resolve: (s) => s.phoneNumber }),
-    status: t.field({ type: SessionStatusEnum, description: 'Current status.', resolve: (s) => s.status }),
+    name: t.string({ description: 'A name for people, e.g. "Sales".', resolve: (s) => s.name, ...ownProperty('name') }),
+    phoneNumber: t.string({ description: 'E.164, e.g. "+255712345678".', resolve: (s) => s.phoneNumber, ...ownProperty('phoneNumber') }),
+    status: t.field({ type: SessionStatusEnum, description: 'Current status.', resolve: (s) => s.status, ...ownProperty('status') }),
     availableActions: t.field({ type: [SessionActionEnum], description: 'What the current status allows.', resolve: (s) => availableActions(s.status) }),
-    accountProtection: t.boolean({ description: 'The provider paces sends to 1 per 5 seconds to protect the number.', resolve: (s) => s.accountProtection }),
-    logMessages: t.boolean({ description: 'The provider keeps message logs (needed to resend).', resolve: (s) => s.logMessages }),
-    autoReadMessages: t.boolean({ description: 'Incoming messages are marked read automatically.', resolve: (s) => s.autoReadMessages }),
-    autoRejectCalls: t.boolean({ description: 'Incoming calls are rejected automatically.', resolve: (s) => s.autoRejectCalls }),
-    webhookUrl: t.string({ nullable: true, description: 'Where the provider posts this session\'s events.', resolve: (s) => s.webhookUrl }),
-    providerSessionId: t.string({ nullable: true, description: 'The provider\'s own id, for support requests.', resolve: (s) => s.providerSessionId }),
-    lastConnectedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it last became connected.', resolve: (s) => s.lastConnectedAt }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (s) => s.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (s) => s.updatedAt }),
+    accountProtection: t.boolean({ description: 'The provider paces sends to 1 per 5 seconds to protect the number.', resolve: (s) => s.accountProtection, ...ownProperty('accountProtection') }),
+    logMessages: t.boolean({ description: 'The provider keeps message logs (needed to resend).', resolve: (s) => s.logMessages, ...ownProperty('logMessages') }),
+    autoReadMessages: t.boolean({ description: 'Incoming messages are marked read automatically.', resolve: (s) => s.autoReadMessages, ...ownProperty('autoReadMessages') }),
+    autoRejectCalls: t.boolean({ description: 'Incoming calls are rejected automatically.', resolve: (s) => s.autoRejectCalls, ...ownProperty('autoRejectCalls') }),
+    webhookUrl: t.string({ nullable: true, description: 'Where the provider posts this session\'s events.', resolve: (s) => s.webhookUrl, ...ownProperty('webhookUrl') }),
+    providerSessionId: t.string({ nullable: true, description: 'The provider\'s own id, for support requests.', resolve: (s) => s.providerSessionId, ...ownProperty('providerSessionId') }),
+    lastConnectedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it last became connected.', resolve: (s) => s.lastConnectedAt, ...ownProperty('lastConnectedAt') }),
+    createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (s) => s.createdAt, ...ownProperty('createdAt') }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (s) => s.updatedAt, ...ownProperty('updatedAt') }),
     qrCode: t.field({
       type: QrCodeRef,
       nullable: true,
@@ -169,8 +175,19 @@ const sessionColumns = perSelection((info) =>
 );
 const sessionConnection = prismaConnectionHelpers(builder, WhatsAppSessionRef, { cursor: 'id' });
 
+/**
+ * Reads the `sessions` page together with rows selected beneath it, in one statement, or answers
+ * null when the document selects nothing it reads that way. Set by the module whose rows those are
+ * (the inbox's chat pages): that module imports this one, not the other way round.
+ */
+export type SessionPageWithNested = (ctx: Context, info: GraphQLResolveInfo, page: SessionPageQuery) => Promise<WhatsAppSession[]> | null;
+let readWithNested: SessionPageWithNested = () => null;
+export function readSessionPagesWith(reader: SessionPageWithNested) {
+  readWithNested = reader;
+}
+
 builder.queryFields((t) => ({
-  // Read with a statement of our own (session-reads.ts), with the cursors, page sizes and page info of Pothos' Prisma connections.
+  // Read with a statement of our own (session-reads.ts), with the page sizes of Pothos' Prisma connections and their cursors and page info (page-connection.ts).
   sessions: t.connection(
     {
       type: WhatsAppSessionRef,
@@ -179,14 +196,15 @@ builder.queryFields((t) => ({
       args: { status: t.arg({ type: SessionStatusEnum, required: false, description: 'Only sessions in this status.' }) },
       resolve: async (root, args, ctx, info) => {
         const { take, cursor } = sessionConnection.getQuery(args, ctx, () => null);
-        const sessions = await ctx.services.sessionReads.sessionPage({
+        const page: SessionPageQuery = {
           take: take!,
           cursor: cursorUuid(cursor, args),
           visible: ctx.viewer?.sessionIds ?? null,
           status: args.status ?? null,
           columns: sessionColumns(info),
-        });
-        return sessionConnection.resolve(sessions as never[], args, ctx, root);
+        };
+        const sessions = await (readWithNested(ctx, info, page) ?? ctx.services.sessionReads.sessionPage(page));
+        return pageConnection(sessions, args, page.take) as never;
       },
     },
     { name: 'WhatsAppSessionConnection' },
