@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createApiTokenRow } from '../helpers/api-token.ts';
 import { connectedSession, inbound, replay, settled, type ConnectedSession } from '../helpers/inbox.ts';
-import { ChatPage, ChatPageRelations, MarkChatRead, OneChat, SessionsChatPage, SessionsWithChats } from './documents.ts';
+import { ChatPage, ChatPageRelations, MarkChatRead, OneChat, SessionsChatPage, SessionsWithChats, TwoSessionPages } from './documents.ts';
 
 /** A session's chats as pages of its `chats` connection: the inbox's own statement, not Prisma's. */
 describe("a session's chats, page by page", () => {
@@ -123,6 +123,11 @@ describe("a session's chats, page by page", () => {
       for (const session of sessions) expect(session.chats, JSON.stringify(vars)).toEqual(await page(vars, session.id));
     }
     expect(phones((await app.data(SessionsChatPage, { first: 2 })).sessions.edges[0]!.node.chats)).toEqual(order.slice(0, 2));
+    // Two sessions pages in one document, each with the same page of chats, each gets its own sessions' chats.
+    const { oldest, all: everyone } = await app.data(TwoSessionPages, {});
+    const chatsOf = (list: typeof oldest) => list.edges.map((e) => [e.node.id, e.node.chats.edges.map((c) => c.node.lastMessage?.text ?? null)]);
+    expect(chatsOf(everyone)).toEqual(await Promise.all([front, other, empty].map(async (s) => [s.id, (await page({ first: 2 }, s.id)).edges.map((e) => e.node.lastMessage?.text ?? null)])));
+    expect(chatsOf(oldest)).toEqual(chatsOf(everyone).slice(0, 1));
     for (const bad of [{ first: 2, after: 'garbage' }, { last: 2, before: Buffer.from('GPC:S:not-an-id').toString('base64') }]) {
       const refused = await app.execute(SessionsChatPage, bad);
       expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

@@ -238,6 +238,46 @@ export const SessionsChatPage = graphql(`
   }
 `);
 
+/** Two pages of sessions in one document, each with the same page of chats. */
+export const TwoSessionPages = graphql(`
+  query TwoSessionPages {
+    oldest: sessions(first: 1) {
+      edges {
+        node {
+          id
+          chats(first: 2) {
+            edges {
+              node {
+                id
+                lastMessage {
+                  text
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    all: sessions(first: 100) {
+      edges {
+        node {
+          id
+          chats(first: 2) {
+            edges {
+              node {
+                id
+                lastMessage {
+                  text
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
 /** One chat as `chat(id:)` reads it (Prisma's path), to compare with a page's. */
 export const OneChat = graphql(`
   query OneChat($id: ID!) {

@@ -179,7 +179,10 @@ readSessionPagesWith((ctx, info, sessionPage) => {
   return ctx.services.inboxReads.sessionsWithChatPages(sessionPage, nested.page).then(({ sessions, chatPages }) => {
     let groups = pagesReadWithSessions.get(ctx);
     if (!groups) pagesReadWithSessions.set(ctx, (groups = new Map()));
-    groups.set(nested.group, chatPages);
+    // Another `sessions` of the same document (an alias) may have read pages of the same group.
+    const pages = groups.get(nested.group);
+    if (pages) for (const [sessionId, chats] of chatPages) pages.set(sessionId, chats);
+    else groups.set(nested.group, chatPages);
     return sessions;
   });
 });
