@@ -181,27 +181,34 @@ export const ChatPageFields = graphql(`
   }
 `);
 
-/** A page of one session's chats read every way a connection is: edges with cursors, nodes, a fragment, an alias. */
+/** A page of chats read every way a connection is: edges with cursors, nodes, a fragment, an alias. */
+export const ChatPageConnection = graphql(`
+  fragment ChatPageConnection on ChatConnection {
+    edges {
+      cursor
+      node {
+        ...ChatPageFields
+      }
+    }
+    nodes {
+      id
+      title: name
+    }
+    pageInfo {
+      hasNextPage
+      hasPreviousPage
+      startCursor
+      endCursor
+    }
+  }
+`);
+
+/** A page of one session's chats (see ChatPageConnection). */
 export const ChatPage = graphql(`
   query ChatPage($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $unreadOnly: Boolean) {
     session(id: $id) {
       chats(first: $first, after: $after, last: $last, before: $before, unreadOnly: $unreadOnly) {
-        edges {
-          cursor
-          node {
-            ...ChatPageFields
-          }
-        }
-        nodes {
-          id
-          title: name
-        }
-        pageInfo {
-          hasNextPage
-          hasPreviousPage
-          startCursor
-          endCursor
-        }
+        ...ChatPageConnection
       }
     }
   }
@@ -215,22 +222,7 @@ export const SessionsChatPage = graphql(`
         node {
           id
           chats(first: $first, after: $after, last: $last, before: $before, unreadOnly: $unreadOnly) {
-            edges {
-              cursor
-              node {
-                ...ChatPageFields
-              }
-            }
-            nodes {
-              id
-              title: name
-            }
-            pageInfo {
-              hasNextPage
-              hasPreviousPage
-              startCursor
-              endCursor
-            }
+            ...ChatPageConnection
           }
         }
       }

@@ -11,18 +11,7 @@ import { connectWs, type WsClient } from '../helpers/ws.ts';
 
 const EveryMessageField = graphql(`
   fragment EveryMessageField on Message {
-    id
-    cursor
-    direction
-    kind
-    status
-    text
-    content
-    fromJid
-    senderName
-    senderPhone
-    timestamp
-    providerMessageId
+    ...MessageFields
     replyToProviderMessageId
     sentAt
     deliveredAt
@@ -30,10 +19,8 @@ const EveryMessageField = graphql(`
     failedAt
     deliverySeconds
     failureReason
-    editedAt
-    deletedAt
     media { kind mimetype caption fileName size seconds }
-    chat { id remoteJid phoneNumber name isGroup unreadCount }
+    chat { unreadCount }
     session { id name }
   }
 `);
