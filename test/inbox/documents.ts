@@ -230,40 +230,37 @@ export const SessionsChatPage = graphql(`
   }
 `);
 
+/** A session with its first two chats and their last messages, as the two pages below read it. */
+export const SessionFirstChats = graphql(`
+  fragment SessionFirstChats on WhatsAppSession {
+    id
+    chats(first: 2) {
+      edges {
+        node {
+          id
+          lastMessage {
+            text
+          }
+        }
+      }
+    }
+  }
+`);
+
 /** Two pages of sessions in one document, each with the same page of chats. */
 export const TwoSessionPages = graphql(`
   query TwoSessionPages {
     oldest: sessions(first: 1) {
       edges {
         node {
-          id
-          chats(first: 2) {
-            edges {
-              node {
-                id
-                lastMessage {
-                  text
-                }
-              }
-            }
-          }
+          ...SessionFirstChats
         }
       }
     }
     all: sessions(first: 100) {
       edges {
         node {
-          id
-          chats(first: 2) {
-            edges {
-              node {
-                id
-                lastMessage {
-                  text
-                }
-              }
-            }
-          }
+          ...SessionFirstChats
         }
       }
     }
