@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { statementCount, statementReport, statements } from '../support/statement-log.ts';
 import { sandboxControl, startBenchApp } from '../support/bench-app.ts';
@@ -17,6 +18,26 @@ import { withDatabase } from '../support/services.ts';
 import { BENCH_ADMIN_TOKEN, now, SUBSCRIPTION } from './protocol.ts';
 
 const [database = 'embedded', count = '200'] = process.argv.slice(2);
+
+// On PostgreSQL the statement log only counts; here each statement's wall time until its answer is
+// added to its line too (round trip and commit included), to see where the path waits.
+const counted = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const started = performance.now();
+  const result = (counted as (...a: unknown[]) => unknown).apply(this, args);
+  if (result instanceof Promise) {
+    const text = String((args[0] as { text?: string }).text ?? args[0]).replace(/\s+/g, ' ').slice(0, 90);
+    void result.then(
+      () => {
+        // Cleared meanwhile when the measured messages began.
+        const line = statements.get(text);
+        if (line) line.ms += performance.now() - started;
+      },
+      () => {},
+    );
+  }
+  return result;
+} as typeof counted;
 
 async function probe(databaseUrl: string | null) {
   const own = process.env.PROBE_PROVIDER === 'built-in' ? null : await startProviderProcess();

@@ -19,7 +19,7 @@ import { assertCanAct, canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { createIdentityResolver, identityOf, isLidJid, mergeLidPairs, phoneJidOf, rememberLidsSql, type MergeOutcome } from './identity.ts';
 import { linkOwnEcho, OwnSendNotLinkedYet } from '../outbox/outbox.link.ts';
 import { deliverySeconds, deliverySecondsSql } from '../monitoring/delivery-seconds.ts';
-import { recomputeTurns } from '../monitoring/response-turns.ts';
+import { recomputeTurns, turnsAtChatEnds } from '../monitoring/response-turns.ts';
 import { MESSAGE_COLUMNS, type MessageRow } from './inbox-reads.ts';
 import { createJustReceived } from './just-received.ts';
 
@@ -315,20 +315,26 @@ export function createInboxService(deps: {
       const session = p(sessionId);
       const jids = p(chatsOfBatch.map((c) => c.jid));
       const messageIds = p(unique.map((m) => m.id));
-      // One snapshot for the whole statement: the chats it inserts are returned by the insert, the
-      // others by the select.
-      const found = await tx.$queryRawUnsafe<{ id: string; remoteJid: string; pending: boolean }[]>(
+      // One snapshot for the whole statement: the chats it inserts are returned by the insert (with
+      // no messages yet), the others by the select, with their last message in time order (what a
+      // new message's turn follows; no other writer adds messages while this lock is held).
+      const found = await tx.$queryRawUnsafe<{ id: string; remoteJid: string; pending: boolean; lastDirection: string | null; lastAt: Date | null }[]>(
         `WITH added_contacts AS (${contactsSql}),
          ${rememberSql ? `remembered AS (${rememberSql}),` : ''}
          added_chats AS (${chatsSql}),
          waiting AS (SELECT EXISTS (SELECT 1 FROM pending_message_statuses
            WHERE "sessionId" = ${session}::uuid AND "providerMessageId" = ANY(${messageIds}::text[])) AS pending)
-         SELECT c.id, c."remoteJid", waiting.pending FROM added_chats c, waiting
+         SELECT c.id, c."remoteJid", waiting.pending, NULL::text AS "lastDirection", NULL::timestamp(3) AS "lastAt" FROM added_chats c, waiting
          UNION ALL
-         SELECT c.id, c."remoteJid", waiting.pending FROM chats c, waiting WHERE c."sessionId" = ${session}::uuid AND c."remoteJid" = ANY(${jids}::text[])`,
+         SELECT c.id, c."remoteJid", waiting.pending, last.direction::text, last.timestamp
+         FROM chats c CROSS JOIN waiting
+         LEFT JOIN LATERAL (
+           SELECT m.direction, m.timestamp FROM messages m WHERE m."chatId" = c.id ORDER BY m.timestamp DESC, m.seq DESC LIMIT 1) last ON true
+         WHERE c."sessionId" = ${session}::uuid AND c."remoteJid" = ANY(${jids}::text[])`,
         ...params,
       );
       const chatByJid = new Map(found.map((c) => [c.remoteJid, c.id]));
+      const lastOfChat = new Map(found.map((c) => [c.id, c.lastDirection ? { direction: c.lastDirection, atMs: new Date(c.lastAt!).getTime() } : null]));
       if (chatsOfBatch.some((c) => !chatByJid.has(c.jid))) {
         // Inserted by another transaction after this statement's snapshot: read again.
         const again = await tx.$queryRawUnsafe<{ id: string; remoteJid: string }[]>(
@@ -339,6 +345,9 @@ export function createInboxService(deps: {
         for (const c of again) chatByJid.set(c.remoteJid, c.id);
       }
       const pending = found.some((c) => c.pending);
+      // Inbound messages at their chats' ends (the usual case) are inserted with their turn columns.
+      const turns = turnsAtChatEnds(unique.map((m) => ({ chatId: chatByJid.get(m.chatJid)!, inbound: !m.fromMe, atMs: new Date(m.timestampMs).getTime() })), lastOfChat);
+      const startsTurn = new Set([...turns.starts].map((i) => unique[i]));
 
       // Messages already stored (a redelivery) are skipped by the unique key and not returned. Every
       // touched chat's last message and unread count are set in the same statement: its latest new
@@ -365,6 +374,7 @@ export function createInboxService(deps: {
             replyToProviderId: { type: 'text', value: (m) => m.quotedMessageId },
             raw: { type: 'jsonb', value: (m) => jsonOrNull(m.raw) },
             timestamp: { type: 'timestamp(3)', value: (m) => new Date(m.timestampMs).toISOString() },
+            startsTurn: { type: 'boolean', value: (m) => startsTurn.has(m) },
           },
           conflictOn: ['sessionId', 'providerMessageId'],
           // What the live feed reads of a new message (MESSAGE_COLUMNS), so it need not read it back.
@@ -396,7 +406,14 @@ export function createInboxService(deps: {
         .sort((a, b) => (a.seq < b.seq ? -1 : 1));
       const pendingTaken = inserted.length > 0 && pending;
       if (pendingTaken) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
-      await recomputeTurns(tx, inserted.map((m) => ({ chatId: m.chatId, since: m.timestamp })));
+      // A message of a settled chat already stored (a redelivery) was not inserted, so the turns
+      // were reckoned from the wrong neighbour: that chat is computed again too.
+      const insertedOf = new Map<string, number>();
+      for (const m of inserted) insertedOf.set(m.chatId, (insertedOf.get(m.chatId) ?? 0) + 1);
+      const addedOf = new Map<string, number>();
+      for (const m of unique) addedOf.set(chatByJid.get(m.chatJid)!, (addedOf.get(chatByJid.get(m.chatJid)!) ?? 0) + 1);
+      const unsettled = inserted.filter((m) => turns.recompute.has(m.chatId) || insertedOf.get(m.chatId) !== addedOf.get(m.chatId));
+      await recomputeTurns(tx, unsettled.map((m) => ({ chatId: m.chatId, since: m.timestamp })));
       const touched = [...new Set(inserted.map((m) => m.chatId))].map((id) => ({ id, sessionId }));
       return { inserted, touched, merged, pendingTaken };
     }, { advisoryLock: MESSAGE_SEQ_LOCK });

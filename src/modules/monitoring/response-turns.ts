@@ -24,6 +24,50 @@ export interface ChatChange {
 
 type Db = Pick<RawExecutor, '$executeRawUnsafe'>;
 
+/** A message being added to a chat: its direction and time (ms, as stored). */
+export interface AddedMessage {
+  chatId: string;
+  inbound: boolean;
+  atMs: number;
+}
+
+/** A chat's last message in time order before the messages are added; null: it has none. */
+export type ChatEnd = { direction: string; atMs: number } | null;
+
+/**
+ * The turn columns of inbound messages added after everything in their chats, known without a
+ * statement: none of the chat's other messages changes (an inbound message answers nothing), the
+ * first added begins a turn unless the chat's last message is inbound, the others follow it and
+ * none is answered yet. Chats this cannot settle go to `recompute` (recomputeTurns): an outbound
+ * message among the added ones, one older than the chat's end, two at the same time (their order is
+ * the commit order, not known here), or a chat whose end is not known.
+ */
+export function turnsAtChatEnds(added: readonly AddedMessage[], ends: ReadonlyMap<string, ChatEnd>): { starts: Set<number>; recompute: Set<string> } {
+  const byChat = new Map<string, number[]>();
+  for (let i = 0; i < added.length; i++) {
+    const list = byChat.get(added[i]!.chatId) ?? [];
+    list.push(i);
+    byChat.set(added[i]!.chatId, list);
+  }
+  const starts = new Set<number>();
+  const recompute = new Set<string>();
+  for (const [chatId, indexes] of byChat) {
+    const end = ends.get(chatId);
+    const times = indexes.map((i) => added[i]!.atMs);
+    const settled =
+      end !== undefined &&
+      indexes.every((i) => added[i]!.inbound) &&
+      (end === null || Math.min(...times) >= end.atMs) &&
+      new Set(times).size === times.length;
+    if (!settled) {
+      recompute.add(chatId);
+      continue;
+    }
+    if (end?.direction !== 'INBOUND') starts.add(indexes.reduce((first, i) => (added[i]!.atMs < added[first]!.atMs ? i : first)));
+  }
+  return { starts, recompute };
+}
+
 /** The turn columns of the inbound messages the changes can affect, computed again. */
 export async function recomputeTurns(db: Db, changes: ChatChange[]): Promise<void> {
   const earliest = new Map<string, string>();
