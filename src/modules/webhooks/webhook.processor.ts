@@ -5,6 +5,9 @@
  * events in `seq` order and stops at the first failure. The failed event is retried with back-off
  * while the session's later events wait behind it; after its last attempt it is parked with its
  * reason, and the session moves on. A crashed claimant's lease runs out and another takes over.
+ * A process keeps a session's lease for a moment after a round (LINGER_MS), so the next message's
+ * round, usually right behind, needs no claim; its read checks that the lease is still this
+ * process's.
  */
 import { randomUUID } from 'node:crypto';
 import { SQL_UTC_NOW, type Prisma } from '../../lib/database.ts';
@@ -57,9 +60,16 @@ const SESSIONS_PER_ROUND = 16;
 const EVENTS_PER_SESSION = 500;
 /** Sessions of a round applied at once. */
 const PARALLEL_SESSIONS = 4;
-/** Stale pending statuses are looked for at most this often (and at least once per retention). */
 /** How soon a session noticed while another process held it is looked at again. */
 const HELD_RECHECK_MS = 50;
+/**
+ * How long a session's lease is kept after its last round, for the next round to use without a
+ * claim (one statement and a commit fewer per message while messages keep coming). Events another
+ * process stores for it meanwhile are applied here when the lease is let go, at the latest.
+ */
+const LINGER_MS = 300;
+/** A lease is used for a round only while this much of it is left (checked by the read itself). */
+const LEASE_LEFT_SECONDS = LEASE_SECONDS / 2;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 export function createWebhookProcessor(deps: {
@@ -78,9 +88,13 @@ export function createWebhookProcessor(deps: {
   const retryTimers = new Set<NodeJS.Timeout>();
   let lastPruneAt = 0;
   let stopped = false;
+  /** This process's claims: a lease with it is this process's. */
+  const token = randomUUID();
+  /** Sessions whose lease this process keeps between rounds, and when their last round ended (performance.now()). */
+  const held = new Map<string, number>();
 
   /** Takes up to SESSIONS_PER_ROUND sessions with pending events, oldest first; returns their ids. */
-  async function claimSessions(token: string): Promise<string[]> {
+  async function claimSessions(): Promise<string[]> {
     // A session gets its lease row the first time it has work; that insert is the claim itself.
     const rows = await sql.$queryRawUnsafe<{ sessionId: string }[]>(
       `WITH pending AS (
@@ -116,32 +130,40 @@ export function createWebhookProcessor(deps: {
   }
 
   /**
-   * The claimed sessions' next events, in order. Read after the claim, in a fresh snapshot: it sees
-   * everything the previous claimant marked applied before it let the session go.
+   * The next events of the sessions whose lease this process holds with LEASE_LEFT_SECONDS to go
+   * (`ours`; a kept lease may have been lost), in order. Read after the claim or the last round, in a
+   * fresh snapshot: it sees everything the previous claimant marked applied before it let go.
    */
-  async function eventsOf(sessionIds: string[]): Promise<{ bySession: Map<string, StoredWebhook[]>; lastSeq: Map<string, string> }> {
-    const rows = await sql.$queryRawUnsafe<(StoredWebhook & { sessionId: string; seq: string })[]>(
+  async function eventsOf(sessionIds: string[]): Promise<{ ours: Set<string>; bySession: Map<string, StoredWebhook[]>; lastSeq: Map<string, string> }> {
+    const rows = await sql.$queryRawUnsafe<(Omit<StoredWebhook, 'sessionId'> & { heldId: string; sessionId: string | null; seq: string | null })[]>(
       // receivedAt holds UTC: the epoch of the bare timestamp is right whatever the connection's zone.
-      `SELECT e.id, e."sessionId", e.event, e.payload, e.attempts, e.seq,
+      `SELECT l."sessionId" AS "heldId", e.id, e."sessionId", e.event, e.payload, e.attempts, e.seq,
               (extract(epoch FROM e."receivedAt") * 1000)::float8 AS "receivedAtMs"
-       FROM unnest($1::uuid[]) AS s(id)
-       CROSS JOIN LATERAL (
+       FROM webhook_session_leases l
+       LEFT JOIN LATERAL (
          SELECT w.id, w."sessionId", w.event, w.payload, w.attempts, w."receivedAt", w.seq FROM webhook_events w
-         WHERE w."processedAt" IS NULL AND w."sessionId" = s.id
-         ORDER BY w.seq LIMIT $2) e
+         WHERE w."processedAt" IS NULL AND w."sessionId" = l."sessionId"
+         ORDER BY w.seq LIMIT $2) e ON true
+       WHERE l."sessionId" = ANY($1::uuid[]) AND l."claimToken" = $3::uuid
+         AND l."claimedUntil" > ${SQL_UTC_NOW} + make_interval(secs => $4)
        ORDER BY e.seq`,
       sessionIds,
       EVENTS_PER_SESSION,
+      token,
+      LEASE_LEFT_SECONDS,
     );
+    const ours = new Set<string>();
     const bySession = new Map<string, StoredWebhook[]>();
     const lastSeq = new Map<string, string>();
-    for (const { seq, ...row } of rows) {
+    for (const { heldId, seq, ...row } of rows) {
+      ours.add(heldId);
+      if (row.sessionId === null || seq === null) continue; // the session has no events left
       const list = bySession.get(row.sessionId) ?? [];
-      list.push(row);
+      list.push(row as StoredWebhook);
       bySession.set(row.sessionId, list);
       lastSeq.set(row.sessionId, seq);
     }
-    return { bySession, lastSeq };
+    return { ours, bySession, lastSeq };
   }
 
   function retryDelayMs(attempts: number) {
@@ -152,7 +174,7 @@ export function createWebhookProcessor(deps: {
    * The session's failed event: held back (the session waits) until its retry, or parked. Resolves
    * to true when parked: the session is let go, and its next events can be applied now.
    */
-  async function recordFailure(sessionId: string, event: StoredWebhook, failure: NonNullable<SessionOutcome['failure']>, token: string): Promise<boolean> {
+  async function recordFailure(sessionId: string, event: StoredWebhook, failure: NonNullable<SessionOutcome['failure']>): Promise<boolean> {
     const attempts = event.attempts + 1;
     const reason = failure.error.message.slice(0, 2000);
     const context = { sessionId, webhookEventId: event.id, event: event.event, attempts, err: failure.error };
@@ -179,7 +201,7 @@ export function createWebhookProcessor(deps: {
               }),
             ]
           : []),
-        release([sessionId], token),
+        release([sessionId]),
       ]);
       return true;
     }
@@ -200,8 +222,9 @@ export function createWebhookProcessor(deps: {
     return false;
   }
 
-  /** Lets the sessions go, if this claim still holds them. */
-  function release(sessionIds: string[], token: string) {
+  /** Lets the sessions go, if this process still holds them. */
+  function release(sessionIds: string[]) {
+    for (const id of sessionIds) held.delete(id);
     return prisma.$executeRawUnsafe(
       `UPDATE webhook_session_leases SET "claimedUntil" = NULL, "claimToken" = NULL
        WHERE "sessionId" = ANY($1::uuid[]) AND "claimToken" = $2::uuid`,
@@ -211,30 +234,61 @@ export function createWebhookProcessor(deps: {
   }
 
   /**
-   * One round: claim sessions, apply each one's events in order, record the outcome. Resolves to
-   * whether work may be left: a claimed session still has events, or the claim took all it could.
+   * Lets go of the kept leases whose last round ended LINGER_MS ago or more. Resolves to whether
+   * any of those sessions has events (stored by another process meanwhile): they are claimed next.
    */
-  async function round(): Promise<boolean> {
-    const token = randomUUID();
-    const sessionIds = await claimSessions(token);
-    claimedInRound = new Set(sessionIds);
-    if (sessionIds.length === 0) return false;
+  async function releaseLingering(): Promise<boolean> {
+    const now = performance.now();
+    const due = [...held].filter(([, lastRound]) => now - lastRound >= LINGER_MS).map(([id]) => id);
+    if (due.length === 0) return false;
+    for (const id of due) held.delete(id);
+    const [released] = await sql.$queryRawUnsafe<{ pending: boolean }[]>(
+      `WITH released AS (
+         UPDATE webhook_session_leases SET "claimedUntil" = NULL, "claimToken" = NULL
+         WHERE "sessionId" = ANY($1::uuid[]) AND "claimToken" = $2::uuid)
+       SELECT EXISTS (SELECT 1 FROM webhook_events w WHERE w."processedAt" IS NULL AND w."sessionId" = ANY($1::uuid[])) AS pending`,
+      due,
+      token,
+    );
+    return released?.pending ?? true;
+  }
+
+  /** Wakes the drain once the earliest kept lease is due to be let go. */
+  let lingerTimer: NodeJS.Timeout | null = null;
+  function releaseLater() {
+    if (lingerTimer || held.size === 0 || stopped) return;
+    const earliest = Math.min(...held.values());
+    lingerTimer = setTimeout(() => {
+      lingerTimer = null;
+      runner.run();
+    }, Math.max(0, earliest + LINGER_MS - performance.now()) + 1);
+    lingerTimer.unref();
+  }
+
+  /**
+   * One round over the given sessions (kept or just claimed): apply each one's events in order,
+   * record the outcome. Resolves to the kept sessions with events left, and whether any session was
+   * let go with events left (parked behind a failure).
+   */
+  async function round(sessionIds: string[]): Promise<{ left: string[]; released: boolean }> {
     try {
-      return (await applyClaimed(sessionIds, token)) || sessionIds.length === SESSIONS_PER_ROUND;
+      return await applyClaimed(sessionIds);
     } catch (error) {
       // Let the sessions go now rather than when the lease runs out; what was applied is applied again.
-      await release(sessionIds, token).catch(() => {});
+      await release(sessionIds).catch(() => {});
       throw error;
     }
   }
 
-  /** Applies the claimed sessions' events; resolves to whether any session let go has events left. */
-  async function applyClaimed(sessionIds: string[], token: string): Promise<boolean> {
-    for (const id of sessionIds) unseen.delete(id);
-    const { bySession: events, lastSeq } = await eventsOf(sessionIds);
+  async function applyClaimed(sessionIds: string[]): Promise<{ left: string[]; released: boolean }> {
+    const { ours, bySession: events, lastSeq } = await eventsOf(sessionIds);
+    // A lease that is no longer this process's (it ran out, or was taken), or too close to running
+    // out: nothing to apply here; let go of it in case it is still ours, and look again.
+    const lost = sessionIds.filter((id) => !ours.has(id));
+    if (lost.length) await release(lost);
     const applied: string[] = [];
     const failed: { sessionId: string; event: StoredWebhook; failure: NonNullable<SessionOutcome['failure']> }[] = [];
-    const queue = [...sessionIds];
+    const queue = sessionIds.filter((id) => ours.has(id));
     await Promise.all(
       Array.from({ length: Math.min(PARALLEL_SESSIONS, queue.length) }, async () => {
         for (let sessionId = queue.shift(); sessionId; sessionId = queue.shift()) {
@@ -249,54 +303,73 @@ export function createWebhookProcessor(deps: {
       }),
     );
     const failedSessions = new Set(failed.map((f) => f.sessionId));
-    const released = sessionIds.filter((id) => !failedSessions.has(id));
-    // Marked applied and let go in one statement, so the next claimant never sees one without the
-    // other. The same statement says whether those sessions have events past the last one read
-    // (beyond this round's share, or stored meanwhile by another process; its snapshot predates its
-    // own update, hence by seq): that answer spares a claim that would find nothing. A batch that
-    // commits after a later seq (the group commit writes batches in parallel) is not seen here; this
-    // process's own are counted in `unseen`, another's are found by its poll.
-    const [marked] = await sql.$queryRawUnsafe<{ pending: boolean }[]>(
+    const kept = [...ours].filter((id) => !failedSessions.has(id));
+    // Marked applied, and the leases kept renewed, in one statement. The same statement names the
+    // kept sessions with events past the last one read (beyond this round's share, or stored
+    // meanwhile by another process; its snapshot predates its own update, hence by seq): the next
+    // round reads them. A batch that commits after a later seq (the group commit writes batches in
+    // parallel) is not seen here; this process's own are counted in `unseen`, another's are found
+    // when the lease is let go, or by its poll.
+    const marked = await sql.$queryRawUnsafe<{ id: string }[]>(
       `WITH done AS (UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, error = NULL WHERE id = ANY($1::uuid[])),
-       released AS (
-         UPDATE webhook_session_leases SET "claimedUntil" = NULL, "claimToken" = NULL
+       renewed AS (
+         UPDATE webhook_session_leases SET "claimedUntil" = ${SQL_UTC_NOW} + make_interval(secs => $5)
          WHERE "sessionId" = ANY($2::uuid[]) AND "claimToken" = $3::uuid)
-       SELECT EXISTS (
-         SELECT 1 FROM unnest($2::uuid[], $4::bigint[]) AS s(id, after)
-         CROSS JOIN LATERAL (
-           SELECT 1 FROM webhook_events w
-           WHERE w."processedAt" IS NULL AND w."sessionId" = s.id AND w.seq > s.after LIMIT 1) left_over) AS pending`,
+       SELECT s.id FROM unnest($2::uuid[], $4::bigint[]) AS s(id, after)
+       WHERE EXISTS (
+         SELECT 1 FROM webhook_events w
+         WHERE w."processedAt" IS NULL AND w."sessionId" = s.id AND w.seq > s.after)`,
       applied,
-      released,
+      kept,
       token,
-      released.map((id) => lastSeq.get(id) ?? '0'),
+      kept.map((id) => lastSeq.get(id) ?? '0'),
+      LEASE_SECONDS,
     );
-    let pending = marked?.pending ?? true;
-    for (const f of failed) if (await recordFailure(f.sessionId, f.event, f.failure, token)) pending = true;
-    return pending;
+    const roundEnded = performance.now();
+    for (const id of kept) held.set(id, roundEnded);
+    let released = false;
+    for (const f of failed) {
+      held.delete(f.sessionId);
+      if (await recordFailure(f.sessionId, f.event, f.failure)) released = true;
+    }
+    return { left: marked.map((r) => r.id), released: released || lost.length > 0 };
   }
 
   /**
    * Sessions this process stored events for (notifyStored) that the current round may not have
-   * seen: an event committed before a round's claim is found by it, and one of a claimed session
-   * committed before its events are read is read. Once the round is done and none is left here, the
-   * drain stops without one more claim to find nothing.
+   * seen: an event committed before a round's claim (or read, for a kept lease) is found by it.
+   * Once the round is done and none is left here, the drain stops without a claim to find nothing.
    */
   let unseen = new Set<string>();
-  let claimedInRound = new Set<string>();
+  /** Kept sessions the last round left events in. */
+  let left = new Set<string>();
+  /** A claim is due: a kick that is not about a session this process keeps (poll, retry, start). */
+  let claimDue = false;
   let draining = false;
 
   async function drain() {
     draining = true;
     try {
       while (!stopped) {
+        if (await releaseLingering()) claimDue = true;
         const noticed = unseen;
         unseen = new Set();
-        if ((await round()) || unseen.size > 0) continue;
+        const wanted = new Set([...noticed, ...left]);
+        left = new Set();
+        const keptWanted = [...wanted].filter((id) => held.has(id));
+        const claimNow = claimDue || keptWanted.length < wanted.size;
+        claimDue = false;
+        const claimed = claimNow ? await claimSessions() : [];
+        const sessionIds = [...new Set([...keptWanted, ...claimed])];
+        const outcome = sessionIds.length ? await round(sessionIds) : { left: [], released: false };
+        left = new Set(outcome.left);
+        if (outcome.released || claimed.length === SESSIONS_PER_ROUND) claimDue = true;
+        if (left.size > 0 || claimDue || unseen.size > 0) continue;
         // A session noticed here but held by another process: that holder's look for events left
         // runs in a snapshot, and an event committed while it let the session go is seen by
         // neither, so look once more shortly rather than at the next poll.
-        if ([...noticed].some((id) => !claimedInRound.has(id))) scheduleKick(HELD_RECHECK_MS);
+        if ([...noticed].some((id) => !held.has(id) && !claimed.includes(id))) scheduleKick(HELD_RECHECK_MS);
+        releaseLater();
         return;
       }
     } finally {
@@ -330,14 +403,18 @@ export function createWebhookProcessor(deps: {
     () => drain().catch((error: unknown) => logger.error({ err: error }, 'webhook processing failed')),
     () => stopped,
   );
-  const kick = runner.run;
+  /** Looks for any session with events to apply (a claim). */
+  function kick() {
+    claimDue = true;
+    runner.run();
+  }
 
   return {
     kick,
     /** Events of the session were stored in this process: applied by the drain under way, or by a new one. */
     notifyStored(sessionId: string) {
       unseen.add(sessionId);
-      if (!draining) kick();
+      if (!draining) runner.run();
     },
     /** Resolves when nothing is being applied right now (tests, shutdown). */
     idle: runner.idle,
@@ -358,7 +435,11 @@ export function createWebhookProcessor(deps: {
       if (poller) clearInterval(poller);
       for (const timer of retryTimers) clearTimeout(timer);
       retryTimers.clear();
+      if (lingerTimer) clearTimeout(lingerTimer);
+      lingerTimer = null;
       await this.idle();
+      // Kept leases are let go now, or other processes would wait for them to run out.
+      if (held.size) await release([...held.keys()]).catch((error: unknown) => logger.warn({ err: error }, 'letting go of kept webhook leases failed'));
     },
   };
 }
