@@ -346,7 +346,8 @@ export function createInboxService(deps: {
       }
       const pending = found.some((c) => c.pending);
       // Inbound messages at their chats' ends (the usual case) are inserted with their turn columns.
-      const turns = turnsAtChatEnds(unique.map((m) => ({ chatId: chatByJid.get(m.chatJid)!, inbound: !m.fromMe, atMs: new Date(m.timestampMs).getTime() })), lastOfChat);
+      const chatOfMessage = unique.map((m) => chatByJid.get(m.chatJid)!);
+      const turns = turnsAtChatEnds(unique.map((m, i) => ({ chatId: chatOfMessage[i]!, inbound: !m.fromMe, atMs: new Date(m.timestampMs).getTime() })), lastOfChat);
       const startsTurn = new Set([...turns.starts].map((i) => unique[i]));
 
       // Messages already stored (a redelivery) are skipped by the unique key and not returned. Every
@@ -408,11 +409,10 @@ export function createInboxService(deps: {
       if (pendingTaken) await takePendingStatuses(tx, sessionId, unique.map((m) => m.id));
       // A message of a settled chat already stored (a redelivery) was not inserted, so the turns
       // were reckoned from the wrong neighbour: that chat is computed again too.
-      const insertedOf = new Map<string, number>();
-      for (const m of inserted) insertedOf.set(m.chatId, (insertedOf.get(m.chatId) ?? 0) + 1);
-      const addedOf = new Map<string, number>();
-      for (const m of unique) addedOf.set(chatByJid.get(m.chatJid)!, (addedOf.get(chatByJid.get(m.chatJid)!) ?? 0) + 1);
-      const unsettled = inserted.filter((m) => turns.recompute.has(m.chatId) || insertedOf.get(m.chatId) !== addedOf.get(m.chatId));
+      const perChat = (chatIds: string[]) => chatIds.reduce((n, id) => n.set(id, (n.get(id) ?? 0) + 1), new Map<string, number>());
+      const added = perChat(chatOfMessage);
+      const stored = perChat(inserted.map((m) => m.chatId));
+      const unsettled = inserted.filter((m) => turns.recompute.has(m.chatId) || stored.get(m.chatId) !== added.get(m.chatId));
       await recomputeTurns(tx, unsettled.map((m) => ({ chatId: m.chatId, since: m.timestamp })));
       const touched = [...new Set(inserted.map((m) => m.chatId))].map((id) => ({ id, sessionId }));
       return { inserted, touched, merged, pendingTaken };
