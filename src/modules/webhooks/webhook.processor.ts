@@ -310,15 +310,21 @@ export function createWebhookProcessor(deps: {
     // round reads them. A batch that commits after a later seq (the group commit writes batches in
     // parallel) is not seen here; this process's own are counted in `unseen`, another's are found
     // when the lease is let go, or by its poll.
-    const marked = await sql.$queryRawUnsafe<{ id: string }[]>(
+    // It commits without waiting for the disk (synchronous_commit off for this statement alone):
+    // a mark lost in a crash only has its events applied again, in order, which is harmless (see
+    // the applier), and the webhooks' own commits, which the provider waits for, no longer queue
+    // behind this one's flush.
+    const [marked] = await sql.$queryRawUnsafe<{ left: string[]; quick: string }[]>(
       `WITH done AS (UPDATE webhook_events SET "processedAt" = ${SQL_UTC_NOW}, error = NULL WHERE id = ANY($1::uuid[])),
        renewed AS (
          UPDATE webhook_session_leases SET "claimedUntil" = ${SQL_UTC_NOW} + make_interval(secs => $5)
          WHERE "sessionId" = ANY($2::uuid[]) AND "claimToken" = $3::uuid)
-       SELECT s.id FROM unnest($2::uuid[], $4::bigint[]) AS s(id, after)
-       WHERE EXISTS (
-         SELECT 1 FROM webhook_events w
-         WHERE w."processedAt" IS NULL AND w."sessionId" = s.id AND w.seq > s.after)`,
+       SELECT set_config('synchronous_commit', 'off', true) AS quick,
+         ARRAY(
+           SELECT s.id::text FROM unnest($2::uuid[], $4::bigint[]) AS s(id, after)
+           WHERE EXISTS (
+             SELECT 1 FROM webhook_events w
+             WHERE w."processedAt" IS NULL AND w."sessionId" = s.id AND w.seq > s.after)) AS left`,
       applied,
       kept,
       token,
@@ -332,7 +338,7 @@ export function createWebhookProcessor(deps: {
       held.delete(f.sessionId);
       if (await recordFailure(f.sessionId, f.event, f.failure)) released = true;
     }
-    return { left: marked.map((r) => r.id), released: released || lost.length > 0 };
+    return { left: marked?.left ?? [], released: released || lost.length > 0 };
   }
 
   /**
