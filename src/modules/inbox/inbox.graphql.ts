@@ -85,7 +85,8 @@ export const ChatRef = builder.prismaNode('Chat', {
       nullable: true,
       description: 'The latest message.',
       // A chat of a page came with it; one loaded elsewhere by Prisma has its id.
-      resolve: (c, _args, ctx) => ('lastMessage' in c ? (c as PageChat).lastMessage : c.lastMessageId ? loadMessage(ctx, c.lastMessageId, null, '') : null),
+      resolve: (c, _args, ctx) =>
+        'lastMessage' in c ? asMessage((c as PageChat).lastMessage) : c.lastMessageId ? (loadMessage(ctx, c.lastMessageId, null, '') as Promise<Message | undefined>) : null,
     }),
     messages: t.relatedConnection(
       'messages',
@@ -105,6 +106,16 @@ export const ChatRef = builder.prismaNode('Chat', {
  * across every session of the request, with the page sizes of Pothos' Prisma connections and their
  * cursors and page info (page-connection.ts). A chat loaded elsewhere finds its last message by id, batched the same way.
  */
+/**
+ * A message row of our reads as the Message type's parent: its timestamps may be printed already
+ * and its seq text, which the DateTime scalar and the cursor take as they take Prisma's values.
+ */
+function asMessage(row: MessageRow): Message;
+function asMessage(row: MessageRow | null | undefined): Message | null;
+function asMessage(row: MessageRow | null | undefined): Message | null {
+  return (row ?? null) as Message | null;
+}
+
 const loadChatPage = requestBatch<Context, ChatPageQuery, string, PageChat[]>((ctx, page, sessionIds) => ctx.services.inboxReads.chatPages(sessionIds, page));
 const loadMessage = requestBatch<Context, null, string, MessageRow>((ctx, _none, ids) => ctx.services.inboxReads.messagesById(ids));
 const chatConnection = prismaConnectionHelpers(builder, ChatRef, { cursor: 'id' });
@@ -259,11 +270,11 @@ type FeedItem = MessageEvent | Message;
  * reads; relations load themselves), not Prisma's per-query work; a message this process has just
  * received is answered from its inserted row.
  */
-async function resolveFeedItem(ctx: Context, item: FeedItem, received: boolean): Promise<Message | MessageRow> {
+async function resolveFeedItem(ctx: Context, item: FeedItem, received: boolean): Promise<Message> {
   if ('timestamp' in item) return item;
   const message = (received ? ctx.services.inbox.justReceived(item.id) : undefined) ?? (await ctx.services.inboxReads.messagesById([item.id])).get(item.id);
   if (!message) throw new NotFoundError('Message');
-  return message;
+  return asMessage(message);
 }
 
 builder.subscriptionFields((t) => ({
