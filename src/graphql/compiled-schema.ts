@@ -7,8 +7,8 @@
  * resolver encodes its row's `id` column (Pothos' prismaNode with `id: { field: 'id' }`), which is
  * checked for each type when the variant is made; a type whose resolver answers otherwise keeps it.
  */
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { mapSchema } from '@graphql-tools/utils';
+import { toGlobalId } from './ids.ts';
 import { GraphQLID, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, isNonNullType, type GraphQLSchema } from 'graphql';
 
 const variants = new WeakMap<GraphQLSchema, GraphQLSchema>();
@@ -21,7 +21,7 @@ function idIsRowId(type: GraphQLObjectType): boolean {
   const field = type.getFields().id;
   if (!field?.resolve || !isNonNullType(field.type) || field.type.ofType !== GraphQLID) return false;
   try {
-    return field.resolve({ id: PROBE_ID }, {}, {}, { parentType: type, fieldName: 'id' } as never) === encodeGlobalID(type.name, PROBE_ID);
+    return field.resolve({ id: PROBE_ID }, {}, {}, { parentType: type, fieldName: 'id' } as never) === toGlobalId(type.name, PROBE_ID);
   } catch {
     return false;
   }
@@ -36,7 +36,7 @@ export function compiledSchema(schema: GraphQLSchema): GraphQLSchema {
     const field = type.getFields().id!;
     const typename = type.name;
     // Named apart from ID: graphql-jit keeps one serializer per scalar name. Validation ran on the served schema.
-    field.type = new GraphQLNonNull(new GraphQLScalarType({ name: `${typename}GlobalID`, serialize: (id) => encodeGlobalID(typename, String(id)) }));
+    field.type = new GraphQLNonNull(new GraphQLScalarType({ name: `${typename}GlobalID`, serialize: (id) => toGlobalId(typename, String(id)) }));
     field.resolve = undefined;
   }
   variants.set(schema, variant);
