@@ -15,7 +15,7 @@ import { pageConnection } from '../../graphql/page-connection.ts';
 import type { ChatColumn, ChatPageQuery, MessageColumn, MessageRow, PageChat } from './inbox-reads.ts';
 import { ownProperty } from '../../graphql/own-property.ts';
 import { childFields, childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames, type FieldSyntax } from '../../graphql/selected-fields.ts';
-import { getArgumentValues, type GraphQLObjectType } from 'graphql';
+import { getArgumentValues, type FieldNode, type GraphQLObjectType } from 'graphql';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -161,6 +161,23 @@ function chatPageOf(args: ChatsArgs, ctx: Context, field: FieldSyntax): { page: 
   return { page, group: `${page.take}:${page.cursor}:${page.unreadOnly}:${columns.chatColumns.join()}:${columns.lastMessageColumns?.join()}` };
 }
 
+/** Each `chats` field's page in a request: its arguments are the same for every session beneath it. */
+const chatPagesByField = new WeakMap<Context, Map<FieldNode, ReturnType<typeof chatPageOf>>>();
+
+/** The page of a `chats` field (one node: computed once per request), from its arguments when not known yet. */
+function chatPageOfField(ctx: Context, field: FieldSyntax, args: () => ChatsArgs): ReturnType<typeof chatPageOf> {
+  const node = field.fieldNodes.length === 1 ? field.fieldNodes[0]! : null;
+  let byField = chatPagesByField.get(ctx);
+  const known = node && byField?.get(node);
+  if (known) return known;
+  const computed = chatPageOf(args(), ctx, field);
+  if (node) {
+    if (!byField) chatPagesByField.set(ctx, (byField = new Map()));
+    byField.set(node, computed);
+  }
+  return computed;
+}
+
 /** Chat pages read with their request's sessions (below), by page group and session id. */
 const pagesReadWithSessions = new WeakMap<Context, Map<string, Map<string, PageChat[]>>>();
 
@@ -183,7 +200,7 @@ readSessionPagesWith((ctx, info, sessionPage) => {
   let nested: ReturnType<typeof chatPageOf>;
   try {
     const chatsField = (info.schema.getType('WhatsAppSession') as GraphQLObjectType).getFields().chats!;
-    nested = chatPageOf(getArgumentValues(chatsField, chats, info.variableValues) as ChatsArgs, ctx, { fieldNodes: [chats], fragments: info.fragments });
+    nested = chatPageOfField(ctx, { fieldNodes: [chats], fragments: info.fragments }, () => getArgumentValues(chatsField, chats, info.variableValues) as ChatsArgs);
   } catch {
     return null;
   }
@@ -206,7 +223,7 @@ builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
       args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
       // Synchronous when the page came with the sessions: no promise to settle for each session.
       resolve: (session, args, ctx, info) => {
-        const { page, group } = chatPageOf(args, ctx, info);
+        const { page, group } = chatPageOfField(ctx, info, () => args);
         const read = pagesReadWithSessions.get(ctx)?.get(group)?.get(session.id);
         if (read) return pageConnection(read, args, page.take) as never;
         return loadChatPage(ctx, session.id, page, group).then((chats) => pageConnection(chats ?? [], args, page.take) as never);
