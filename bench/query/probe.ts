@@ -33,6 +33,8 @@ async function probe(databaseUrl: string | null) {
   };
   statements = 100;
   const first = await send();
+  // PROBE_OUTPUT=<file>: the response, to compare two builds' answers.
+  if (process.env.PROBE_OUTPUT) await writeFile(process.env.PROBE_OUTPUT, first);
   statements = 0;
   await send();
   for (let i = 0; i < 20; i++) await send();
@@ -43,6 +45,13 @@ async function probe(databaseUrl: string | null) {
     inspector.connect();
     await inspector.post('Profiler.enable');
     await inspector.post('Profiler.start');
+  }
+  // PROBE_ALLOCATIONS=<file>: a sampling heap profile of the measured requests (what allocates, by bytes).
+  const allocations = process.env.PROBE_ALLOCATIONS ? new Session() : null;
+  if (allocations) {
+    allocations.connect();
+    await allocations.post('HeapProfiler.enable');
+    await allocations.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
   // Best batch of ten: on a busy machine the quietest moment says most about our own cost.
   const started = performance.now();
@@ -60,6 +69,11 @@ async function probe(databaseUrl: string | null) {
   const cpuMs = cpuPerBatch[0]!;
   const medianCpuMs = cpuPerBatch[Math.floor(cpuPerBatch.length / 2)]!;
   const ms = (performance.now() - started) / Number(count);
+  if (allocations) {
+    const { profile } = await allocations.post('HeapProfiler.stopSampling');
+    await writeFile(process.env.PROBE_ALLOCATIONS!, JSON.stringify(profile));
+    allocations.disconnect();
+  }
   if (inspector) {
     const { profile } = await inspector.post('Profiler.stop');
     await writeFile(process.env.PROBE_PROFILE!, JSON.stringify(profile));

@@ -11,6 +11,7 @@ import { getDatamodel } from '../generated/pothos-types.ts';
 import type { Context } from '../context.ts';
 import { canSeeSession } from '../modules/auth/viewer.ts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../lib/errors.ts';
+import { isIsoInstant } from '../lib/iso-instant.ts';
 import { assertNodesVisible } from './node-access.ts';
 import { ownProperty } from './own-property.ts';
 
@@ -84,7 +85,9 @@ export const builder = new SchemaBuilder<{
 
 builder.scalarType('DateTime', {
   description: 'An instant in ISO-8601, UTC, with milliseconds: 2026-11-25T10:00:00.000Z.',
+  // Plain reads give instants already printed (iso-instant.ts): passed through, not parsed and printed again.
   serialize: (value) => {
+    if (typeof value === 'string' && isIsoInstant(value)) return value;
     const date = value instanceof Date ? value : new Date(value as string);
     return date.toISOString();
   },

@@ -8,11 +8,15 @@
  * Pothos' Prisma plugin finds the relations a `prismaField` preloaded by the resolve info's path,
  * which graphql-jit's info does not match, so under those each relation would fall back to a query
  * of its own. Mutations and subscriptions keep the standard executor.
+ *
+ * Compiled against compiled-schema.ts's variant of the schema (global ids as leaves). The plugin is
+ * our own rather than @envelop/graphql-jit's, which compiles against the served schema.
  */
-import { useGraphQlJit } from '@envelop/graphql-jit';
-import { getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type FragmentDefinitionNode } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FragmentDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../lib/logger.ts';
+import { compiledSchema } from './compiled-schema.ts';
 import { selectedNames } from './selected-fields.ts';
 
 /** Root query fields whose rows come from our own statements or from no database at all. */
@@ -35,13 +39,30 @@ function compiles(args: ExecutionArgs): boolean {
   return verdict;
 }
 
+/** Per document and operation name: its compiled query, or the errors the compiler refused it with. */
+const compiled = new WeakMap<DocumentNode, Map<string | null | undefined, CompiledQuery | ExecutionResult>>();
+
+function compiledQuery(args: ExecutionArgs, logger: Logger): CompiledQuery | ExecutionResult {
+  let byName = compiled.get(args.document);
+  if (!byName) compiled.set(args.document, (byName = new Map()));
+  let query = byName.get(args.operationName);
+  if (!query) {
+    query = compileQuery(compiledSchema(args.schema), args.document, args.operationName ?? undefined);
+    // A document the compiler refuses is answered with its errors (validation has passed, so this is not expected).
+    if (!isCompiledQuery(query)) logger.warn({ errors: query.errors?.map((e) => e.message) }, 'query not compiled');
+    byName.set(args.operationName, query);
+  }
+  return query;
+}
+
 export function useCompiledQueries(logger: Logger): Plugin {
-  return useGraphQlJit(
-    {},
-    {
-      enableIf: compiles,
-      // A document the compiler refuses is answered with its errors (validation has passed, so this is not expected).
-      onError: (result) => logger.warn({ errors: result.errors?.map((e) => e.message) }, 'query not compiled'),
+  const execute = (args: ExecutionArgs) => {
+    const query = compiledQuery(args, logger);
+    return isCompiledQuery(query) ? query.query(args.rootValue, args.contextValue, args.variableValues) : query;
+  };
+  return {
+    onExecute({ args, setExecuteFn }) {
+      if (compiles(args)) setExecuteFn(execute as never);
     },
-  ) as Plugin;
+  };
 }

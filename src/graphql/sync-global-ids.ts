@@ -7,7 +7,8 @@
  */
 import { isThenable, RootFieldBuilder } from '@pothos/core';
 // After the relay plugin, whose own `globalID` this replaces.
-import { encodeGlobalID } from '@pothos/plugin-relay';
+import '@pothos/plugin-relay';
+import { toGlobalId } from './ids.ts';
 
 interface RelayIdOptions {
   encodeGlobalID?: (typename: string, id: string | number | bigint, ctx: object) => string;
@@ -29,7 +30,7 @@ proto.globalID = function globalID({ resolve, ...options }) {
     const typename = this.builder.configStore.getTypeConfig(result.type).name;
     const id = String(result.id);
     const custom = this.builder.options.relay?.encodeGlobalID;
-    return custom ? custom(typename, id, context) : encodeGlobalID(typename, id);
+    return custom ? custom(typename, id, context) : toGlobalId(typename, id);
   };
   return this.field({
     ...options,

@@ -9,6 +9,7 @@
  * prepared (pglite-prepared.ts): planned once, not on every call.
  */
 import type { PGlite } from '@electric-sql/pglite';
+import type { PlainRows } from './plain-sql.ts';
 import type { PglitePrepared } from './pglite-prepared.ts';
 
 const BOOL = 16;
@@ -67,22 +68,19 @@ export function packedReads(db: PGlite, prepared: PglitePrepared, parsers: Recor
     return packing;
   }
 
-  /** The rows of `sql`, packed when its columns allow; null when it must be read as usual. */
-  return async function read<T>(sql: string, values: unknown[]): Promise<T[] | null> {
+  /** The rows of `sql` as arrays (PlainRows), packed when its columns allow; null when it must be read as usual. */
+  return async function read(sql: string, values: unknown[]): Promise<PlainRows | null> {
     const packing = await packingOf(sql);
     if (!packing) return null;
     const packed = prepared.run<{ rows: string }>(packing.sql, values, NO_PARSERS, false) ?? db.query<{ rows: string }>(packing.sql, values);
-    const text = (await packed).rows[0]!.rows;
-    const { names, parsers: columnParsers } = packing;
-    return (JSON.parse(text) as unknown[][]).map((values) => {
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < names.length; i++) {
-        const value = values[i];
-        const parse = columnParsers[i];
-        row[names[i]!] = parse && value !== null ? parse(value as string) : value;
-      }
-      return row as T;
-    });
+    const rows = JSON.parse((await packed).rows[0]!.rows) as unknown[][];
+    const { parsers: columnParsers } = packing;
+    for (let i = 0; i < columnParsers.length; i++) {
+      const parse = columnParsers[i];
+      if (!parse) continue;
+      for (const row of rows) if (row[i] !== null) row[i] = parse(row[i] as string);
+    }
+    return { columns: packing.names, rows };
   };
 }
 

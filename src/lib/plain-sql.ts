@@ -5,12 +5,13 @@
  * the statement there. `$queryRawUnsafe` / `$executeRawUnsafe` give values as Prisma's raw queries
  * do where it matters (`timestamp` columns, which hold UTC, as Dates; bigints as strings, read with
  * BigInt; jsonb parsed), so helpers written for Prisma's raw queries run on either unchanged; `read`
- * gives rows as Prisma's models carry them (bigints as BigInt). On the embedded database every
+ * gives rows for the API's output (see PlainRows). On the embedded database every
  * statement waits for a transaction in progress, as Prisma's do, and statements with parameters
  * run prepared (pglite-prepared.ts).
  */
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
+import { isoInstantOfTimestamp } from './iso-instant.ts';
 import { packedReads } from './pglite-packed-reads.ts';
 import { PglitePrepared } from './pglite-prepared.ts';
 
@@ -20,9 +21,19 @@ export interface RawExecutor {
   $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
 }
 
+/**
+ * The rows of a read for the API's output, each an array of its values in the order of `columns`
+ * (no object per row to build and read again): timestamps as the API prints them (iso-instant.ts),
+ * int8 as its text, json parsed, everything else as the driver gives it.
+ */
+export interface PlainRows {
+  columns: string[];
+  rows: unknown[][];
+}
+
 export interface PlainSql extends RawExecutor {
-  /** A read of many rows, typed as Prisma's models carry them. On PostgreSQL every statement is prepared (see preparedName). */
-  read<T>(sql: string, values: unknown[]): Promise<T[]>;
+  /** A read of many rows for the API's output. On PostgreSQL every statement is prepared (see preparedName). */
+  read(sql: string, values: unknown[]): Promise<PlainRows>;
   /**
    * Runs `fn` in one transaction on one connection, committed when it resolves and rolled back when
    * it throws. `advisoryLock`: a transaction-level advisory lock taken first (in BEGIN's round trip).
@@ -38,8 +49,17 @@ function utcTimestamp(text: string): Date {
   return new Date(`${text.replace(' ', 'T')}Z`);
 }
 
-/** The parsers of `read`: rows as Prisma's models carry them. */
-const MODEL_PARSERS: Record<number, (text: string) => unknown> = { [INT8]: BigInt, [TIMESTAMP]: utcTimestamp };
+/** The parsers of `read`: values as the API prints them. */
+const OUTPUT_PARSERS: Record<number, (text: string) => unknown> = { [INT8]: (text: string) => text, [TIMESTAMP]: isoInstantOfTimestamp };
+
+/** The values of `read`'s columns by name, one object per row: for a caller that keeps each row as it is. */
+export function rowObjects<T>({ columns, rows }: PlainRows): T[] {
+  return rows.map((values) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+    return row as T;
+  });
+}
 
 /*
  * Statements run prepared, so PostgreSQL parses and plans each once per connection rather than on
@@ -77,13 +97,14 @@ export function pgPlainSql(pool: pg.Pool, pgTypes: typeof pg.types): PlainSql {
       return (await db.query({ name: preparedName(text), text, values, types })).rowCount ?? 0;
     },
   });
-  const modelTypes = {
-    getTypeParser: ((oid: number, format?: 'text' | 'binary') => MODEL_PARSERS[oid] ?? pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
+  const outputTypes = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') => OUTPUT_PARSERS[oid] ?? pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
   };
   return {
     ...on(pool),
-    async read<T>(text: string, values: unknown[]) {
-      return (await pool.query({ name: preparedName(text), text, values, types: modelTypes })).rows as T[];
+    async read(text: string, values: unknown[]) {
+      const result = await pool.query<unknown[]>({ name: preparedName(text), text, values, types: outputTypes, rowMode: 'array' });
+      return { columns: result.fields.map((f) => f.name), rows: result.rows };
     },
     async transaction(fn, opts = {}) {
       const client = await pool.connect();
@@ -123,11 +144,14 @@ export function pglitePlainSql(db: PGlite): PlainSql {
       },
     };
   };
-  const packed = packedReads(db, prepared, MODEL_PARSERS);
+  const packed = packedReads(db, prepared, OUTPUT_PARSERS);
   return {
     ...on(db, false),
-    async read<T>(text: string, values: unknown[]) {
-      return (await packed<T>(text, values)) ?? (await db.query<T>(text, values, { parsers: MODEL_PARSERS })).rows;
+    async read(text: string, values: unknown[]) {
+      const packedRows = await packed(text, values);
+      if (packedRows) return packedRows;
+      const result = await db.query<unknown[]>(text, values, { parsers: OUTPUT_PARSERS, rowMode: 'array' });
+      return { columns: result.fields.map((f) => f.name), rows: result.rows };
     },
     transaction(fn, opts = {}) {
       return db.transaction(async (tx) => {

@@ -2,15 +2,17 @@
  * The inbox's reads for many parents at once, in plain SQL: a page of chats for each of a list of
  * sessions with each chat's last message (one statement, a `LATERAL` top-N per session read from
  * the inbox-order index), and messages by id. One statement, not one per level: on PostgreSQL each
- * round trip costs CPU. Rows come back as Prisma's models would (Date, bigint, parsed JSON), shaped
- * once into the objects the GraphQL types read, so their resolvers are property reads; a page reads
+ * round trip costs CPU. Rows come back as arrays of the API's values (plain-sql.ts: timestamps as
+ * printed, parsed JSON), shaped once into the objects the GraphQL types read, so their resolvers are
+ * property reads; a page reads
  * only the columns its request selects (on the embedded database, handing each value over from
  * PGlite costs more than finding it). Prisma's relation loading built the JSON of every chat and
  * its last message in the database and parsed it again here, which was most of the first screen's cost.
  */
-import type { PlainSql } from '../../lib/plain-sql.ts';
-import { sessionColumns, sessionPageSql, type SessionPageQuery } from '../sessions/session-reads.ts';
-import type { Prisma as PrismaTypes, WhatsAppSession } from '../../generated/prisma/client.ts';
+import type { Instant } from '../../lib/iso-instant.ts';
+import { rowObjects, type PlainSql } from '../../lib/plain-sql.ts';
+import { sessionColumns, sessionPageSql, type SessionPageQuery, type SessionRow } from '../sessions/session-reads.ts';
+import type { Prisma as PrismaTypes } from '../../generated/prisma/client.ts';
 import type { MessageDirection, MessageKind, MessageStatus } from '../../generated/prisma/enums.ts';
 
 export interface ChatRow {
@@ -21,7 +23,7 @@ export interface ChatRow {
   name: string | null;
   isGroup: boolean;
   unreadCount: number;
-  lastMessageAt: Date | null;
+  lastMessageAt: Instant | null;
   lastMessageId: string | null;
 }
 
@@ -30,9 +32,10 @@ export interface PageChat extends ChatRow {
   lastMessage?: MessageRow | null;
 }
 
+/** A message as the types read it: read here, its seq as text and timestamps as printed; kept after an insert, as Prisma gives them. */
 export interface MessageRow {
   id: string;
-  seq: bigint;
+  seq: bigint | string;
   direction: MessageDirection;
   kind: MessageKind;
   status: MessageStatus;
@@ -41,11 +44,11 @@ export interface MessageRow {
   fromJid: string;
   senderName: string | null;
   senderPhone: string | null;
-  timestamp: Date;
+  timestamp: Instant;
   providerMessageId: string | null;
   replyToProviderId: string | null;
-  editedAt: Date | null;
-  deletedAt: Date | null;
+  editedAt: Instant | null;
+  deletedAt: Instant | null;
 }
 
 export type ChatColumn = keyof ChatRow;
@@ -89,7 +92,7 @@ const BACKWARD = 'c."lastMessageSeq" ASC NULLS FIRST, c.id ASC';
 /** A page of sessions, each with its page of chats: the inbox's first screen in one statement. */
 export interface SessionsWithChatPages {
   /** The sessions' rows, oldest first, as `SessionReads.sessionPage` gives them. */
-  sessions: WhatsAppSession[];
+  sessions: SessionRow[];
   /** Each session's page of chats, as `chatPages` gives it, by session id. */
   chatPages: Map<string, PageChat[]>;
 }
@@ -154,16 +157,27 @@ function chatPageSql(page: ChatPageQuery, { chatColumns, messageColumns, shipped
   };
 }
 
+/** Where a page's values sit in its statement's rows, found once per statement from its columns. */
+function pageIndexes(columns: string[], { messageColumns, shipped }: PageColumns) {
+  const at = (name: string) => columns.indexOf(name);
+  return {
+    chat: shipped.map(at),
+    lastMessageId: messageColumns ? at(`${LAST}id`) : -1,
+    message: messageColumns ? messageColumns.map((name) => at(`${LAST}${name}`)) : [],
+  };
+}
+type PageIndexes = ReturnType<typeof pageIndexes>;
+
 /** A row of a page's statement as the chat the types read, with its last message when the page reads it. */
-function chatOf(row: Record<string, unknown>, { messageColumns, shipped }: PageColumns, sessionId: string | null): PageChat {
+function chatOf(row: unknown[], { messageColumns, shipped }: PageColumns, at: PageIndexes, sessionId: string | null): PageChat {
   const chat = {} as Record<string, unknown>;
-  for (const name of shipped) chat[name] = row[name];
+  for (let i = 0; i < shipped.length; i++) chat[shipped[i]!] = row[at.chat[i]!];
   if (sessionId !== null) chat.sessionId = sessionId;
   if (messageColumns) {
     let lastMessage: Record<string, unknown> | null = null;
-    if (row[`${LAST}id`] !== null) {
+    if (row[at.lastMessageId] !== null) {
       lastMessage = {};
-      for (const name of messageColumns) lastMessage[name] = row[`${LAST}${name}`];
+      for (let i = 0; i < messageColumns.length; i++) lastMessage[messageColumns[i]!] = row[at.message[i]!];
     }
     chat.lastMessage = lastMessage;
     chat.lastMessageId = lastMessage ? lastMessage.id : null;
@@ -181,15 +195,17 @@ async function chatPages(sql: PlainSql, sessionIds: string[], page: ChatPageQuer
   const values: unknown[] = [sessionIds];
   const read = pageColumns(page, false);
   const chats = chatPageSql(page, read, values);
-  const rows = await sql.read<Record<string, unknown>>(
+  const { columns, rows } = await sql.read(
     `SELECT ${chats.select} FROM unnest($1::uuid[]) AS s(id)
        CROSS JOIN LATERAL ${chats.lateral}
        ${chats.join}
       ORDER BY c."sessionId", ${chats.order}`,
     values,
   );
+  const at = pageIndexes(columns, read);
+  const sessionIdAt = columns.indexOf('sessionId');
   const pages = new Map<string, PageChat[]>(sessionIds.map((id) => [id, []]));
-  for (const row of rows) pages.get(row.sessionId as string)!.push(chatOf(row, read, null));
+  for (const row of rows) pages.get(row[sessionIdAt] as string)!.push(chatOf(row, read, at, null));
   return inInboxOrder(pages, page);
 }
 
@@ -203,30 +219,34 @@ async function sessionsWithChatPages(sql: PlainSql, sessionPage: SessionPageQuer
   const read = pageColumns(page, true);
   const chats = chatPageSql(page, read, values);
   // A session without chats on the page is one row with no chat (LEFT JOIN ... ON true).
-  const rows = await sql.read<Record<string, unknown>>(
+  const result = await sql.read(
     `SELECT ${columns('s', sessionColumnNames, SESSION)}, ${chats.select} FROM (${sessionsSql}) s
        LEFT JOIN LATERAL ${chats.lateral} ON true
        ${chats.join}
       ORDER BY s.id, ${chats.order}`,
     values,
   );
-  const sessions: WhatsAppSession[] = [];
+  const at = pageIndexes(result.columns, read);
+  const sessionAt = sessionColumnNames.map((name) => result.columns.indexOf(`${SESSION}${name}`));
+  const chatIdAt = result.columns.indexOf('id');
+  const sessions: SessionRow[] = [];
   const pages = new Map<string, PageChat[]>();
   let chatsOfSession: PageChat[] = [];
-  for (const row of rows) {
-    const sessionId = row[`${SESSION}id`] as string;
-    if (sessions.length === 0 || sessions[sessions.length - 1]!.id !== sessionId) {
+  let sessionId: string | null = null;
+  for (const row of result.rows) {
+    if (row[sessionAt[0]!] !== sessionId) {
+      sessionId = row[sessionAt[0]!] as string;
       const session = {} as Record<string, unknown>;
-      for (const name of sessionColumnNames) session[name] = row[`${SESSION}${name}`];
-      sessions.push(session as unknown as WhatsAppSession);
+      for (let i = 0; i < sessionColumnNames.length; i++) session[sessionColumnNames[i]!] = row[sessionAt[i]!];
+      sessions.push(session as unknown as SessionRow);
       pages.set(sessionId, (chatsOfSession = []));
     }
-    if (row.id !== null) chatsOfSession.push(chatOf(row, read, sessionId));
+    if (row[chatIdAt] !== null) chatsOfSession.push(chatOf(row, read, at, sessionId));
   }
   return { sessions, chatPages: inInboxOrder(pages, page) };
 }
 
 async function messagesById(sql: PlainSql, ids: string[]): Promise<Map<string, MessageRow>> {
-  const rows = await sql.read<MessageRow>(`SELECT ${columns('m', MESSAGE_COLUMNS)} FROM messages m WHERE m.id = ANY($1::uuid[])`, [ids]);
+  const rows = rowObjects<MessageRow>(await sql.read(`SELECT ${columns('m', MESSAGE_COLUMNS)} FROM messages m WHERE m.id = ANY($1::uuid[])`, [ids]));
   return new Map(rows.map((m) => [m.id, m]));
 }

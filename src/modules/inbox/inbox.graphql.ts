@@ -15,7 +15,7 @@ import { pageConnection } from '../../graphql/page-connection.ts';
 import type { ChatColumn, ChatPageQuery, MessageColumn, MessageRow, PageChat } from './inbox-reads.ts';
 import { ownProperty } from '../../graphql/own-property.ts';
 import { childFields, childSelections, columnsOf, connectionNodes, ownSelections, perSelection, selectedNames, type FieldSyntax } from '../../graphql/selected-fields.ts';
-import { getArgumentValues, type GraphQLObjectType } from 'graphql';
+import { getArgumentValues, type FieldNode, type GraphQLObjectType } from 'graphql';
 
 export const MessageDirectionEnum = builder.enumType('MessageDirection', {
   description: 'Whether a message came in or went out.',
@@ -85,7 +85,8 @@ export const ChatRef = builder.prismaNode('Chat', {
       nullable: true,
       description: 'The latest message.',
       // A chat of a page came with it; one loaded elsewhere by Prisma has its id.
-      resolve: (c, _args, ctx) => ('lastMessage' in c ? (c as PageChat).lastMessage : c.lastMessageId ? loadMessage(ctx, c.lastMessageId, null, '') : null),
+      resolve: (c, _args, ctx) =>
+        'lastMessage' in c ? asMessage((c as PageChat).lastMessage) : c.lastMessageId ? (loadMessage(ctx, c.lastMessageId, null, '') as Promise<Message | undefined>) : null,
     }),
     messages: t.relatedConnection(
       'messages',
@@ -105,6 +106,16 @@ export const ChatRef = builder.prismaNode('Chat', {
  * across every session of the request, with the page sizes of Pothos' Prisma connections and their
  * cursors and page info (page-connection.ts). A chat loaded elsewhere finds its last message by id, batched the same way.
  */
+/**
+ * A message row of our reads as the Message type's parent: its timestamps may be printed already
+ * and its seq text, which the DateTime scalar and the cursor take as they take Prisma's values.
+ */
+function asMessage(row: MessageRow): Message;
+function asMessage(row: MessageRow | null | undefined): Message | null;
+function asMessage(row: MessageRow | null | undefined): Message | null {
+  return (row ?? null) as Message | null;
+}
+
 const loadChatPage = requestBatch<Context, ChatPageQuery, string, PageChat[]>((ctx, page, sessionIds) => ctx.services.inboxReads.chatPages(sessionIds, page));
 const loadMessage = requestBatch<Context, null, string, MessageRow>((ctx, _none, ids) => ctx.services.inboxReads.messagesById(ids));
 const chatConnection = prismaConnectionHelpers(builder, ChatRef, { cursor: 'id' });
@@ -150,6 +161,23 @@ function chatPageOf(args: ChatsArgs, ctx: Context, field: FieldSyntax): { page: 
   return { page, group: `${page.take}:${page.cursor}:${page.unreadOnly}:${columns.chatColumns.join()}:${columns.lastMessageColumns?.join()}` };
 }
 
+/** Each `chats` field's page in a request: its arguments are the same for every session beneath it. */
+const chatPagesByField = new WeakMap<Context, Map<FieldNode, ReturnType<typeof chatPageOf>>>();
+
+/** The page of a `chats` field (one node: computed once per request), from its arguments when not known yet. */
+function chatPageOfField(ctx: Context, field: FieldSyntax, args: () => ChatsArgs): ReturnType<typeof chatPageOf> {
+  const node = field.fieldNodes.length === 1 ? field.fieldNodes[0]! : null;
+  let byField = chatPagesByField.get(ctx);
+  const known = node && byField?.get(node);
+  if (known) return known;
+  const computed = chatPageOf(args(), ctx, field);
+  if (node) {
+    if (!byField) chatPagesByField.set(ctx, (byField = new Map()));
+    byField.set(node, computed);
+  }
+  return computed;
+}
+
 /** Chat pages read with their request's sessions (below), by page group and session id. */
 const pagesReadWithSessions = new WeakMap<Context, Map<string, Map<string, PageChat[]>>>();
 
@@ -172,7 +200,7 @@ readSessionPagesWith((ctx, info, sessionPage) => {
   let nested: ReturnType<typeof chatPageOf>;
   try {
     const chatsField = (info.schema.getType('WhatsAppSession') as GraphQLObjectType).getFields().chats!;
-    nested = chatPageOf(getArgumentValues(chatsField, chats, info.variableValues) as ChatsArgs, ctx, { fieldNodes: [chats], fragments: info.fragments });
+    nested = chatPageOfField(ctx, { fieldNodes: [chats], fragments: info.fragments }, () => getArgumentValues(chatsField, chats, info.variableValues) as ChatsArgs);
   } catch {
     return null;
   }
@@ -195,7 +223,7 @@ builder.prismaObjectField('WhatsAppSession', 'chats', (t) =>
       args: { unreadOnly: t.arg.boolean({ required: false, description: 'Only chats with unread messages.' }) },
       // Synchronous when the page came with the sessions: no promise to settle for each session.
       resolve: (session, args, ctx, info) => {
-        const { page, group } = chatPageOf(args, ctx, info);
+        const { page, group } = chatPageOfField(ctx, info, () => args);
         const read = pagesReadWithSessions.get(ctx)?.get(group)?.get(session.id);
         if (read) return pageConnection(read, args, page.take) as never;
         return loadChatPage(ctx, session.id, page, group).then((chats) => pageConnection(chats ?? [], args, page.take) as never);
@@ -259,11 +287,11 @@ type FeedItem = MessageEvent | Message;
  * reads; relations load themselves), not Prisma's per-query work; a message this process has just
  * received is answered from its inserted row.
  */
-async function resolveFeedItem(ctx: Context, item: FeedItem, received: boolean): Promise<Message | MessageRow> {
+async function resolveFeedItem(ctx: Context, item: FeedItem, received: boolean): Promise<Message> {
   if ('timestamp' in item) return item;
   const message = (received ? ctx.services.inbox.justReceived(item.id) : undefined) ?? (await ctx.services.inboxReads.messagesById([item.id])).get(item.id);
   if (!message) throw new NotFoundError('Message');
-  return message;
+  return asMessage(message);
 }
 
 builder.subscriptionFields((t) => ({

@@ -5,11 +5,15 @@
  * PGlite costs more than finding it). The order, the cursor's position and the empty page after a
  * cursor that is no session are Prisma's cursor pagination's.
  */
-import type { PlainSql } from '../../lib/plain-sql.ts';
+import type { Instant } from '../../lib/iso-instant.ts';
+import { rowObjects, type PlainSql } from '../../lib/plain-sql.ts';
 import type { WhatsAppSession } from '../../generated/prisma/client.ts';
 import type { SessionStatus } from '../../generated/prisma/enums.ts';
 
 export type SessionColumn = keyof WhatsAppSession;
+type TimestampColumn = { [K in SessionColumn]: WhatsAppSession[K] extends Date | null ? K : never }[SessionColumn];
+/** A session as the page reads it: its timestamps as the API prints them (plain-sql.ts). */
+export type SessionRow = Omit<WhatsAppSession, TimestampColumn> & { [K in TimestampColumn]: Instant | Extract<WhatsAppSession[K], null> };
 
 export interface SessionPageQuery {
   /** Rows to read: positive reads forward from the cursor, negative backward (a connection's `take`). */
@@ -25,7 +29,7 @@ export interface SessionPageQuery {
 
 export interface SessionReads {
   /** A page of sessions, oldest first (a backward page too). */
-  sessionPage(page: SessionPageQuery): Promise<WhatsAppSession[]>;
+  sessionPage(page: SessionPageQuery): Promise<SessionRow[]>;
 }
 
 export function createSessionReads({ sql }: { sql: PlainSql }): SessionReads {
@@ -54,9 +58,9 @@ export function sessionColumns(page: SessionPageQuery): SessionColumn[] {
   return [...new Set<SessionColumn>(['id', ...page.columns])];
 }
 
-async function sessionPage(sql: PlainSql, page: SessionPageQuery): Promise<WhatsAppSession[]> {
+async function sessionPage(sql: PlainSql, page: SessionPageQuery): Promise<SessionRow[]> {
   const values: unknown[] = [];
-  const rows = await sql.read<WhatsAppSession>(sessionPageSql(page, values), values);
+  const rows = rowObjects<SessionRow>(await sql.read(sessionPageSql(page, values), values));
   // A backward page is read nearest the cursor first; a connection lists it oldest first.
   return page.take < 0 ? rows.reverse() : rows;
 }

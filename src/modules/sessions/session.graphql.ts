@@ -5,14 +5,13 @@ import { cursorUuid, parseGlobalId, toGlobalId } from '../../graphql/ids.ts';
 import { ownProperty } from '../../graphql/own-property.ts';
 import { pageConnection } from '../../graphql/page-connection.ts';
 import { columnsOf, connectionNodes, ownSelections, perSelection, selectedNames } from '../../graphql/selected-fields.ts';
-import type { SessionColumn, SessionPageQuery } from './session-reads.ts';
+import type { SessionColumn, SessionPageQuery, SessionRow } from './session-reads.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { filterEvents, type PubSubChannels } from '../../lib/pubsub.ts';
 import type { Context } from '../../context.ts';
 import { canSeeSession, type Viewer } from '../auth/viewer.ts';
 import { availableActions } from './session.rules.ts';
 import { SessionLogType } from '../../generated/prisma/enums.ts';
-import type { WhatsAppSession } from '../../generated/prisma/client.ts';
 import type { GraphQLResolveInfo } from 'graphql';
 
 export const SessionStatusEnum = builder.enumType('SessionStatus', {
@@ -180,7 +179,7 @@ const sessionConnection = prismaConnectionHelpers(builder, WhatsAppSessionRef, {
  * null when the document selects nothing it reads that way. Set by the module whose rows those are
  * (the inbox's chat pages): that module imports this one, not the other way round.
  */
-export type SessionPageWithNested = (ctx: Context, info: GraphQLResolveInfo, page: SessionPageQuery) => Promise<WhatsAppSession[]> | null;
+export type SessionPageWithNested = (ctx: Context, info: GraphQLResolveInfo, page: SessionPageQuery) => Promise<SessionRow[]> | null;
 let readWithNested: SessionPageWithNested = () => null;
 export function readSessionPagesWith(reader: SessionPageWithNested) {
   readWithNested = reader;
