@@ -9,8 +9,8 @@ import net from 'node:net';
 
 export class KeepAliveSender {
   private socket: net.Socket | null = null;
-  private received = Buffer.alloc(0);
-  private pending: { request: Buffer; resolve: (status: number) => void; reject: (error: Error) => void; answered: boolean } | null = null;
+  private received: Buffer = Buffer.alloc(0);
+  private pending: { request: Buffer; resolve: (status: number) => void; reject: (error: Error) => void; answered: boolean; sent: number } | null = null;
   private readonly head: string;
 
   constructor(
@@ -26,7 +26,7 @@ export class KeepAliveSender {
     if (this.pending) throw new Error('one request at a time per connection');
     const request = Buffer.from(`${this.head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     return new Promise((resolve, reject) => {
-      this.pending = { request, resolve, reject, answered: false };
+      this.pending = { request, resolve, reject, answered: false, sent: 1 };
       this.connected().write(request);
     });
   }
@@ -48,11 +48,14 @@ export class KeepAliveSender {
       const pending = this.pending;
       if (!pending) return;
       // Closed before any answer (a kept-alive connection the server let go): nothing was
-      // received, send again; closed mid-answer is a failure.
-      if (pending.answered) {
+      // received, send again, once; closed mid-answer, or again, is a failure.
+      if (pending.answered || pending.sent > 1) {
         this.pending = null;
-        pending.reject(new Error('connection closed during the answer'));
-      } else this.connected().write(pending.request);
+        pending.reject(new Error(pending.answered ? 'connection closed during the answer' : 'connection closed before an answer'));
+      } else {
+        pending.sent++;
+        this.connected().write(pending.request);
+      }
     });
     this.socket = socket;
     return socket;
