@@ -4,6 +4,11 @@
  * - the product: signed `messages.upsert` webhooks POSTed to the real route by 64 concurrent
  *   senders; a webhook counts when it is answered 2xx (it is then stored), and the run also
  *   times how long until every one has become an inbox message.
+ * Both load generators run in this process and share the 2 cores with what they measure: the
+ * baseline's is `pg` itself (~0.07–0.10 ms of CPU per row), the product's a plain kept-alive socket
+ * per sender (ingest/keep-alive-sender.ts, ~0.07 ms per webhook; node:http's client cost
+ * 0.18–0.21 ms, a third of the machine's work per webhook, charged to neither the product nor
+ * PostgreSQL). Each side's CPU per item is in the note, so the ratio can be read against it.
  */
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';

@@ -7,21 +7,20 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import http from 'node:http';
 import os from 'node:os';
 import { statementCount, statementReport, statements } from '../support/statement-log.ts';
 import { startBenchApp } from '../support/bench-app.ts';
 import { withDatabase } from '../support/services.ts';
-import { post, upsert } from './webhooks.ts';
+import { KeepAliveSender } from './keep-alive-sender.ts';
+import { upsert } from './webhooks.ts';
 
 const [database = 'embedded', count = '2000'] = process.argv.slice(2);
 async function probe(databaseUrl: string | null) {
   const { instance, running, session } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
   const total = Number(count);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const url = `${running.url}/api/whatsapp/webhook`;
-  const send = (i: number) => post(agent, url, { 'x-webhook-signature': session.webhookSecret }, JSON.stringify({ ...upsert(i), sessionId: session.apiKey }));
-  for (let i = 0; i < 64; i++) await send(total + i);
+  const senders = Array.from({ length: 64 }, () => new KeepAliveSender(new URL(`${running.url}/api/whatsapp/webhook`), { 'x-webhook-signature': session.webhookSecret }));
+  const send = (sender: KeepAliveSender, i: number) => sender.post(JSON.stringify({ ...upsert(i), sessionId: session.apiKey }));
+  for (let i = 0; i < 64; i++) await send(senders[i]!, total + i);
   while ((await running.db.prisma.message.count()) < 64) await new Promise((r) => setTimeout(r, 20));
   const inspector = process.env.PROBE_PROFILE ? new Session() : null;
   if (inspector) {
@@ -34,9 +33,9 @@ async function probe(databaseUrl: string | null) {
   const started = performance.now();
   let next = 0;
   await Promise.all(
-    Array.from({ length: 64 }, async () => {
+    senders.map(async (sender) => {
       for (let i = next++; i < total; i = next++) {
-        const status = await send(i);
+        const status = await send(sender, i);
         if (status !== 200) throw new Error(`webhook answered ${status}`);
       }
     }),
@@ -50,7 +49,7 @@ async function probe(databaseUrl: string | null) {
     const { profile } = await inspector.post('Profiler.stop');
     await writeFile(process.env.PROBE_PROFILE!, JSON.stringify(profile));
   }
-  agent.destroy();
+  for (const sender of senders) sender.close();
   console.log(
     `${database}: ${Math.round(total / ((acknowledged - started) / 1000))} webhooks/s answered, ${Math.round(total / ((applied - started) / 1000))} messages/s applied; ` +
       `${((used.user + used.system) / 1000 / total).toFixed(2)} ms CPU per webhook; load ${os.loadavg()[0]!.toFixed(1)}`,

@@ -3,11 +3,11 @@
  * the real route of the product in a process of its own (server.ts), until every one is answered
  * and then applied. Shared by the suite (bench/ingest.ts) and `cpu.ts`.
  */
-import http from 'node:http';
 import { startChild } from '../support/child.ts';
 import { databaseBackendCpuMs } from '../support/backend-cpu.ts';
 import type { IngestCommand, IngestReply } from './protocol.ts';
-import { post, upsert } from './webhooks.ts';
+import { KeepAliveSender } from './keep-alive-sender.ts';
+import { upsert } from './webhooks.ts';
 
 /** CPU per item between two readings, when both could be taken. */
 export function perItem(before: number | null, after: number | null, items: number): number | null {
@@ -35,7 +35,7 @@ export async function productRun(databaseUrl: string | null, count: number, conc
   const child = startChild<IngestCommand, IngestReply>(new URL('./server.ts', import.meta.url), databaseUrl ? [databaseUrl] : []);
   try {
     const app = await child.receive('ready');
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const senders = Array.from({ length: concurrency }, () => new KeepAliveSender(new URL(`${app.url}/api/whatsapp/webhook`), { 'x-webhook-signature': app.webhookSecret }));
     const reading = async () => ({
       server: (await child.request({ type: 'cpu' }, 'cpu')).ms,
       backend: databaseUrl ? await databaseBackendCpuMs(databaseUrl) : null,
@@ -51,16 +51,16 @@ export async function productRun(databaseUrl: string | null, count: number, conc
     const before = await reading();
     const started = performance.now();
     await Promise.all(
-      Array.from({ length: concurrency }, async () => {
+      senders.map(async (sender) => {
         for (let i = next++; i < count; i = next++) {
-          const status = await post(agent, `${app.url}/api/whatsapp/webhook`, { 'x-webhook-signature': app.webhookSecret }, JSON.stringify({ ...upsert(i), sessionId: app.apiKey }));
+          const status = await sender.post(JSON.stringify({ ...upsert(i), sessionId: app.apiKey }));
           if (status < 200 || status > 299) failed++;
         }
       }),
     );
     const acknowledged = performance.now();
     const atAcknowledged = perWebhook(before, await reading());
-    agent.destroy();
+    for (const sender of senders) sender.close();
     if (failed) throw new Error(`${failed} webhooks were refused`);
     for (;;) {
       const { messages } = await child.request({ type: 'count' }, 'count');

@@ -29,13 +29,24 @@ export function createWebhookRetention(deps: { prisma: Prisma; logger: Logger; o
   let current: Promise<unknown> | null = null;
   let stopped = false;
 
+  /**
+   * "processedAt" is not indexed (an index on it made marking an event applied write every index of
+   * its row again), so old events are found by "receivedAt", through each session's index on it:
+   * an event applied before the cut-off arrived before it (at most the clocks' skew apart, which
+   * only delays its deletion to a later round).
+   */
   async function pruneChunk(): Promise<number> {
+    const old = `w."receivedAt" < ${SQL_UTC_NOW} - make_interval(days => $1::int) AND w."processedAt" < ${SQL_UTC_NOW} - make_interval(days => $1::int)`;
     return prisma.$executeRawUnsafe(
-      `DELETE FROM webhook_events WHERE id IN (
-         SELECT id FROM webhook_events
-         WHERE "processedAt" IS NOT NULL AND "processedAt" < ${SQL_UTC_NOW} - make_interval(days => $1::int)
-         ORDER BY "processedAt" LIMIT $2::int
-         FOR UPDATE SKIP LOCKED)`,
+      `WITH of_sessions AS (
+         SELECT e.id FROM whatsapp_sessions s CROSS JOIN LATERAL (
+           SELECT w.id FROM webhook_events w WHERE w."sessionId" = s.id AND ${old}
+           ORDER BY w."receivedAt" LIMIT $2::int FOR UPDATE OF w SKIP LOCKED) e
+         LIMIT $2::int),
+       sessionless AS (
+         SELECT w.id FROM webhook_events w WHERE w."sessionId" IS NULL AND ${old}
+         ORDER BY w."receivedAt" LIMIT $2::int FOR UPDATE SKIP LOCKED)
+       DELETE FROM webhook_events WHERE id IN (SELECT id FROM of_sessions UNION ALL SELECT id FROM sessionless)`,
       options.retentionDays,
       options.chunkSize,
     );
