@@ -9,8 +9,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { INBOX_QUERY } from '../query.ts';
 import { withDatabase } from '../support/services.ts';
+import { inboxQuerySender } from './inbox-sender.ts';
 
 const [other, database = 'postgres', rounds = '40'] = process.argv.slice(2);
 if (!other) throw new Error('usage: bench/query/ab.ts <other checkout> [postgres|embedded] [rounds]');
@@ -22,13 +22,7 @@ async function start(root: string, databaseUrl: string | null): Promise<{ send: 
   const { seedInbox } = (await import(pathToFileURL(path.join(root, 'bench/support/seed.ts')).href)) as typeof import('../support/seed.ts');
   const { instance, running } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
   await seedInbox(running.db.prisma, { sessions: 20, chatsPerSession: 10, messagesPerChat: 5 });
-  const body = JSON.stringify({ query: process.env.PROBE_QUERY ?? INBOX_QUERY });
-  const send = async () => {
-    const res = await running.yoga.fetch(`${running.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` }, body });
-    const text = await res.text();
-    if (res.status !== 200 || text.includes('"errors"')) throw new Error(text.slice(0, 500));
-    return text;
-  };
+  const send = inboxQuerySender(running, BENCH_ADMIN_TOKEN);
   return { send, stop: () => instance.stop() };
 }
 

@@ -10,8 +10,8 @@ import os from 'node:os';
 import pg from 'pg';
 import { startBenchApp, BENCH_ADMIN_TOKEN } from '../support/bench-app.ts';
 import { seedInbox } from '../support/seed.ts';
-import { INBOX_QUERY } from '../query.ts';
 import { withDatabase } from '../support/services.ts';
+import { inboxQuerySender } from './inbox-sender.ts';
 
 const [database = 'embedded', count = '300'] = process.argv.slice(2);
 let statements = 0;
@@ -24,13 +24,7 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 async function probe(databaseUrl: string | null) {
   const { instance, running } = await startBenchApp(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
   await seedInbox(running.db.prisma, { sessions: 20, chatsPerSession: 10, messagesPerChat: 5 });
-  const body = JSON.stringify({ query: process.env.PROBE_QUERY ?? INBOX_QUERY });
-  const send = async () => {
-    const res = await running.yoga.fetch(`${running.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` }, body });
-    const text = await res.text();
-    if (res.status !== 200 || text.includes('"errors"')) throw new Error(text.slice(0, 500));
-    return text;
-  };
+  const send = inboxQuerySender(running, BENCH_ADMIN_TOKEN);
   statements = 100;
   const first = await send();
   // PROBE_OUTPUT=<file>: the response, to compare two builds' answers.
