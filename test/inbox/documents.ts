@@ -91,6 +91,16 @@ export const Chats = graphql(`
   }
 `);
 
+/** Every field of a page's PageInfo: what a client paging both ways reads. */
+export const WholePageInfo = graphql(`
+  fragment WholePageInfo on PageInfo {
+    hasNextPage
+    hasPreviousPage
+    startCursor
+    endCursor
+  }
+`);
+
 export const ChatMessages = graphql(`
   query ChatMessages($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
     chat(id: $id) {
@@ -104,10 +114,7 @@ export const ChatMessages = graphql(`
           }
         }
         pageInfo {
-          hasNextPage
-          hasPreviousPage
-          startCursor
-          endCursor
+          ...WholePageInfo
         }
       }
     }
@@ -195,10 +202,7 @@ export const ChatPageConnection = graphql(`
       title: name
     }
     pageInfo {
-      hasNextPage
-      hasPreviousPage
-      startCursor
-      endCursor
+      ...WholePageInfo
     }
   }
 `);
