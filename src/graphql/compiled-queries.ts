@@ -13,7 +13,7 @@
  * our own rather than @envelop/graphql-jit's, which compiles against the served schema.
  */
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import { getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FragmentDefinitionNode } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../lib/logger.ts';
 import { compiledSchema } from './compiled-schema.ts';
@@ -39,12 +39,14 @@ function compiles(args: ExecutionArgs): boolean {
   return verdict;
 }
 
-/** Per document and operation name: its compiled query, or the errors the compiler refused it with. */
-const compiled = new WeakMap<DocumentNode, Map<string | null | undefined, CompiledQuery | ExecutionResult>>();
+/** Per schema, document and operation name: its compiled query, or the errors the compiler refused it with. */
+const compiled = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string | null | undefined, CompiledQuery | ExecutionResult>>>();
 
 function compiledQuery(args: ExecutionArgs, logger: Logger): CompiledQuery | ExecutionResult {
-  let byName = compiled.get(args.document);
-  if (!byName) compiled.set(args.document, (byName = new Map()));
+  let byDocument = compiled.get(args.schema);
+  if (!byDocument) compiled.set(args.schema, (byDocument = new WeakMap()));
+  let byName = byDocument.get(args.document);
+  if (!byName) byDocument.set(args.document, (byName = new Map()));
   let query = byName.get(args.operationName);
   if (!query) {
     query = compileQuery(compiledSchema(args.schema), args.document, args.operationName ?? undefined);

@@ -17,6 +17,11 @@ export function isIsoInstant(value: string): boolean {
 /** What completes a timestamp's text of 19 + i characters: the fraction's missing digits and the zone. */
 const FRACTION_ENDS = ['.000Z', '', '00Z', '0Z', 'Z'];
 
+/** `timestamp(3)` text as written by PostgreSQL (ISO style), read as the UTC it holds. */
+export function utcTimestamp(text: string): Date {
+  return new Date(`${text.replace(' ', 'T')}Z`);
+}
+
 /**
  * A `timestamp(3)` column's text, which holds UTC, as the API prints it. PostgreSQL writes
  * `2026-11-25 10:00:00.12` (JSON writes a `T`), its fraction's trailing zeros dropped; anything else
@@ -30,5 +35,5 @@ export function isoInstantOfTimestamp(text: string): Instant {
     const iso = separator === 84 ? text : text.replace(' ', 'T');
     return iso + FRACTION_ENDS[length - 19]!;
   }
-  return new Date(`${text.replace(' ', 'T')}Z`);
+  return utcTimestamp(text);
 }

@@ -11,7 +11,7 @@
  */
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
-import { isoInstantOfTimestamp } from './iso-instant.ts';
+import { isoInstantOfTimestamp, utcTimestamp } from './iso-instant.ts';
 import { packedReads } from './pglite-packed-reads.ts';
 import { PglitePrepared } from './pglite-prepared.ts';
 
@@ -44,10 +44,6 @@ export interface PlainSql extends RawExecutor {
 const INT8 = 20;
 const TIMESTAMP = 1114;
 
-/** `timestamp(3)` text as written by PostgreSQL (ISO style), read as the UTC it holds. */
-function utcTimestamp(text: string): Date {
-  return new Date(`${text.replace(' ', 'T')}Z`);
-}
 
 /** The parsers of `read`: values as the API prints them. */
 const OUTPUT_PARSERS: Record<number, (text: string) => unknown> = { [INT8]: (text: string) => text, [TIMESTAMP]: isoInstantOfTimestamp };
